@@ -1,0 +1,4 @@
+export * from './catalog.js';
+export * from './settings.js';
+export * from './policy.js';
+export * from './event.js';
