@@ -1,0 +1,3 @@
+export * from './replay.js';
+export { runCli, USAGE, type CliIo } from './cli.js';
+export { eventJson, connectionJson, summaryJson, safe } from './format.js';
