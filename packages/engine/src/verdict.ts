@@ -4,6 +4,7 @@ import type { Finding } from '@smtpguard/contracts';
 export type Notice =
   | { kind: 'uninspected'; reason: 'starttls' | 'resource-limit'; detail: string }
   | { kind: 'upstream-aborted'; reason: string }
+  | { kind: 'resource-limit'; detail: string }
   | { kind: 'message-complete'; bytes: number; accepted: boolean }
   | { kind: 'message-rejected'; protectionId: string; bytes: number };
 

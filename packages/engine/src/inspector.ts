@@ -1,0 +1,1049 @@
+import { CATALOG, actionsForConnection, type Finding, type ProtectionId } from '@smtpguard/contracts';
+import { parseMailArgument } from './address.js';
+import { CR, LF, SP, asBuffer, escapeForLog } from './bytes.js';
+import { DataScanner, LineMeter } from './data-scanner.js';
+import {
+  VERDICT_STRENGTH,
+  type ActiveProtection,
+  type CommandLine,
+  type Hit,
+  type ServerReply,
+  type SessionView,
+  type Transaction,
+  type VerdictKind,
+  type WireFact,
+} from './model.js';
+import type { CompiledPolicy } from './policy.js';
+import { CLOSE_REPLY, QUIT_REPLY, UPSTREAM_LOST_REPLY, preventReply } from './reply.js';
+import { emptyVerdict, type Verdict } from './verdict.js';
+
+/**
+ * Memory bounds, whatever the peers send:
+ * - a client line is buffered up to LINE_CAP bytes (less when a Prevent line limit is
+ *   lower); past that it is judged by its prefix and streamed or dropped;
+ * - a server reply line is buffered up to REPLY_LINE_CAP, then streamed;
+ * - at most MAX_PENDING commands await replies; further client input is held by
+ *   reference (no copy), and the verdict asks the gateway to pause reading past
+ *   HELD_HIGH_WATER; a caller that ignores it is cut off at HELD_HARD_CAP.
+ */
+export const LINE_CAP = 16 * 1024;
+export const REPLY_LINE_CAP = 4 * 1024;
+export const MAX_PENDING = 10_000;
+export const HELD_HIGH_WATER = 64 * 1024;
+export const HELD_HARD_CAP = 4 * 1024 * 1024;
+const MIN_LINE_THRESHOLD = 64;
+const VERB_WINDOW = 33;
+
+/** Commands after which a client may go on sending without waiting (RFC 2920 3.1, RFC 3030). */
+const PIPELINABLE = new Set(['MAIL', 'RCPT', 'RSET', 'SEND', 'SOML', 'SAML', 'BDAT']);
+
+export interface ConnectionMeta {
+  clientAddress?: string;
+  serverAddress?: string;
+  gateway?: string;
+}
+
+export interface InspectorStats {
+  commands: number;
+  replies: number;
+  messages: number;
+  unmatchedReplies: number;
+  pendingCommands: number;
+}
+
+interface ServerEntry {
+  kind: 'server';
+  verb: string;
+  /** BDAT chunk size, XEXCH50 length. */
+  size: number;
+  last: boolean;
+}
+interface LocalEntry {
+  kind: 'local';
+  bytes: Buffer;
+  /** False while the client still sends the chunk this reply answers. */
+  ready: boolean;
+}
+type Entry = ServerEntry | LocalEntry;
+
+type ClientMode =
+  | { kind: 'command' }
+  | { kind: 'data'; scanner: DataScanner; rejection: { id: ProtectionId; verdict: VerdictKind } | null; sizeFired: boolean }
+  | { kind: 'chunk'; remaining: number; last: boolean; meter: LineMeter | null; rejection: { id: ProtectionId; verdict: VerdictKind } | null; sizeFired: boolean }
+  | { kind: 'opaque'; remaining: number }
+  | { kind: 'passthrough' }
+  | { kind: 'closed' };
+
+interface ReplyInProgress {
+  code: number;
+  lines: string[];
+  entry: ServerEntry | null;
+  streamOffset: number;
+  /** EHLO masking holds back one line so it can turn "250-" into "250 " when the last line is masked. */
+  heldLine: Buffer | null;
+  masking: boolean;
+}
+
+const RESET_TRANSACTION: Transaction = { active: false, mailFrom: undefined, rcptCount: 0, smtputf8: false, binaryMime: false, size: 0 };
+
+export function createInspector(policy: CompiledPolicy, meta: ConnectionMeta = {}): SmtpInspector {
+  return new SmtpInspector(policy, meta);
+}
+
+/**
+ * One SMTP connection, both directions. Pure: bytes in, a Verdict out; no sockets,
+ * clocks or timers. Never throws on any byte sequence.
+ */
+export class SmtpInspector implements SessionView {
+  // Session state read by protections.
+  helo: string | undefined;
+  capabilities: ReadonlySet<string> = new Set();
+  transaction: Transaction = { ...RESET_TRANSACTION };
+  commandCount = 0;
+  badReplyCount = 0;
+  greeted = false;
+
+  readonly stats: InspectorStats = { commands: 0, replies: 0, messages: 0, unmatchedReplies: 0, pendingCommands: 0 };
+
+  private readonly active: ActiveProtection[];
+  private readonly lineChecks: ActiveProtection[];
+  private readonly commandChecks: ActiveProtection[];
+  private readonly replyChecks: ActiveProtection[];
+  private readonly factChecks: ActiveProtection[];
+  private readonly ehloMaskers: ActiveProtection[];
+  private readonly dataLineLimit: { id: ProtectionId; limit: number } | null;
+  private readonly sizeLimit: number;
+  private readonly watchEndOfData: boolean;
+  private readonly linePreventSettings: { limit: number; perVerb: Record<string, number> } | null;
+
+  private out: Verdict = emptyVerdict();
+  private mode: ClientMode = { kind: 'command' };
+  private readonly queue: Entry[] = [];
+  private queueHead = 0;
+  private blockedBy: ServerEntry | null;
+  private earlyReported = false;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private lineParts: Buffer[] = [];
+  private lineLength = 0;
+  private overlong: { forward: boolean; reply: LocalEntry | null } | null = null;
+  private saslNext = false;
+  private pipelining = false;
+  /**
+   * open: relaying; draining: a refused message's bytes stop here and the upstream is
+   * closed as soon as it has answered what came before; gone: closed by us.
+   */
+  private upstream: 'open' | 'draining' | 'gone' = 'open';
+  /** The BDAT whose chunk is being read (its reply becomes the gateway's if the chunk is refused). */
+  private currentChunkEntry: ServerEntry | null = null;
+  private clientGone = false;
+  private lastReplyCode = 0;
+  private clientOffset = 0;
+  private serverOffset = 0;
+  private replyParts: Buffer[] = [];
+  private replyLength = 0;
+  private replyOverlong: { forward: boolean } | null = null;
+  private reply: ReplyInProgress | null = null;
+
+  constructor(policy: CompiledPolicy, private readonly meta: ConnectionMeta) {
+    const actions = actionsForConnection(policy.resolved, meta);
+    this.active = policy.instantiate(actions);
+    this.lineChecks = this.active.filter((p) => p.hooks.onLine);
+    this.commandChecks = this.active.filter((p) => p.hooks.onCommand);
+    this.replyChecks = this.active.filter((p) => p.hooks.onReply);
+    this.factChecks = this.active.filter((p) => p.hooks.onFact);
+    this.ehloMaskers = this.active.filter((p) => p.action === 'prevent' && p.hooks.masksEhloKeyword);
+    const lineProtection = this.active.find((p) => (p.hooks.dataLineLimit ?? 0) > 0);
+    this.dataLineLimit = lineProtection ? { id: lineProtection.id, limit: lineProtection.hooks.dataLineLimit! } : null;
+    this.sizeLimit = this.active.find((p) => (p.hooks.messageSizeLimit ?? 0) > 0)?.hooks.messageSizeLimit ?? 0;
+    this.watchEndOfData = this.active.some((p) => p.hooks.watchesEndOfData);
+    const lineLimit = this.active.find((p) => p.id === 'max-command-line-length' && p.action === 'prevent');
+    this.linePreventSettings = lineLimit ? (policy.resolved.settings['max-command-line-length'] as { limit: number; perVerb: Record<string, number> }) : null;
+    const greeting: ServerEntry = { kind: 'server', verb: 'GREETING', size: 0, last: false };
+    this.queue.push(greeting);
+    this.blockedBy = greeting;
+  }
+
+  /** False once the connection passes through uninspected (after STARTTLS). */
+  get inspecting(): boolean {
+    return this.mode.kind !== 'passthrough';
+  }
+
+  fromClient(chunk: Uint8Array): Verdict {
+    return this.run(() => {
+      const buf = asBuffer(chunk);
+      if (buf.length === 0) return;
+      if (this.isClosed()) return;
+      if (this.mode.kind === 'passthrough') {
+        this.out.toServer.push(buf);
+        return;
+      }
+      if (this.isBlocked()) this.noteEarlyBytes();
+      if (this.isClosed()) return;
+      this.held.push(buf);
+      this.heldBytes += buf.length;
+      this.drainHeld();
+      if (this.heldBytes > HELD_HARD_CAP) {
+        this.out.notices.push({ kind: 'resource-limit', detail: `over ${HELD_HARD_CAP} bytes of client input held unread` });
+        this.closeBoth(CLOSE_REPLY);
+      }
+    });
+  }
+
+  fromServer(chunk: Uint8Array): Verdict {
+    return this.run(() => {
+      const buf = asBuffer(chunk);
+      if (buf.length === 0 || this.isClosed() || this.upstream === 'gone') return;
+      if (this.mode.kind === 'passthrough') {
+        this.out.toClient.push(buf);
+        return;
+      }
+      this.consumeServer(buf);
+    });
+  }
+
+  clientEnded(): Verdict {
+    return this.run(() => {
+      if (this.isClosed()) return;
+      const midMessage = this.mode.kind === 'data' || this.mode.kind === 'chunk';
+      this.clientGone = true;
+      if (this.mode.kind === 'passthrough' || midMessage || this.pendingServerReplies() === 0 || this.upstream !== 'open') {
+        this.mode = { kind: 'closed' };
+        this.out.closeServer = true;
+        this.out.closeClient = true;
+      }
+    });
+  }
+
+  serverEnded(): Verdict {
+    return this.run(() => {
+      if (this.isClosed() || this.upstream === 'gone') return;
+      const orderly = this.lastReplyCode === 221 || this.lastReplyCode === 421;
+      if (this.mode.kind !== 'passthrough' && (!orderly || this.pendingServerReplies() > 0)) {
+        this.out.toClient.push(UPSTREAM_LOST_REPLY);
+      }
+      this.mode = { kind: 'closed' };
+      this.out.closeClient = true;
+      this.out.closeServer = true;
+    });
+  }
+
+  private run(work: () => void): Verdict {
+    this.out = emptyVerdict();
+    work();
+    const out = this.out;
+    out.pauseClient = this.heldBytes > HELD_HIGH_WATER;
+    this.stats.pendingCommands = this.pendingServerReplies();
+    return out;
+  }
+
+  // ---------------------------------------------------------------- client side
+
+  /** A method, not a property read: the mode changes under TypeScript's narrowing. */
+  private isClosed(): boolean {
+    return this.mode.kind === 'closed';
+  }
+
+  private isBlocked(): boolean {
+    return this.closeWhenFlushed || this.blockedBy !== null || this.queue.length - this.queueHead >= MAX_PENDING;
+  }
+
+  /** Bytes arrived while the engine needs a reply before it can read them. */
+  private noteEarlyBytes(): void {
+    if (this.earlyReported || this.blockedBy === null) return;
+    this.earlyReported = true;
+    const verb = this.blockedBy.verb;
+    if (verb === 'GREETING') {
+      this.fact({ kind: 'client-talks-first' }, 'client', Buffer.alloc(0), this.clientOffset);
+      return;
+    }
+    const detail =
+      verb === 'DATA'
+        ? 'message data sent before the 354 reply'
+        : verb === 'STARTTLS'
+          ? 'plaintext sent after STARTTLS before the server answered (CVE-2011-0411)'
+          : verb === 'AUTH' || verb === 'SASL'
+            ? 'data sent before the server answered AUTH'
+            : `command sent before the reply to ${verb} (RFC 2920 3.1)`;
+    this.fact({ kind: 'pipelining', detail }, 'client', Buffer.alloc(0), this.clientOffset);
+  }
+
+  private drainHeld(): void {
+    while (this.held.length > 0 && !this.isBlocked() && !this.isClosed()) {
+      const buf = this.held.shift()!;
+      this.heldBytes -= buf.length;
+      const stop = this.consumeClient(buf);
+      if (stop < buf.length && !this.isClosed()) {
+        const rest = buf.subarray(stop);
+        this.held.unshift(rest);
+        this.heldBytes += rest.length;
+        if (this.mode.kind !== 'passthrough') this.noteEarlyBytes();
+      }
+    }
+    if (this.mode.kind === 'passthrough' && this.held.length > 0) {
+      for (const buf of this.held) this.out.toServer.push(buf);
+      this.held = [];
+      this.heldBytes = 0;
+    }
+    if (this.isClosed()) {
+      this.held = [];
+      this.heldBytes = 0;
+    }
+  }
+
+  /** Consumes what it can; returns where it stopped (on a block or at the end). */
+  private consumeClient(buf: Buffer): number {
+    let pos = 0;
+    while (pos < buf.length) {
+      if (this.isBlocked()) return pos;
+      const before = pos;
+      switch (this.mode.kind) {
+        case 'command':
+          pos = this.consumeCommandBytes(buf, pos);
+          break;
+        case 'data':
+          pos = this.consumeData(buf, pos, this.mode);
+          break;
+        case 'chunk':
+          pos = this.consumeChunk(buf, pos, this.mode);
+          break;
+        case 'opaque': {
+          const n = Math.min(this.mode.remaining, buf.length - pos);
+          this.forward(buf, pos, pos + n);
+          this.mode.remaining -= n;
+          if (this.mode.remaining === 0) {
+            this.mode = { kind: 'command' };
+            if (this.afterOpaque) this.blockOn(this.afterOpaque);
+            this.afterOpaque = null;
+          }
+          pos += n;
+          break;
+        }
+        case 'passthrough':
+          this.forward(buf, pos, buf.length);
+          pos = buf.length;
+          break;
+        case 'closed':
+          return buf.length;
+      }
+      this.clientOffset += pos - before;
+    }
+    return pos;
+  }
+
+  private forward(buf: Buffer, start: number, end: number): void {
+    if (end <= start || this.upstream !== 'open') return;
+    const toServer = this.out.toServer;
+    const last = toServer[toServer.length - 1] as Buffer | undefined;
+    // Coalesce consecutive slices of one chunk: a million pipelined commands stay one write.
+    if (last && last.buffer === buf.buffer && last.byteOffset + last.length === buf.byteOffset + start) {
+      toServer[toServer.length - 1] = Buffer.from(buf.buffer, last.byteOffset, last.length + (end - start));
+    } else {
+      toServer.push(buf.subarray(start, end));
+    }
+  }
+
+  private consumeCommandBytes(buf: Buffer, start: number): number {
+    if (this.overlong) {
+      const lf = buf.indexOf(LF, start);
+      const end = lf < 0 ? buf.length : lf + 1;
+      if (this.overlong.forward) this.forward(buf, start, end);
+      if (lf >= 0) {
+        // The refusal of a dropped line is sent once the client has finished it.
+        if (this.overlong.reply) this.overlong.reply.ready = true;
+        this.overlong = null;
+        this.flushLocals();
+      }
+      return end;
+    }
+    const lf = buf.indexOf(LF, start);
+    const end = lf < 0 ? buf.length : lf + 1;
+    if (this.lineParts.length === 0 && lf >= 0) {
+      // Whole line in this chunk: no copy.
+      const threshold = this.lineThreshold(buf.subarray(start, Math.min(end, start + VERB_WINDOW)), true);
+      if (end - start <= threshold) {
+        this.handleLine(buf.subarray(start, end), false);
+        if (this.pendingLineForward) this.forward(buf, start, end);
+      } else {
+        this.handleLine(buf.subarray(start, start + threshold), true, end - start, true);
+        if (this.pendingLineForward) this.forward(buf, start, end);
+      }
+      this.pendingLineForward = false;
+      return end;
+    }
+    const piece = Buffer.from(buf.subarray(start, end));
+    this.lineParts.push(piece);
+    this.lineLength += piece.length;
+    const prefix = this.lineParts.length === 1 ? piece : Buffer.concat(this.lineParts);
+    if (this.lineParts.length > 1) this.lineParts = [prefix];
+    const threshold = this.lineThreshold(prefix.subarray(0, VERB_WINDOW), lf >= 0);
+    if (this.lineLength > threshold) {
+      const total = this.lineLength;
+      this.lineParts = [];
+      this.lineLength = 0;
+      this.handleLine(prefix.subarray(0, threshold), true, total, lf >= 0);
+      const forward = this.pendingLineForward;
+      this.pendingLineForward = false;
+      if (forward) this.out.toServer.push(prefix);
+      if (lf < 0 && !this.isClosed()) this.overlong = { forward, reply: this.unfinishedLineReply };
+      this.unfinishedLineReply = null;
+      return end;
+    }
+    if (lf >= 0) {
+      this.lineParts = [];
+      this.lineLength = 0;
+      this.handleLine(prefix, false);
+      if (this.pendingLineForward) this.out.toServer.push(prefix);
+      this.pendingLineForward = false;
+    }
+    return end;
+  }
+
+  /** Set by handleLine when the line it judged must be forwarded by the caller. */
+  private pendingLineForward = false;
+  /** The refusal of a line still arriving, released when its LF comes. */
+  private unfinishedLineReply: LocalEntry | null = null;
+
+  /**
+   * How many bytes of a line are buffered before it is judged by its prefix: the Prevent
+   * limit of its verb when there is one (so an over-long line is never held whole), else
+   * LINE_CAP. Knowing the verb takes at most VERB_WINDOW bytes.
+   */
+  private lineThreshold(head: Buffer, complete: boolean): number {
+    const settings = this.linePreventSettings;
+    if (!settings) return LINE_CAP;
+    let verb: string;
+    if (this.saslNext) verb = 'AUTH';
+    else {
+      const space = head.indexOf(SP);
+      if (space >= 0) verb = head.toString('latin1', 0, space).toUpperCase();
+      else if (head.length >= VERB_WINDOW || complete) verb = head.toString('latin1').replace(/\r?\n$/, '').toUpperCase();
+      else return LINE_CAP;
+    }
+    const limit = settings.perVerb[verb] ?? settings.limit;
+    if (limit === 0) return LINE_CAP;
+    return Math.min(LINE_CAP, Math.max(MIN_LINE_THRESHOLD, limit));
+  }
+
+  /**
+   * Judges one client line. `line` holds the whole line with its terminator, or only its
+   * first bytes when `truncated` (then `fullLength` is the length known so far).
+   */
+  private handleLine(line: Buffer, truncated: boolean, fullLength = line.length, complete = !truncated): void {
+    const streamOffset = this.clientOffset;
+    let content = line;
+    let terminator: 'crlf' | 'lf' = 'crlf';
+    if (!truncated) {
+      const n = line.length;
+      if (n >= 2 && line[n - 2] === CR) content = line.subarray(0, n - 2);
+      else {
+        content = line.subarray(0, n - 1);
+        terminator = 'lf';
+      }
+    }
+    const sasl = this.saslNext;
+    this.saslNext = false;
+    let verb = 'AUTH';
+    let argument = content;
+    if (!sasl) {
+      const space = content.indexOf(SP);
+      verb = (space < 0 ? content : content.subarray(0, space)).toString('latin1').toUpperCase();
+      argument = space < 0 ? content.subarray(content.length) : content.subarray(space + 1);
+    }
+    const command: CommandLine = {
+      verb,
+      line: content,
+      argument,
+      length: fullLength,
+      truncated,
+      terminator,
+      bareCrAt: content.indexOf(CR),
+      nulAt: content.indexOf(0),
+      sasl,
+      streamOffset,
+    };
+
+    if (!sasl) {
+      this.commandCount++;
+      this.stats.commands++;
+      if (verb === 'RCPT') this.transaction.rcptCount++;
+      if ((verb === 'MAIL' || verb === 'RCPT') && !truncated) {
+        command.mail = parseMailArgument(argument.toString('latin1'), verb);
+      }
+    }
+
+    if (this.upstream !== 'open') {
+      // The upstream was aborted after a refused message: the gateway answers alone.
+      // Its reply waits behind what the upstream still owes; then the client is closed.
+      this.closeWhenFlushed = true;
+      this.queueLocal(verb === 'QUIT' ? QUIT_REPLY : CLOSE_REPLY, true);
+      return;
+    }
+
+    let strongest: { id: ProtectionId; hit: Hit } | null = null;
+    const consider = (id: ProtectionId, action: 'prevent' | 'detect', hit: Hit | undefined) => {
+      if (!hit) return;
+      this.record(id, action, hit, 'client', command.line, streamOffset, command);
+      if (action === 'prevent' && (!strongest || VERDICT_STRENGTH[hit.verdict] > VERDICT_STRENGTH[strongest.hit.verdict])) {
+        strongest = { id, hit };
+      }
+    };
+    for (const p of this.lineChecks) consider(p.id, p.action, p.hooks.onLine!(command, this));
+    if (!sasl) {
+      if (!this.pipelining && this.pendingServerReplies() > 0) {
+        for (const p of this.factChecks) {
+          consider(p.id, p.action, p.hooks.onFact!({ kind: 'pipelining', detail: 'command pipelined although the server did not advertise PIPELINING' }, this));
+        }
+      }
+      for (const p of this.commandChecks) consider(p.id, p.action, p.hooks.onCommand!(command, this));
+    }
+
+    const verdict = strongest as { id: ProtectionId; hit: Hit } | null;
+    if (verdict) {
+      if (verdict.hit.verdict === 'close') {
+        this.closeBoth(CLOSE_REPLY);
+        return;
+      }
+      this.badReplyCount++;
+      const reply = preventReply(verdict.id, verdict.hit.verdict);
+      this.queueLocal(reply, complete);
+      if (!complete) this.unfinishedLineReply = this.queue[this.queue.length - 1] as LocalEntry;
+      this.judgeReply({ code: Number(reply.toString('latin1', 0, 3)), lines: [], answers: verb, streamOffset }, 'client');
+      if (this.isClosed()) return;
+      if (verb === 'BDAT' && !truncated) {
+        const bdat = parseBdat(argument);
+        // RFC 3030: the chunk follows the command whatever the answer; read it and drop it.
+        if (bdat) this.mode = { kind: 'chunk', remaining: bdat.size, last: bdat.last, meter: null, rejection: null, sizeFired: true };
+        if (bdat && bdat.size === 0) this.mode = { kind: 'command' };
+      }
+      return;
+    }
+
+    this.pendingLineForward = true;
+    this.afterForward(command);
+  }
+
+  /** Book-keeping once a client line goes upstream. */
+  private afterForward(command: CommandLine): void {
+    const verb = command.sasl ? 'SASL' : command.verb;
+    const entry: ServerEntry = { kind: 'server', verb, size: 0, last: false };
+    switch (verb) {
+      case 'EHLO':
+      case 'HELO':
+        this.helo = command.argument.toString('latin1').trim().slice(0, 255);
+        this.transaction = { ...RESET_TRANSACTION };
+        break;
+      case 'MAIL': {
+        const mail = command.mail;
+        this.transaction = {
+          ...RESET_TRANSACTION,
+          active: true,
+          mailFrom: mail?.ok ? (mail.path.isNull ? '<>' : `${mail.path.localPart}${mail.path.domain ? `@${mail.path.domain}` : ''}`) : command.argument.toString('latin1').slice(0, 300),
+          smtputf8: mail?.ok === true && mail.params.has('SMTPUTF8'),
+          binaryMime: mail?.ok === true && (mail.params.get('BODY') ?? '').toUpperCase() === 'BINARYMIME',
+        };
+        break;
+      }
+      case 'RSET':
+        this.transaction = { ...RESET_TRANSACTION };
+        this.chunkMeter = null;
+        break;
+      case 'BDAT': {
+        const bdat = command.truncated ? null : parseBdat(command.argument);
+        if (bdat) {
+          entry.size = bdat.size;
+          entry.last = bdat.last;
+          if (bdat.size > 0) {
+            // One meter per message: a line split across chunks is measured whole. BINARYMIME has no lines.
+            if (!this.chunkMeter && this.dataLineLimit && !this.transaction.binaryMime) this.chunkMeter = new LineMeter(this.dataLineLimit.limit);
+            this.mode = { kind: 'chunk', remaining: bdat.size, last: bdat.last, meter: this.chunkMeter, rejection: null, sizeFired: false };
+            this.currentChunkEntry = entry;
+          } else if (bdat.last) {
+            this.endMessage();
+          }
+        }
+        break;
+      }
+      case 'XEXCH50': {
+        const size = Number(command.argument.toString('latin1').trim().split(/ +/)[0]);
+        entry.size = Number.isSafeInteger(size) && size > 0 ? size : 0;
+        break;
+      }
+    }
+    if (verb === 'MAIL' || verb === 'EHLO' || verb === 'HELO') this.chunkMeter = null;
+    this.pushEntry(entry);
+    if (!PIPELINABLE.has(verb)) this.blockOn(entry);
+  }
+
+  /** One line meter across the BDAT chunks of a message, so lines spanning chunks count whole. */
+  private chunkMeter: LineMeter | null = null;
+
+  private blockOn(entry: ServerEntry): void {
+    this.blockedBy = entry;
+    this.earlyReported = false;
+  }
+
+  private consumeData(buf: Buffer, start: number, mode: Extract<ClientMode, { kind: 'data' }>): number {
+    const scan = mode.scanner.scan(buf, start);
+    const stop = scan.end >= 0 ? scan.end : buf.length;
+    const facts: WireFact[] = [];
+    if (scan.ambiguousForm) facts.push({ kind: 'ambiguous-end-of-data', form: scan.ambiguousForm });
+    if (scan.lineTooLong && this.dataLineLimit) facts.push({ kind: 'data-line-too-long', length: this.dataLineLimit.limit + 1, limit: this.dataLineLimit.limit });
+    if (this.sizeLimit > 0 && !mode.sizeFired && mode.scanner.size > this.sizeLimit) {
+      mode.sizeFired = true;
+      facts.push({ kind: 'message-too-large', size: mode.scanner.size, limit: this.sizeLimit });
+    }
+    for (const fact of facts) {
+      const rejection = this.judgeDataFact(fact, buf.subarray(start, Math.min(stop, start + 120)));
+      if (this.isClosed()) return buf.length;
+      if (rejection && !mode.rejection) {
+        mode.rejection = rejection;
+        this.abortUpstream(`message refused by ${rejection.id}`);
+      }
+    }
+    if (!mode.rejection) this.forward(buf, start, stop);
+    if (scan.end >= 0) {
+      this.transaction.size = mode.scanner.size;
+      if (mode.rejection) {
+        this.out.notices.push({ kind: 'message-rejected', protectionId: mode.rejection.id, bytes: mode.scanner.size });
+        this.badReplyCount++;
+        const reply = preventReply(mode.rejection.id, mode.rejection.verdict);
+        this.queueLocal(reply, true);
+        this.judgeReply({ code: Number(reply.toString('latin1', 0, 3)), lines: [], answers: 'DATA', streamOffset: this.clientOffset }, 'client');
+      } else {
+        this.pushEntry({ kind: 'server', verb: '.', size: mode.scanner.size, last: true });
+      }
+      if (!this.isClosed()) this.mode = { kind: 'command' };
+      this.transaction = { ...RESET_TRANSACTION };
+    }
+    return stop;
+  }
+
+  private consumeChunk(buf: Buffer, start: number, mode: Extract<ClientMode, { kind: 'chunk' }>): number {
+    const stop = Math.min(buf.length, start + mode.remaining);
+    if (!mode.sizeFired) {
+      this.transaction.size += stop - start;
+      const facts: WireFact[] = [];
+      if (mode.meter?.measure(buf, start, stop) && this.dataLineLimit) {
+        facts.push({ kind: 'data-line-too-long', length: this.dataLineLimit.limit + 1, limit: this.dataLineLimit.limit });
+      }
+      if (this.sizeLimit > 0 && this.transaction.size > this.sizeLimit) {
+        mode.sizeFired = true;
+        facts.push({ kind: 'message-too-large', size: this.transaction.size, limit: this.sizeLimit });
+      }
+      for (const fact of facts) {
+        const rejection = this.judgeDataFact(fact, buf.subarray(start, Math.min(stop, start + 120)));
+        if (this.isClosed()) return buf.length;
+        if (rejection && !mode.rejection) {
+          mode.rejection = rejection;
+          mode.sizeFired = true;
+          this.abortUpstream(`message refused by ${rejection.id}`);
+        }
+      }
+    }
+    if (!mode.rejection) this.forward(buf, start, stop);
+    mode.remaining -= stop - start;
+    if (mode.remaining === 0) {
+      if (mode.rejection) {
+        this.out.notices.push({ kind: 'message-rejected', protectionId: mode.rejection.id, bytes: this.transaction.size });
+        this.releaseDeferred(preventReply(mode.rejection.id, mode.rejection.verdict));
+      }
+      if (mode.last) this.endMessage();
+      if (this.mode === mode) this.mode = { kind: 'command' };
+    }
+    return stop;
+  }
+
+  private endMessage(): void {
+    this.transaction = { ...RESET_TRANSACTION };
+    this.chunkMeter = null;
+  }
+
+  /** Judges a body fact; returns the message rejection when Prevent asks for one. */
+  private judgeDataFact(fact: WireFact, sample: Buffer): { id: ProtectionId; verdict: VerdictKind } | null {
+    let rejection: { id: ProtectionId; verdict: VerdictKind } | null = null;
+    for (const p of this.factChecks) {
+      const hit = p.hooks.onFact!(fact, this);
+      if (!hit) continue;
+      this.record(p.id, p.action, hit, 'client', sample, this.clientOffset, undefined);
+      if (p.action !== 'prevent') continue;
+      if (hit.verdict === 'close') {
+        this.closeBoth(CLOSE_REPLY);
+        return null;
+      }
+      rejection ??= { id: p.id, verdict: hit.verdict };
+    }
+    return rejection;
+  }
+
+  /**
+   * Closes the upstream before it can see the end of a refused message. Replies the
+   * upstream still owed are answered by the gateway once the client has sent the chunk.
+   */
+  private abortUpstream(reason: string): void {
+    if (this.upstream !== 'open') return;
+    const chunkEntry = this.mode.kind === 'chunk' ? this.currentChunkEntry : null;
+    if (chunkEntry) {
+      const index = this.queue.indexOf(chunkEntry, this.queueHead);
+      if (index >= 0) {
+        this.queue[index] = { kind: 'local', bytes: Buffer.alloc(0), ready: false };
+        this.serverPending--;
+      }
+    }
+    this.upstream = 'draining';
+    this.abortReason = reason;
+    this.closeUpstreamIfDrained();
+  }
+
+  private abortReason = '';
+  /** The gateway has answered the client's last command itself; close once the queue is empty. */
+  private closeWhenFlushed = false;
+
+  private closeUpstreamIfDrained(): void {
+    if (this.upstream !== 'draining' || this.serverPending > 0) return;
+    this.upstream = 'gone';
+    this.out.closeServer = true;
+    this.out.notices.push({ kind: 'upstream-aborted', reason: this.abortReason });
+  }
+
+  private releaseDeferred(reply: Buffer): void {
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const entry = this.queue[i]!;
+      if (entry.kind === 'local' && !entry.ready) this.queue[i] = { kind: 'local', bytes: reply, ready: true };
+    }
+    this.flushLocals();
+  }
+
+  // ---------------------------------------------------------------- queue
+
+  private pushEntry(entry: ServerEntry): void {
+    this.queue.push(entry);
+    this.serverPending++;
+  }
+
+  /** Server entries in the queue (kept as a count: it is read for every command). */
+  private serverPending = 1;
+
+  private queueLocal(bytes: Buffer, ready: boolean): void {
+    this.queue.push({ kind: 'local', bytes, ready });
+    this.flushLocals();
+  }
+
+  /** Emits synthesized replies that have reached the head of the queue. */
+  private flushLocals(): void {
+    while (this.queueHead < this.queue.length) {
+      const entry = this.queue[this.queueHead]!;
+      if (entry.kind !== 'local' || !entry.ready) break;
+      if (entry.bytes.length > 0) this.out.toClient.push(entry.bytes);
+      this.queueHead++;
+    }
+    if (this.closeWhenFlushed && this.queueHead === this.queue.length && !this.isClosed()) {
+      this.mode = { kind: 'closed' };
+      this.out.closeClient = true;
+      this.out.closeServer ||= this.upstream !== 'gone';
+      this.upstream = 'gone';
+    }
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  private headEntry(): Entry | undefined {
+    return this.queue[this.queueHead];
+  }
+
+  private pendingServerReplies(): number {
+    return this.serverPending;
+  }
+
+  private closeBoth(reply: Buffer): void {
+    this.out.toClient.push(reply);
+    this.out.closeClient = true;
+    this.out.closeServer = true;
+    this.mode = { kind: 'closed' };
+    this.held = [];
+    this.heldBytes = 0;
+  }
+
+  // ---------------------------------------------------------------- server side
+
+  private consumeServer(buf: Buffer): void {
+    let pos = 0;
+    while (pos < buf.length && !this.isClosed() && this.mode.kind !== 'passthrough' && this.upstream !== 'gone') {
+      const start = pos;
+      const lf = buf.indexOf(LF, pos);
+      const end = lf < 0 ? buf.length : lf + 1;
+      if (this.replyOverlong) {
+        if (this.replyOverlong.forward) this.out.toClient.push(buf.subarray(start, end));
+        if (lf >= 0) {
+          this.replyOverlong = null;
+          if (this.reply && this.replyFinalPending) this.completeReply();
+        }
+      } else if (this.replyParts.length === 0 && lf >= 0 && end - start <= REPLY_LINE_CAP) {
+        this.handleReplyLine(buf.subarray(start, end), true);
+      } else {
+        const piece = Buffer.from(buf.subarray(start, end));
+        this.replyParts.push(piece);
+        this.replyLength += piece.length;
+        if (this.replyLength > REPLY_LINE_CAP || lf >= 0) {
+          const line = Buffer.concat(this.replyParts);
+          this.replyParts = [];
+          const complete = lf >= 0 && this.replyLength <= REPLY_LINE_CAP;
+          this.replyLength = 0;
+          this.handleReplyLine(line, complete);
+        }
+      }
+      this.serverOffset += end - start;
+      pos = end;
+    }
+    if (pos < buf.length && this.mode.kind === 'passthrough') this.out.toClient.push(buf.subarray(pos));
+  }
+
+  /** The reply Exchange owes after an XEXCH50 payload; the client waits for it. */
+  private afterOpaque: ServerEntry | null = null;
+
+  /** Set when an over-long final reply line is still streaming. */
+  private replyFinalPending = false;
+
+  private handleReplyLine(line: Buffer, complete: boolean): void {
+    const offset = this.serverOffset;
+    const c0 = line[0]!;
+    const c1 = line[1];
+    const c2 = line[2];
+    const sep = line[3];
+    const isDigit = (c: number | undefined) => c !== undefined && c >= 48 && c <= 57;
+    const endsAt3 = sep === CR || sep === LF;
+    const valid = c0 >= 50 && c0 <= 53 && isDigit(c1) && isDigit(c2) && (sep === SP || sep === 45 || endsAt3);
+    if (!valid) {
+      this.fact({ kind: 'invalid-reply-line' }, 'server', line, offset);
+      if (this.isClosed()) return;
+      this.out.toClient.push(line);
+      if (!complete) this.replyOverlong = { forward: true };
+      return;
+    }
+    const code = (c0 - 48) * 100 + (c1! - 48) * 10 + (c2! - 48);
+    const final = sep !== 45;
+    const text = line.toString('latin1', 4, Math.min(line.length, 600)).replace(/\r?\n$/, '');
+
+    if (!this.reply) {
+      const head = this.headEntry();
+      const entry = head && head.kind === 'server' ? head : null;
+      this.reply = { code, lines: [], entry, streamOffset: offset, heldLine: null, masking: entry?.verb === 'EHLO' && code === 250 && this.ehloMaskers.length > 0 };
+      if (!entry) this.stats.unmatchedReplies++;
+      // The banner and unsolicited replies are judged on their first line, before a byte reaches the client.
+      if (!entry || entry.verb === 'GREETING') {
+        this.judgeReply({ code, lines: [text], answers: entry ? 'GREETING' : '', streamOffset: offset }, 'server', line);
+        if (this.isClosed()) return;
+      }
+    }
+    const reply = this.reply;
+    reply.lines.push(text);
+
+    if (reply.masking && complete) this.maskEhloLine(reply, line, text, final);
+    else {
+      if (reply.heldLine) {
+        this.out.toClient.push(reply.heldLine);
+        reply.heldLine = null;
+      }
+      this.out.toClient.push(line);
+    }
+    if (!complete) {
+      this.replyOverlong = { forward: true };
+      this.replyFinalPending = final;
+      return;
+    }
+    if (final) this.completeReply();
+  }
+
+  private maskEhloLine(reply: ReplyInProgress, line: Buffer, text: string, final: boolean): void {
+    const keyword = text.split(' ', 1)[0]!.toUpperCase();
+    const masked = reply.lines.length > 1 && this.ehloMaskers.some((p) => p.hooks.masksEhloKeyword!(keyword));
+    if (masked) {
+      if (final && reply.heldLine) {
+        const held = Buffer.from(reply.heldLine);
+        held[3] = SP;
+        this.out.toClient.push(held);
+        reply.heldLine = null;
+      }
+      return;
+    }
+    if (reply.heldLine) this.out.toClient.push(reply.heldLine);
+    reply.heldLine = null;
+    if (final) this.out.toClient.push(line);
+    else reply.heldLine = Buffer.from(line);
+  }
+
+  private completeReply(): void {
+    const reply = this.reply!;
+    this.reply = null;
+    this.replyFinalPending = false;
+    this.stats.replies++;
+    this.lastReplyCode = reply.code;
+    const entry = reply.entry;
+    if (!entry) return;
+    this.queueHead++;
+    this.serverPending--;
+    const isCommandReply = entry.verb !== 'GREETING';
+    if (isCommandReply && reply.code >= 400) this.badReplyCount++;
+    if (isCommandReply) {
+      this.judgeReply({ code: reply.code, lines: reply.lines, answers: entry.verb, streamOffset: reply.streamOffset }, 'server', Buffer.from(reply.lines[0] ?? '', 'latin1'));
+      if (this.isClosed()) return;
+    }
+    this.applyReply(entry, reply);
+    if (this.blockedBy === entry) this.blockedBy = null;
+    this.flushLocals();
+    this.closeUpstreamIfDrained();
+    if (this.mode.kind === 'passthrough') {
+      this.drainHeld();
+      return;
+    }
+    if (!this.isBlocked()) this.drainHeld();
+    if (this.clientGone && this.pendingServerReplies() === 0 && !this.isClosed()) {
+      this.mode = { kind: 'closed' };
+      this.out.closeServer = true;
+    }
+  }
+
+  /** State changes a reply causes. */
+  private applyReply(entry: ServerEntry, reply: ReplyInProgress): void {
+    const code = reply.code;
+    switch (entry.verb) {
+      case 'GREETING':
+        this.greeted = true;
+        break;
+      case 'EHLO':
+        if (code === 250) {
+          const caps = new Set<string>();
+          for (const line of reply.lines.slice(1)) caps.add(line.split(' ', 1)[0]!.toUpperCase());
+          this.capabilities = caps;
+          this.pipelining = caps.has('PIPELINING');
+        }
+        break;
+      case 'HELO':
+        if (code === 250) {
+          this.capabilities = new Set();
+          this.pipelining = false;
+        }
+        break;
+      case 'DATA':
+        if (code === 354) {
+          this.mode = { kind: 'data', scanner: new DataScanner(this.dataLineLimit?.limit ?? 0, this.watchEndOfData), rejection: null, sizeFired: false };
+        }
+        break;
+      case '.':
+        this.stats.messages++;
+        this.out.notices.push({ kind: 'message-complete', bytes: entry.size, accepted: code >= 200 && code < 300 });
+        break;
+      case 'BDAT':
+        if (entry.last) {
+          this.stats.messages++;
+          this.out.notices.push({ kind: 'message-complete', bytes: entry.size, accepted: code >= 200 && code < 300 });
+        }
+        break;
+      case 'AUTH':
+      case 'SASL':
+        if (code === 334) this.saslNext = true;
+        break;
+      case 'STARTTLS':
+        if (code === 220) {
+          this.mode = { kind: 'passthrough' };
+          this.out.notices.push({ kind: 'uninspected', reason: 'starttls', detail: 'TLS started: the rest of the connection passes uninspected' });
+        }
+        break;
+      case 'XEXCH50':
+        if (code === 354 && entry.size > 0) {
+          // Exchange reads <size> raw bytes, then answers once more (MS03-046 shape).
+          this.mode = { kind: 'opaque', remaining: entry.size };
+          const payload: ServerEntry = { kind: 'server', verb: 'XEXCH50-DATA', size: entry.size, last: false };
+          this.pushEntry(payload);
+          this.blockedBy = null;
+          this.afterOpaque = payload;
+        }
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------- findings
+
+  private judgeReply(reply: ServerReply, direction: 'client' | 'server', line: Buffer = Buffer.alloc(0)): void {
+    for (const p of this.replyChecks) {
+      const hit = p.hooks.onReply!(reply, this);
+      if (!hit) continue;
+      this.record(p.id, p.action, hit, direction, line.length ? line : Buffer.from(`${reply.code}`), reply.streamOffset, undefined);
+      if (p.action === 'prevent' && hit.verdict === 'close') {
+        this.closeBoth(CLOSE_REPLY);
+        return;
+      }
+    }
+  }
+
+  private fact(fact: WireFact, direction: 'client' | 'server', sample: Buffer, streamOffset: number): void {
+    for (const p of this.factChecks) {
+      const hit = p.hooks.onFact!(fact, this);
+      if (!hit) continue;
+      this.record(p.id, p.action, hit, direction, sample, streamOffset, undefined);
+      if (p.action === 'prevent' && hit.verdict === 'close') {
+        this.closeBoth(CLOSE_REPLY);
+        return;
+      }
+    }
+  }
+
+  private record(
+    id: ProtectionId,
+    action: 'prevent' | 'detect',
+    hit: Hit,
+    direction: 'client' | 'server',
+    sample: Buffer,
+    streamOffset: number,
+    command: CommandLine | undefined,
+  ): void {
+    const entry = CATALOG[id];
+    const finding: Finding = {
+      protectionId: id,
+      protectionName: entry.name,
+      attackName: entry.attackName,
+      attackInfo: entry.attackInfo,
+      severity: entry.severity,
+      confidence: entry.confidence,
+      action,
+      direction,
+      command: command ? describeCommand(command) : escapeForLog(sample, 300),
+      detail: hit.detail.slice(0, 500),
+      streamOffset,
+      context: {
+        ...(this.helo !== undefined ? { helo: escapeForLog(Buffer.from(this.helo, 'latin1'), 200) } : {}),
+        ...(this.transaction.mailFrom !== undefined ? { mailFrom: escapeForLog(Buffer.from(this.transaction.mailFrom, 'latin1'), 300) } : {}),
+        rcptCount: this.transaction.rcptCount,
+        state: this.stateName(),
+      },
+      ...(hit.signals ? { signals: hit.signals.slice(0, 32) } : {}),
+    };
+    this.out.findings.push(finding);
+  }
+
+  private stateName(): string {
+    if (this.mode.kind !== 'command') return this.mode.kind;
+    if (!this.greeted) return 'greeting';
+    return this.transaction.active ? 'transaction' : 'session';
+  }
+}
+
+/** The command line as logged: escaped, truncated, credentials masked. */
+function describeCommand(command: CommandLine): string {
+  if (command.sasl) return `(SASL response, ${command.length} bytes)`;
+  if (command.verb === 'AUTH') {
+    const mechanism = command.argument.toString('latin1').split(' ', 1)[0] ?? '';
+    const hasInitial = command.argument.indexOf(SP) >= 0;
+    return escapeForLog(Buffer.from(`AUTH ${mechanism}${hasInitial ? ' ****' : ''}`, 'latin1'), 300);
+  }
+  return escapeForLog(command.line, 300, command.truncated ? command.length : command.line.length);
+}
+
+/** `BDAT <size> [LAST]` (RFC 3030 2); null when malformed. */
+export function parseBdat(argument: Buffer): { size: number; last: boolean } | null {
+  const match = /^(\d{1,15})(?: +(LAST))? *$/i.exec(argument.toString('latin1'));
+  if (!match) return null;
+  return { size: Number(match[1]), last: match[2] !== undefined };
+}

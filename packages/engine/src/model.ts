@@ -1,0 +1,112 @@
+import type { Action, ProtectionId, SettingsOf } from '@smtpguard/contracts';
+import type { ParsedMailArgument } from './address.js';
+
+/** One client line as the protections see it (a command, or a SASL response). */
+export interface CommandLine {
+  /** Upper-cased verb; '' for an empty line; for SASL responses always 'AUTH'. */
+  verb: string;
+  /** Line bytes without the terminator; only a prefix when `truncated`. */
+  line: Buffer;
+  /** Bytes after the verb and its space (prefix when truncated). */
+  argument: Buffer;
+  /** Full length including the terminator; a lower bound while `truncated`. */
+  length: number;
+  /** The line outgrew the buffer threshold and is judged by its prefix. */
+  truncated: boolean;
+  terminator: 'crlf' | 'lf';
+  /** Position of the first bare CR inside the line, or -1. */
+  bareCrAt: number;
+  /** Position of the first NUL, or -1. */
+  nulAt: number;
+  /** A SASL response line (after a 334), not a command. */
+  sasl: boolean;
+  streamOffset: number;
+  /** MAIL/RCPT only. */
+  mail?: ParsedMailArgument;
+}
+
+export interface ServerReply {
+  code: number;
+  /** Lines without terminators (latin1), first line first. */
+  lines: string[];
+  /** The command it answers; 'GREETING' for the banner, '' when unsolicited. */
+  answers: string;
+  streamOffset: number;
+}
+
+/** What the engine observes on the wire and hands to protections to judge. */
+export type WireFact =
+  | { kind: 'client-talks-first' }
+  | { kind: 'pipelining'; detail: string }
+  | { kind: 'ambiguous-end-of-data'; form: string }
+  | { kind: 'data-line-too-long'; length: number; limit: number }
+  | { kind: 'message-too-large'; size: number; limit: number }
+  | { kind: 'invalid-reply-line' };
+
+/** Per-message state (reset by RSET, HELO/EHLO, and the end of each message). */
+export interface Transaction {
+  active: boolean;
+  mailFrom: string | undefined;
+  rcptCount: number;
+  smtputf8: boolean;
+  binaryMime: boolean;
+  size: number;
+}
+
+/** Per-connection state the protections may read. */
+export interface SessionView {
+  readonly helo: string | undefined;
+  readonly capabilities: ReadonlySet<string>;
+  readonly transaction: Readonly<Transaction>;
+  readonly commandCount: number;
+  readonly badReplyCount: number;
+  readonly greeted: boolean;
+}
+
+export type VerdictKind = 'close' | 'reject-command' | 'reject-recipient' | 'reject-message';
+
+export const VERDICT_STRENGTH: Record<VerdictKind, number> = {
+  'reject-recipient': 1,
+  'reject-command': 2,
+  'reject-message': 3,
+  close: 4,
+};
+
+export interface CodeSignal {
+  name: string;
+  offset: number;
+  weight: number;
+  detail?: string;
+}
+
+/** A protection's finding on one input: what it saw and what Prevent would do. */
+export interface Hit {
+  detail: string;
+  verdict: VerdictKind;
+  signals?: CodeSignal[];
+}
+
+/** Hooks a protection provides, with its settings already bound. */
+export interface ProtectionHooks {
+  onLine?(line: CommandLine, session: SessionView): Hit | undefined;
+  onCommand?(command: CommandLine, session: SessionView): Hit | undefined;
+  onReply?(reply: ServerReply, session: SessionView): Hit | undefined;
+  onFact?(fact: WireFact, session: SessionView): Hit | undefined;
+  /** Prevent only: hide this EHLO keyword from the client. */
+  masksEhloKeyword?(keyword: string): boolean;
+  /** Data limits the body scanner must measure for this protection (0 = none). */
+  dataLineLimit?: number;
+  messageSizeLimit?: number;
+  watchesEndOfData?: boolean;
+}
+
+export interface ProtectionModule<Id extends ProtectionId = ProtectionId> {
+  id: Id;
+  hooks(settings: SettingsOf<Id>): ProtectionHooks;
+}
+
+export interface ActiveProtection {
+  id: ProtectionId;
+  action: Exclude<Action, 'inactive'>;
+  hooks: ProtectionHooks;
+}

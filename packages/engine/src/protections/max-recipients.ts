@@ -1,0 +1,13 @@
+import type { ProtectionModule } from '../model.js';
+
+/** Counts RCPT commands of the current transaction; the engine counts before calling. */
+export const maxRecipients: ProtectionModule<'max-recipients'> = {
+  id: 'max-recipients',
+  hooks: (settings) => ({
+    onCommand(command, session) {
+      if (command.verb !== 'RCPT' || settings.limit === 0) return undefined;
+      const count = session.transaction.rcptCount;
+      return count > settings.limit ? { detail: `recipient ${count}, limit ${settings.limit}`, verdict: 'reject-recipient' } : undefined;
+    },
+  }),
+};
