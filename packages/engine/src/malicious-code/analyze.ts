@@ -1,0 +1,238 @@
+/**
+ * Malicious code detection in one SMTP command argument: combines the static scan, SigFree
+ * data-flow counting and emulation runs into a score.
+ *
+ * Score scale (points, unbounded above, 0 = no sign of code). Per architecture (i386 and
+ * x86-64 are both tried; the better one counts) the score is the sum of:
+ *   syscall        30 for a gate reached with a shellcode system-call number, 45 when its
+ *                  arguments are also plausible (execve of a "/path", socketcall with a valid
+ *                  call and pointer, dup2 onto 0-2...); +5 per further distinct call (max +15)
+ *   getpc          20: code read its own address (call/pop, fnstenv/fxsave, RIP-relative lea)
+ *   decoder-loop   15 + min(15, n): n >= 4 instructions executed that the code wrote itself
+ *   stack-exec     25: n >= 4 instructions executed from bytes the code pushed
+ *   alnum-code     20: one of the three above, from an argument that is plain text
+ *   useful         2 per SigFree useful instruction beyond 4 (max 20)
+ *   exec-chain     (longest valid chain - 16) / 2, max 15; binary arguments only (text
+ *                  always decodes as long chains)
+ *   sled           15 (>= 24 bytes) or 25 (>= 64 bytes) for a binary sled; 5 for a printable one
+ * Thresholds: high >= 30, medium >= 50, low >= 80. A single emulated execve("/bin/sh") plus a
+ * few useful instructions passes medium; static hints alone (sled + chain + useful) reach at
+ * most 60, so binary junk needs several independent signs to be flagged.
+ *
+ * Time bound per argument (n <= 16 KiB analysed): 2 static passes of n decodes each (a decode
+ * is at most 15 bytes of table work), at most 2 x 24 candidate starts x 64 decodes of data-flow
+ * counting, and at most EMU_TOTAL emulated steps in all (each step is one decode plus constant
+ * work, except rep-string steps, which are also counted). Text arguments shorter than MIN_TEXT
+ * bytes are rejected after one byte scan.
+ */
+import { Emulator, MAX_ARG, Stop, syscallName, type RunResult } from './emulator.js';
+import { StaticScan, T_BACK, T_CALL, T_FPUENV, T_GATE, T_RIPLEA } from './static-scan.js';
+import { usefulCount } from './dataflow.js';
+
+export interface CodeSignal { name: string; offset: number; weight: number; detail?: string }
+export interface CodeAnalysis { malicious: boolean; score: number; signals: CodeSignal[] }
+export type Sensitivity = 'low' | 'medium' | 'high';
+
+export const THRESHOLDS: Readonly<Record<Sensitivity, number>> = { low: 80, medium: 50, high: 30 };
+
+/**
+ * Shorter text cannot hold a text-only decoder plus an encoded payload: the smallest known
+ * alphanumeric execve decoders are well over 64 bytes.
+ */
+export const MIN_TEXT = 64;
+/** Text whose longest instruction chain is shorter is not worth emulating. */
+const TEXT_MIN_CHAIN = 24;
+const MAX_CANDIDATES = 24;
+const MAX_HEADS = 6;
+const RUN_STEPS = 8000;
+const EMU_TOTAL = 48000;
+const USEFUL_WINDOW = 64;
+const MAX_SIGNALS = 32;
+
+const emu = new Emulator();
+const scan = new StaticScan();
+const cand = new Int32Array(MAX_CANDIDATES);
+const headOff = new Int32Array(MAX_HEADS);
+const headLen = new Int32Array(MAX_HEADS);
+
+/**
+ * 0 = binary, 1 = text (valid UTF-8 without control characters), 2 = printable ASCII.
+ * One pass, no allocation.
+ */
+function textClass(a: Uint8Array, len: number): number {
+  let ascii = true;
+  for (let i = 0; i < len; i++) {
+    const b = a[i]!;
+    if (b >= 0x20 && b < 0x7f) continue;
+    if (b < 0x80) return 0; // control character or DEL
+    ascii = false;
+    let need: number;
+    let min: number;
+    if (b >= 0xc2 && b <= 0xdf) { need = 1; min = 0x80; }
+    else if (b >= 0xe0 && b <= 0xef) { need = 2; min = 0x800; }
+    else if (b >= 0xf0 && b <= 0xf4) { need = 3; min = 0x10000; }
+    else return 0;
+    if (i + need >= len) return 0; // truncated sequence
+    let cp = b & (need === 1 ? 0x1f : need === 2 ? 0x0f : 0x07);
+    for (let k = 1; k <= need; k++) {
+      const c = a[i + k]!;
+      if ((c & 0xc0) !== 0x80) return 0;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    i += need;
+  }
+  return ascii ? 2 : 1;
+}
+
+class ModeResult {
+  signals: CodeSignal[] = [];
+  score = 0;
+  add(name: string, offset: number, weight: number, detail?: string): void {
+    if (weight <= 0) return;
+    this.score += weight;
+    if (this.signals.length < MAX_SIGNALS) {
+      const s: CodeSignal = { name, offset, weight };
+      if (detail !== undefined) s.detail = detail.length > 199 ? detail.slice(0, 199) : detail;
+      this.signals.push(s);
+    }
+  }
+}
+
+interface RunScore { score: number; start: number; r: RunSnapshot }
+interface RunSnapshot {
+  wx: number; wxFirst: number; stackExec: number; backJumps: number; loopAt: number;
+  getpc: number; getpcHow: number; sys: { off: number; num: number; q: number }[]; stop: Stop;
+}
+
+function snapshot(r: RunResult): RunSnapshot {
+  const sys: { off: number; num: number; q: number }[] = [];
+  for (let i = 0; i < r.nSyscalls; i++) sys.push({ off: r.sysOff[i]!, num: r.sysNum[i]!, q: r.sysQuality[i]! });
+  return { wx: r.wx, wxFirst: r.wxFirst, stackExec: r.stackExec, backJumps: r.backJumps, loopAt: r.loopAt, getpc: r.getpc, getpcHow: r.getpcHow, sys, stop: r.stop };
+}
+
+/** Points from the dynamic evidence of one run (cheap: no allocation unless it scores). */
+function runPoints(r: RunResult): number {
+  let p = 0;
+  let bestQ = -1;
+  for (let i = 0; i < r.nSyscalls; i++) if (r.sysQuality[i]! > bestQ) bestQ = r.sysQuality[i]!;
+  if (bestQ === 2) p += 45; else if (bestQ === 1) p += 30;
+  if (r.getpc >= 0) p += 20;
+  if (r.wx >= 4) p += 15 + Math.min(15, r.wx);
+  if (r.stackExec >= 4) p += 25;
+  return p;
+}
+
+function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: number): ModeResult {
+  const out = new ModeResult();
+  scan.scan(arg, len, mode64);
+  const text = tclass !== 0;
+  if (text && scan.mel < TEXT_MIN_CHAIN) return out;
+  emu.beginArgument(arg, len);
+
+  // Static signals.
+  const sledLen = scan.sledEnd - scan.sledStart;
+  if (scan.sledStart >= 0 && sledLen >= 24) {
+    const binary = scan.sledBinary * 2 >= sledLen;
+    if (binary) out.add('sled', scan.sledStart, sledLen >= 64 ? 25 : 15, `${sledLen} bytes of NOP-equivalent instructions landing at ${scan.sledEnd}`);
+    else if (sledLen >= 32) out.add('sled', scan.sledStart, 5, `${sledLen} printable bytes of NOP-equivalent instructions`);
+  }
+  if (!text && scan.mel > 16) {
+    out.add('exec-chain', scan.melAt, Math.min(15, (scan.mel - 16) >> 1), `${scan.mel} valid instructions in a row`);
+  }
+
+  // Candidate starts: before each trigger, the sled landing, the heads of the longest chains.
+  let nc = 0;
+  const addCand = (o: number): void => {
+    if (o < 0 || o >= len || nc >= MAX_CANDIDATES) return;
+    for (let i = 0; i < nc; i++) if (cand[i] === o) return;
+    cand[nc++] = o;
+  };
+  for (let i = 0; i < scan.nLandings; i++) addCand(scan.landings[i]!);
+  for (let i = 0; i < scan.nTrig && nc < MAX_CANDIDATES - MAX_HEADS; i++) {
+    const t = scan.trigOff[i]!;
+    addCand(scan.predecessor(t, 3));
+    addCand(scan.predecessor(t, 8));
+    addCand(scan.entryBefore(t, 64));
+    if (scan.trigType[i] === T_CALL || scan.trigType[i] === T_FPUENV || scan.trigType[i] === T_RIPLEA) addCand(t);
+  }
+  collectHeads(len, text ? TEXT_MIN_CHAIN : 8);
+  for (let i = 0; i < MAX_HEADS; i++) if (headOff[i]! >= 0) addCand(headOff[i]!);
+
+  // SigFree useful-instruction count from each candidate.
+  let bestUseful = 0, usefulAt = -1;
+  for (let i = 0; i < nc; i++) {
+    const u = usefulCount(arg, len, cand[i]!, mode64, USEFUL_WINDOW);
+    if (u > bestUseful) { bestUseful = u; usefulAt = cand[i]!; }
+  }
+  if (bestUseful > 4) out.add('useful', usefulAt, Math.min(20, (bestUseful - 4) * 2), `${bestUseful} instructions with defined inputs (data-flow pruned)`);
+
+  // Emulation.
+  let spent = 0;
+  let best: RunScore | undefined;
+  for (let i = 0; i < nc && spent < EMU_TOTAL; i++) {
+    const start = cand[i]!;
+    if (emu.wasVisited(start) && best !== undefined) continue;
+    const r = emu.run(start, mode64, Math.min(RUN_STEPS, EMU_TOTAL - spent));
+    spent += r.steps;
+    const p = runPoints(r);
+    if (p > 0 && (best === undefined || p > best.score)) best = { score: p, start, r: snapshot(r) };
+    if (best !== undefined && best.score >= 100) break;
+  }
+  if (best !== undefined) addRunSignals(out, best, mode64, text);
+  return out;
+}
+
+/** Up to MAX_HEADS chain heads (offsets no earlier instruction falls into), longest first. */
+function collectHeads(len: number, minChain: number): void {
+  headOff.fill(-1);
+  headLen.fill(0);
+  const { ilen, chain } = scan;
+  for (let i = 0; i < len; i++) {
+    const c = chain[i]!;
+    if (c < minChain || c <= headLen[MAX_HEADS - 1]!) continue;
+    let reached = false;
+    for (let j = i - 1; j >= 0 && j >= i - 15; j--) if (ilen[j]! !== 0 && j + ilen[j]! === i) { reached = true; break; }
+    if (reached) continue;
+    let k = MAX_HEADS - 1;
+    while (k > 0 && headLen[k - 1]! < c) { headLen[k] = headLen[k - 1]!; headOff[k] = headOff[k - 1]!; k--; }
+    headLen[k] = c;
+    headOff[k] = i;
+  }
+}
+
+function addRunSignals(out: ModeResult, b: RunScore, mode64: boolean, text: boolean): void {
+  const r = b.r;
+  let bestQ = -1, bestI = -1;
+  const known = new Set<number>();
+  r.sys.forEach((s, i) => {
+    if (s.q > bestQ) { bestQ = s.q; bestI = i; }
+    if (s.q > 0) known.add(s.num);
+  });
+  if (bestI >= 0 && bestQ > 0) {
+    const s = r.sys[bestI]!;
+    const names = [...known].map((n) => syscallName(mode64, n) ?? String(n)).join(',');
+    out.add('syscall', s.off >= 0 ? s.off : b.start, bestQ === 2 ? 45 : 30,
+      `${mode64 ? 'syscall' : 'int 0x80'} ${syscallName(mode64, s.num) ?? s.num}${bestQ === 2 ? ' with plausible arguments' : ''}; calls: ${names}`);
+    if (known.size > 1) out.add('syscall-seq', s.off >= 0 ? s.off : b.start, Math.min(15, 5 * (known.size - 1)), `${known.size} distinct system calls`);
+  }
+  if (r.getpc >= 0) out.add('getpc', r.getpc, 20, r.getpcHow === 1 ? 'call/pop reads its own address' : r.getpcHow === 2 ? 'fnstenv/fxsave reads the FPU instruction pointer' : 'RIP-relative lea');
+  if (r.wx >= 4) {
+    out.add('decoder-loop', r.wxFirst >= 0 ? r.wxFirst : b.start, 15 + Math.min(15, r.wx),
+      `${r.wx} self-written instructions executed after ${r.backJumps} backward branches${r.loopAt >= 0 ? ` (loop at ${r.loopAt})` : ''}`);
+  }
+  if (r.stackExec >= 4) out.add('stack-exec', b.start, 25, `${r.stackExec} instructions executed from pushed bytes`);
+  if (text && (r.wx >= 4 || bestQ > 0 || r.stackExec >= 4)) out.add('alnum-code', b.start, 20, 'code made only of printable text');
+}
+
+export function analyze(arg: Uint8Array, sensitivity: Sensitivity): CodeAnalysis {
+  const len = arg.length < MAX_ARG ? arg.length : MAX_ARG;
+  const tclass = textClass(arg, len);
+  if (tclass !== 0 && len < MIN_TEXT) return { malicious: false, score: 0, signals: [] };
+  const a = analyzeMode(arg, len, false, tclass);
+  const b = analyzeMode(arg, len, true, tclass);
+  const m = b.score > a.score ? b : a;
+  const threshold = THRESHOLDS[sensitivity] ?? THRESHOLDS.medium;
+  if (m.score === 0) return { malicious: false, score: 0, signals: [] };
+  return { malicious: m.score >= threshold, score: m.score, signals: m.signals };
+}

@@ -1,0 +1,209 @@
+/**
+ * One linear pass that decodes an instruction at every offset of the argument and derives,
+ * by dynamic programming from the end backwards (so the whole pass is O(n) decodes):
+ * - the executable chain length from each offset (abstract payload execution, Toth & Kruegel
+ *   RAID 2002: how many valid instructions run before an invalid one or leaving the buffer);
+ * - sleds (STRIDE, Akritidis et al. 2005): regions where execution from *every* offset slides
+ *   through harmless register-only instructions to one landing point. Multi-byte NOP
+ *   equivalents (0x0c0c = or al,0x0c; 0x0c90; mov r8,imm8...) qualify because each of their
+ *   offsets decodes to another harmless instruction;
+ * - triggers: instructions only code needs (call into the buffer, FPU environment store,
+ *   system-call gates, backward branches, RIP-relative lea) that tell the emulator where to look.
+ */
+import { decode, F_MEM, F_RIPREL, Insn, Kind } from './x86-decoder.js';
+import { MAX_ARG } from './emulator.js';
+
+export const T_CALL = 1;
+export const T_FPUENV = 2;
+export const T_GATE = 3;
+export const T_BACK = 4;
+export const T_RIPLEA = 5;
+
+const MAX_TRIGGERS = 64;
+const MAX_SLEDS = 4;
+const CHAIN_CAP = 60000;
+
+export class StaticScan {
+  /** Instruction length at each offset, 0 when execution would stop there. */
+  readonly ilen = new Uint8Array(MAX_ARG);
+  /** Direct branch target (or -1): only for Jmp/Jcc/Loop/Call. */
+  readonly tgt = new Int32Array(MAX_ARG);
+  readonly kind = new Uint8Array(MAX_ARG);
+  /** Instructions executed from each offset (APE chain length). */
+  readonly chain = new Uint16Array(MAX_ARG);
+  readonly sledOk = new Uint8Array(MAX_ARG);
+  private readonly linEnd = new Int32Array(MAX_ARG);
+  readonly trigOff = new Int32Array(MAX_TRIGGERS);
+  readonly trigType = new Uint8Array(MAX_TRIGGERS);
+  nTrig = 0;
+  /** Longest chain and where it starts. */
+  mel = 0;
+  melAt = -1;
+  /** Longest sled: [sledStart, sledEnd), with the count of non-printable bytes in it. */
+  sledStart = -1;
+  sledEnd = -1;
+  sledBinary = 0;
+  /** Landing offsets of up to MAX_SLEDS sleds of at least 16 bytes, in order of appearance. */
+  readonly landings = new Int32Array(MAX_SLEDS);
+  nLandings = 0;
+  len = 0;
+  mode64 = false;
+  private readonly ins = new Insn();
+
+  scan(buf: Uint8Array, len: number, mode64: boolean): void {
+    this.len = len;
+    this.mode64 = mode64;
+    this.nTrig = 0;
+    this.mel = 0;
+    this.melAt = -1;
+    const { ilen, tgt, kind, chain, sledOk, linEnd, ins } = this;
+    // Pass 1 (right to left): decode, chain lengths, straight-line sled ends.
+    for (let i = len - 1; i >= 0; i--) {
+      const n = decode(buf, i, len, mode64, ins);
+      let k = ins.kind;
+      let ok = n > 0;
+      if (ok) {
+        if (k === Kind.Int) ok = ins.op === 0xcd && (ins.imm & 0xff) === 0x80 && !mode64;
+        else if (k === Kind.Syscall) ok = mode64;
+        else if (k === Kind.Sysenter) ok = !mode64;
+        else if (k >= Kind.Int3) ok = false;
+      }
+      if (!ok) {
+        ilen[i] = 0; chain[i] = 0; sledOk[i] = 0; linEnd[i] = i; tgt[i] = -1; kind[i] = 0;
+        continue;
+      }
+      ilen[i] = n;
+      kind[i] = k;
+      const next = i + n;
+      const fall = next < len ? chain[next]! : 0;
+      let c: number;
+      if (k === Kind.Jcc || k === Kind.Loop || k === Kind.Jmp || k === Kind.Call) {
+        const t = ins.target;
+        tgt[i] = t >= 0 && t < len ? t : -1;
+        const tc = t > i && t < len ? chain[t]! : 0;
+        if (k === Kind.Jmp || k === Kind.Call) c = 1 + tc;
+        else c = 1 + (tc > fall ? tc : fall);
+      } else {
+        tgt[i] = -1;
+        c = k === Kind.Normal || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter ? 1 + fall : 1;
+      }
+      chain[i] = c > CHAIN_CAP ? CHAIN_CAP : c;
+      const s = k === Kind.Normal && isSledInsn(ins, buf[i]!) ? 1 : 0;
+      sledOk[i] = s;
+      linEnd[i] = s ? (next < len ? linEnd[next]! : len) : i;
+    }
+    // Pass 2 (left to right): longest chain, triggers, longest sled.
+    this.sledStart = this.sledEnd = -1;
+    this.sledBinary = 0;
+    this.nLandings = 0;
+    let bestSled = 0;
+    let p = 0;
+    for (let i = 0; i < len; i++) {
+      if (chain[i]! > this.mel) { this.mel = chain[i]!; this.melAt = i; }
+      if (ilen[i] !== 0) this.noteTrigger(buf, i, len);
+    }
+    while (p < len) {
+      if (!sledOk[p]) { p++; continue; }
+      let q = linEnd[p]!;
+      for (let j = p + 1; j < q; j++) if (linEnd[j]! < q) q = linEnd[j]!;
+      if (q - p >= 16 && this.nLandings < MAX_SLEDS) this.landings[this.nLandings++] = q;
+      if (q - p > bestSled) {
+        bestSled = q - p;
+        this.sledStart = p;
+        this.sledEnd = q;
+      }
+      p = q > p ? q : p + 1;
+    }
+    if (this.sledStart >= 0) {
+      let nb = 0;
+      for (let i = this.sledStart; i < this.sledEnd; i++) { const b = buf[i]!; if (b < 0x20 || b > 0x7e) nb++; }
+      this.sledBinary = nb;
+    }
+  }
+
+  private noteTrigger(buf: Uint8Array, i: number, len: number): void {
+    if (this.nTrig >= MAX_TRIGGERS) return;
+    const k = this.kind[i]!;
+    let t = 0;
+    if (k === Kind.Call && this.tgt[i]! >= 0) t = T_CALL;
+    else if (k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) t = T_GATE;
+    else if ((k === Kind.Jcc || k === Kind.Loop || k === Kind.Jmp) && this.tgt[i]! >= 0 && this.tgt[i]! < i) t = T_BACK;
+    else if (k === Kind.Normal) {
+      const b = buf[i]!;
+      // fnstenv/fnsave/fxsave need a memory operand: re-decode only these rare opcodes.
+      if (b === 0xd9 || b === 0xdd || b === 0x9b || b === 0x0f || (b & 0xf0) === 0x40 || b === 0x48 || b === 0x8d) {
+        decode(buf, i, len, this.mode64, this.ins);
+        const ins = this.ins;
+        const g = ins.reg & 7;
+        if (ins.flags & F_MEM && ((ins.op === 0xd9 && g === 6) || (ins.op === 0xdd && g === 6) || (ins.op === 0x1ae && g === 0))) t = T_FPUENV;
+        else if (ins.op === 0x8d && ins.flags & F_RIPREL) t = T_RIPLEA;
+      }
+    }
+    if (t !== 0) {
+      this.trigOff[this.nTrig] = i;
+      this.trigType[this.nTrig] = t;
+      this.nTrig++;
+    }
+  }
+
+  /**
+   * Walk back `depth` immediate predecessors of `t` (the nearest earlier offset whose
+   * instruction falls through exactly into it), so the emulator also runs the setup code.
+   */
+  predecessor(t: number, depth: number): number {
+    let p = t;
+    for (let d = 0; d < depth; d++) {
+      let found = -1;
+      for (let j = p - 1; j >= 0 && j >= p - 15; j--) {
+        const n = this.ilen[j]!;
+        if (n !== 0 && j + n === p) {
+          const k = this.kind[j]!;
+          // Not through branches: with unknown flags the run could go the other way.
+          if (k === Kind.Normal || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) { found = j; break; }
+        }
+      }
+      if (found < 0) break;
+      p = found;
+    }
+    return p;
+  }
+
+  /**
+   * The earliest offset within `window` bytes before `t` whose straight-line execution reaches
+   * `t` (following direct jumps), so the emulator also runs the setup before a trigger.
+   */
+  entryBefore(t: number, window: number): number {
+    const from = t - window > 0 ? t - window : 0;
+    for (let s = from; s < t; s++) {
+      let p = s;
+      for (let steps = 0; steps < 48 && p >= 0 && p < this.len; steps++) {
+        if (p === t) return s;
+        const n = this.ilen[p]!;
+        if (n === 0) break;
+        const k = this.kind[p]!;
+        if (k === Kind.Jmp || k === Kind.Call) p = this.tgt[p]!;
+        else if (k === Kind.Normal || k === Kind.Jcc || k === Kind.Loop || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) p += n;
+        else break;
+      }
+    }
+    return t;
+  }
+}
+
+/**
+ * A sled instruction changes only registers (never memory, the stack pointer or control flow),
+ * so landing on it anywhere is harmless: the property STRIDE requires at every offset.
+ */
+function isSledInsn(ins: Insn, b: number): boolean {
+  if (ins.flags & F_MEM) return false;
+  const op = ins.op;
+  if (op >= 0x50 && op <= 0x61) return false; // push/pop/pusha/popa: touch the stack
+  if (op === 0x9c || op === 0x9d || op === 0xc8 || op === 0xc9 || op === 0x68 || op === 0x6a) return false;
+  if (op >= 0x100 && op !== 0x11f) return false;
+  if (op >= 0xd8 && op <= 0xdf) return false; // FPU
+  if ((op >= 0x40 && op <= 0x4f) || (op >= 0x90 && op <= 0x97) || (op >= 0xb8 && op <= 0xbf)) return ins.opreg !== 4;
+  if (ins.mod === 3 && (ins.rm === 4 || ins.reg === 4) && op !== 0x84 && op !== 0x85 && op !== 0x38 && op !== 0x39 && op !== 0x3a && op !== 0x3b) return false;
+  if (op === 0x8d || op === 0x8e || op === 0x8c || op === 0x62 || op === 0x63) return false;
+  if ((op === 0xf6 || op === 0xf7) && (ins.reg & 7) >= 6) return false; // div: may fault
+  return b !== 0xcc;
+}
