@@ -193,7 +193,7 @@ interface Feed {
 /** Runs one conversation through the engine and summarises it. */
 function replayConnection(
   id: number,
-  meta: { client: Endpoint; server: Endpoint; smtpBy: ConnectionSummary['smtpBy']; roleBy: ConnectionSummary['roleBy']; packets: number; start?: number; end?: number; handshake: boolean },
+  meta: { client: Endpoint; server: Endpoint; smtpBy: ConnectionSummary['smtpBy']; roleBy: ConnectionSummary['roleBy']; packets: number; start?: number; end?: number; handshake: boolean; serverSilent: boolean },
   feed: Iterable<Feed>,
   closed: ConnectionSummary['closed'],
   policy: PreparedPolicy,
@@ -269,11 +269,19 @@ function replayConnection(
     }
   };
 
-  let sawServer = false;
   let first = true;
+  if (meta.serverSilent) {
+    // Without a single server byte the engine would hold every command waiting for a
+    // greeting that never comes (and call the client early): nothing honest to report.
+    stopped = true;
+    summary.uninspected = {
+      reason: 'server-missing',
+      detail: 'no server bytes in the capture (one direction only): commands cannot be matched to replies; not inspected',
+    };
+    emit({ connection: id, type: 'uninspected', reason: 'server-missing', detail: summary.uninspected.detail });
+  }
   for (const f of feed) {
     if (f.kind === 'data' && f.bytes) summary.bytes[f.from] += f.bytes.length;
-    if (f.kind === 'data' && f.from === 'server') sawServer = true;
     if (f.kind === 'gap') {
       const g = { from: f.from, offset: f.offset, bytes: f.size ?? 0, reason: f.reason ?? '' };
       summary.gaps.push(g);
@@ -311,13 +319,6 @@ function replayConnection(
     }
     summary.inspectedBytes[f.from] += bytes.length;
     take(f, f.from === 'client' ? inspector.fromClient(bytes) : inspector.fromServer(bytes));
-  }
-  if (!sawServer && !summary.uninspected && meta.smtpBy !== 'transcript') {
-    summary.uninspected = {
-      reason: 'server-missing',
-      detail: 'no server bytes in the capture: client commands wait for replies that never come',
-    };
-    emit({ connection: id, type: 'uninspected', reason: 'server-missing', detail: summary.uninspected.detail });
   }
   const s = inspector.stats;
   summary.commands = s.commands;
@@ -398,6 +399,7 @@ export function replayCapture(buf: Uint8Array, options: ReplayOptions = {}, poli
         start: c.startTime,
         end: c.endTime,
         handshake: c.handshake,
+        serverSilent: c.stats.server.bytes === 0 && c.stats.server.gapBytes === 0,
       },
       captureFeed(c),
       { client: c.stats.client.closed, server: c.stats.server.closed },
@@ -449,6 +451,7 @@ export function replayTranscript(text: string, options: ReplayOptions = {}, poli
       roleBy: 'transcript',
       packets: 0,
       handshake: true,
+      serverSilent: false,
     },
     feed,
     { client: null, server: null },
