@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/**
+ * Standalone gateway: `pnpm gateway --listen HOST:PORT --upstream HOST:PORT [--policy FILE]
+ * [--default-action prevent|detect|inactive] [--events FILE]`.
+ *
+ * Wiring only: flags → PolicySource + EventSink + logger → startGateway. The fleet link
+ * (src/fleet/, flags --manager URL --enroll-key KEY --data DIR) plugs in here: it feeds
+ * the same PolicySource with installs (`policy.set(...)`) and adds its spooling EventSink
+ * next to (or instead of) the JSON-lines sink, e.g. `new MultiSink([file, spool])`.
+ */
+import pino from 'pino';
+import { CliError, loadPolicy, parseCli, type CliConfig } from './cli.js';
+import { JsonLinesSink, type EventSink } from './events.js';
+import { startGateway } from './server.js';
+
+function eventSink(config: CliConfig): EventSink {
+  return config.eventsFile ? new JsonLinesSink({ path: config.eventsFile }) : new JsonLinesSink({ stream: process.stdout });
+}
+
+async function main(): Promise<void> {
+  let config: CliConfig;
+  let policy: ReturnType<typeof loadPolicy>;
+  try {
+    config = parseCli(process.argv.slice(2));
+    policy = loadPolicy(config.policyFile, config.defaultAction);
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`smtpguard gateway: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  // Events own stdout when they have no file: logs then go to stderr.
+  const logger = pino({ level: config.logLevel, base: { svc: 'gateway' } }, pino.destination({ fd: config.eventsFile ? 1 : 2, sync: false }));
+  const events = eventSink(config);
+
+  const gateway = await startGateway({
+    listen: config.listen,
+    upstream: config.upstream,
+    policy,
+    events,
+    logger,
+    ...(config.name ? { name: config.name } : {}),
+    timeouts: config.timeouts,
+    maxConnections: config.maxConnections,
+    xclient: config.xclient,
+    proxyProtocol: config.proxyProtocol,
+    failMode: config.failMode,
+  });
+  logger.info(
+    { revision: policy.current().revision, defaultAction: config.defaultAction ?? null, events: config.eventsFile ?? 'stdout' },
+    'policy loaded',
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'signal received');
+    void gateway
+      .close(config.shutdownDeadlineMs)
+      .then(() => events.close?.())
+      .then(() => {
+        logger.flush();
+        process.exit(0);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('uncaughtException', (err) => {
+    // Never die on a stray error in one session; log it loudly instead.
+    logger.error({ err: err.message, stack: err.stack }, 'uncaught exception');
+  });
+}
+
+void main().catch((err: unknown) => {
+  process.stderr.write(`smtpguard gateway: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

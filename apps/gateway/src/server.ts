@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Action } from '@smtpguard/contracts';
+import pino from 'pino';
+import { Counters } from './counters.js';
+import { engineInspectorFactory } from './inspector.js';
+import { DEFAULT_TIMEOUTS, type GatewayOptions, type HostPort, type Timeouts } from './options.js';
+import type { InstalledPolicy, PolicySource } from './policy-source.js';
+import { Session, type SessionContext } from './session.js';
+import { replies } from './smtp-replies.js';
+
+export interface Gateway {
+  /** Where it listens (the ephemeral port resolved). */
+  address: HostPort;
+  counters: Counters;
+  policy: PolicySource;
+  /** Validate, compile and install a policy document (zPolicy shape) for new connections; throws PolicyError naming bad fields. */
+  setPolicy(input: unknown, overrideAction?: Action): InstalledPolicy;
+  /** Open sessions (status pages, tests). */
+  sessions(): Session[];
+  /**
+   * Graceful shutdown: stop accepting, let sessions finish up to `deadlineMs` (default 30 s),
+   * then 421 and close the rest. Resolves when every session is closed.
+   */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+let idCounter = 0;
+function connectionId(): string {
+  idCounter = (idCounter + 1) % 0x1000000;
+  return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}${idCounter.toString(16).padStart(6, '0')}`;
+}
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const counters = new Counters();
+  const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const maxConnections = options.maxConnections ?? 1000;
+  const name = options.name ?? hostname();
+  const ctx: SessionContext = {
+    name,
+    upstream: options.upstream,
+    timeouts,
+    xclient: options.xclient ?? false,
+    proxyProtocol: options.proxyProtocol ?? false,
+    failMode: options.failMode ?? 'closed',
+    logger,
+    counters,
+    events: options.events,
+    inspectorFactory: options.inspectorFactory ?? engineInspectorFactory,
+  };
+  const sessions = new Set<Session>();
+  let shuttingDown = false;
+
+  const onConnection = (socket: Socket) => {
+    if (shuttingDown || sessions.size >= maxConnections) {
+      counters.connectionsRejected += 1;
+      logger.warn({ client: socket.remoteAddress, active: sessions.size, shuttingDown }, 'connection refused');
+      Session.refuse(socket, shuttingDown ? replies.shuttingDown(name) : replies.tooManyConnections(name));
+      return;
+    }
+    counters.connectionsAccepted += 1;
+    counters.connectionsActive += 1;
+    const session = new Session(connectionId(), socket, options.policy.current(), ctx);
+    sessions.add(session);
+    logger.debug({ conn: session.id, client: session.clientEndpoint }, 'connection accepted');
+    void session.done.then(() => {
+      sessions.delete(session);
+      counters.connectionsActive -= 1;
+      logger.debug({ conn: session.id }, 'connection closed');
+    });
+  };
+
+  const server: Server = createServer(
+    {
+      allowHalfOpen: true,
+      pauseOnConnect: true,
+      noDelay: true,
+      ...(options.highWaterMark ? { highWaterMark: options.highWaterMark } : {}),
+    },
+    onConnection,
+  );
+  server.on('error', (err) => logger.error({ err: err.message }, 'listener error'));
+
+  const host = options.listen?.host ?? '127.0.0.1';
+  const port = options.listen?.port ?? 2525;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen({ host, port, backlog: 511, ipv6Only: false }, () => {
+      server.removeListener('error', onError);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  logger.info({ listen: `${bound.address}:${bound.port}`, upstream: `${options.upstream.host}:${options.upstream.port}` }, 'gateway listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    address: { host: bound.address, port: bound.port },
+    counters,
+    policy: options.policy,
+    setPolicy(input, overrideAction) {
+      const installed = options.policy.setFromInput(input, overrideAction);
+      logger.info({ revision: installed.revision }, 'policy installed');
+      return installed;
+    },
+    sessions: () => [...sessions],
+    close(deadlineMs = 30_000) {
+      if (closing) return closing;
+      shuttingDown = true;
+      logger.info({ active: sessions.size, deadlineMs }, 'shutting down');
+      closing = (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        const all = () => Promise.all([...sessions].map((s) => s.done));
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), deadlineMs)));
+        const outcome = await Promise.race([all().then(() => 'drained' as const), deadline]);
+        clearTimeout(timer);
+        if (outcome === 'deadline') {
+          logger.warn({ active: sessions.size }, 'shutdown deadline reached: closing sessions with 421');
+          for (const session of sessions) session.shutdownNow();
+          await all();
+        }
+        await stopped;
+        logger.info('gateway stopped');
+      })();
+      return closing;
+    },
+  };
+}
