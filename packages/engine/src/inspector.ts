@@ -178,12 +178,15 @@ export class SmtpInspector implements SessionView {
         this.out.toServer.push(buf);
         return;
       }
-      if (this.isBlocked()) this.noteEarlyBytes();
+      if (!this.canConsume()) this.noteEarlyBytes();
       if (this.isClosed()) return;
+      // Held input is the caller's own buffers, kept by reference; only a caller that goes
+      // on feeding after being asked to pause makes it grow, and that is cut off.
+      const ignoredPause = this.heldBytes > HELD_HIGH_WATER;
       this.held.push(buf);
       this.heldBytes += buf.length;
       this.drainHeld();
-      if (this.heldBytes > HELD_HARD_CAP) {
+      if (ignoredPause && this.heldBytes > HELD_HARD_CAP) {
         this.out.notices.push({ kind: 'resource-limit', detail: `over ${HELD_HARD_CAP} bytes of client input held unread` });
         this.closeBoth(CLOSE_REPLY);
       }
@@ -244,6 +247,11 @@ export class SmtpInspector implements SessionView {
     return this.mode.kind === 'closed';
   }
 
+  /** The rest of an over-long line belongs to the command already judged: it flows even while blocked. */
+  private canConsume(): boolean {
+    return !this.isBlocked() || this.overlong !== null;
+  }
+
   private isBlocked(): boolean {
     return this.closeWhenFlushed || this.blockedBy !== null || this.queue.length - this.queueHead >= MAX_PENDING;
   }
@@ -269,7 +277,7 @@ export class SmtpInspector implements SessionView {
   }
 
   private drainHeld(): void {
-    while (this.held.length > 0 && !this.isBlocked() && !this.isClosed()) {
+    while (this.held.length > 0 && this.canConsume() && !this.isClosed()) {
       const buf = this.held.shift()!;
       this.heldBytes -= buf.length;
       const stop = this.consumeClient(buf);
@@ -277,9 +285,10 @@ export class SmtpInspector implements SessionView {
         const rest = buf.subarray(stop);
         this.held.unshift(rest);
         this.heldBytes += rest.length;
-        if (this.mode.kind !== 'passthrough') this.noteEarlyBytes();
       }
     }
+    // Input still waiting now was sent before the reply the engine waits for.
+    if (this.held.length > 0 && this.mode.kind !== 'passthrough' && this.blockedBy !== null) this.noteEarlyBytes();
     if (this.mode.kind === 'passthrough' && this.held.length > 0) {
       for (const buf of this.held) this.out.toServer.push(buf);
       this.held = [];
@@ -295,7 +304,7 @@ export class SmtpInspector implements SessionView {
   private consumeClient(buf: Buffer): number {
     let pos = 0;
     while (pos < buf.length) {
-      if (this.isBlocked()) return pos;
+      if (!this.canConsume()) return pos;
       const before = pos;
       switch (this.mode.kind) {
         case 'command':
@@ -358,6 +367,7 @@ export class SmtpInspector implements SessionView {
     }
     const lf = buf.indexOf(LF, start);
     const end = lf < 0 ? buf.length : lf + 1;
+    if (this.lineParts.length === 0) this.lineStartOffset = this.clientOffset;
     if (this.lineParts.length === 0 && lf >= 0) {
       // Whole line in this chunk: no copy.
       const threshold = this.lineThreshold(buf.subarray(start, Math.min(end, start + VERB_WINDOW)), true);
@@ -401,6 +411,12 @@ export class SmtpInspector implements SessionView {
 
   /** Set by handleLine when the line it judged must be forwarded by the caller. */
   private pendingLineForward = false;
+  /** Client stream offset where the line being assembled starts. */
+  private lineStartOffset = 0;
+  /** Client stream offset where the current message body starts (data facts point there). */
+  private bodyStartOffset = 0;
+  /** Server stream offset where the reply line being assembled starts. */
+  private replyLineStartOffset = 0;
   /** The refusal of a line still arriving, released when its LF comes. */
   private unfinishedLineReply: LocalEntry | null = null;
 
@@ -430,7 +446,7 @@ export class SmtpInspector implements SessionView {
    * first bytes when `truncated` (then `fullLength` is the length known so far).
    */
   private handleLine(line: Buffer, truncated: boolean, fullLength = line.length, complete = !truncated): void {
-    const streamOffset = this.clientOffset;
+    const streamOffset = this.lineStartOffset;
     let content = line;
     let terminator: 'crlf' | 'lf' = 'crlf';
     if (!truncated) {
@@ -558,6 +574,7 @@ export class SmtpInspector implements SessionView {
             if (!this.chunkMeter && this.dataLineLimit && !this.transaction.binaryMime) this.chunkMeter = new LineMeter(this.dataLineLimit.limit);
             this.mode = { kind: 'chunk', remaining: bdat.size, last: bdat.last, meter: this.chunkMeter, rejection: null, sizeFired: false };
             this.currentChunkEntry = entry;
+            this.bodyStartOffset = this.lineStartOffset + command.length;
           } else if (bdat.last) {
             this.endMessage();
           }
@@ -594,7 +611,7 @@ export class SmtpInspector implements SessionView {
       facts.push({ kind: 'message-too-large', size: mode.scanner.size, limit: this.sizeLimit });
     }
     for (const fact of facts) {
-      const rejection = this.judgeDataFact(fact, buf.subarray(start, Math.min(stop, start + 120)));
+      const rejection = this.judgeDataFact(fact, 'DATA');
       if (this.isClosed()) return buf.length;
       if (rejection && !mode.rejection) {
         mode.rejection = rejection;
@@ -632,7 +649,7 @@ export class SmtpInspector implements SessionView {
         facts.push({ kind: 'message-too-large', size: this.transaction.size, limit: this.sizeLimit });
       }
       for (const fact of facts) {
-        const rejection = this.judgeDataFact(fact, buf.subarray(start, Math.min(stop, start + 120)));
+        const rejection = this.judgeDataFact(fact, 'BDAT');
         if (this.isClosed()) return buf.length;
         if (rejection && !mode.rejection) {
           mode.rejection = rejection;
@@ -660,12 +677,14 @@ export class SmtpInspector implements SessionView {
   }
 
   /** Judges a body fact; returns the message rejection when Prevent asks for one. */
-  private judgeDataFact(fact: WireFact, sample: Buffer): { id: ProtectionId; verdict: VerdictKind } | null {
+  private judgeDataFact(fact: WireFact, verb: 'DATA' | 'BDAT'): { id: ProtectionId; verdict: VerdictKind } | null {
+    // Findings name the message, not a chunk, so they read the same however the bytes were split.
+    const sample = Buffer.from(`(${verb} body of message from ${this.transaction.mailFrom ?? 'unknown sender'})`, 'latin1');
     let rejection: { id: ProtectionId; verdict: VerdictKind } | null = null;
     for (const p of this.factChecks) {
       const hit = p.hooks.onFact!(fact, this);
       if (!hit) continue;
-      this.record(p.id, p.action, hit, 'client', sample, this.clientOffset, undefined);
+      this.record(p.id, p.action, hit, 'client', sample, this.bodyStartOffset, undefined);
       if (p.action !== 'prevent') continue;
       if (hit.verdict === 'close') {
         this.closeBoth(CLOSE_REPLY);
@@ -774,6 +793,7 @@ export class SmtpInspector implements SessionView {
       const start = pos;
       const lf = buf.indexOf(LF, pos);
       const end = lf < 0 ? buf.length : lf + 1;
+      if (this.replyParts.length === 0 && !this.replyOverlong) this.replyLineStartOffset = this.serverOffset;
       if (this.replyOverlong) {
         if (this.replyOverlong.forward) this.out.toClient.push(buf.subarray(start, end));
         if (lf >= 0) {
@@ -807,7 +827,7 @@ export class SmtpInspector implements SessionView {
   private replyFinalPending = false;
 
   private handleReplyLine(line: Buffer, complete: boolean): void {
-    const offset = this.serverOffset;
+    const offset = this.replyLineStartOffset;
     const c0 = line[0]!;
     const c1 = line[1];
     const c2 = line[2];
@@ -898,7 +918,7 @@ export class SmtpInspector implements SessionView {
       this.drainHeld();
       return;
     }
-    if (!this.isBlocked()) this.drainHeld();
+    if (this.canConsume()) this.drainHeld();
     if (this.clientGone && this.pendingServerReplies() === 0 && !this.isClosed()) {
       this.mode = { kind: 'closed' };
       this.out.closeServer = true;
@@ -928,6 +948,7 @@ export class SmtpInspector implements SessionView {
         break;
       case 'DATA':
         if (code === 354) {
+          this.bodyStartOffset = this.clientOffset;
           this.mode = { kind: 'data', scanner: new DataScanner(this.dataLineLimit?.limit ?? 0, this.watchEndOfData), rejection: null, sizeFired: false };
         }
         break;
@@ -1032,13 +1053,15 @@ export class SmtpInspector implements SessionView {
 
 /** The command line as logged: escaped, truncated, credentials masked. */
 function describeCommand(command: CommandLine): string {
-  if (command.sasl) return `(SASL response, ${command.length} bytes)`;
+  // A truncated line's full length is not known yet (and depends on chunking): say only that it went on.
+  if (command.sasl) return command.truncated ? `(SASL response, over ${command.line.length} bytes)` : `(SASL response, ${command.length} bytes)`;
   if (command.verb === 'AUTH') {
     const mechanism = command.argument.toString('latin1').split(' ', 1)[0] ?? '';
     const hasInitial = command.argument.indexOf(SP) >= 0;
     return escapeForLog(Buffer.from(`AUTH ${mechanism}${hasInitial ? ' ****' : ''}`, 'latin1'), 300);
   }
-  return escapeForLog(command.line, 300, command.truncated ? command.length : command.line.length);
+  const text = escapeForLog(command.line, 300);
+  return command.truncated ? `${text}…(line continues)` : text;
 }
 
 /** `BDAT <size> [LAST]` (RFC 3030 2); null when malformed. */
