@@ -496,25 +496,17 @@ export class SmtpInspector implements SessionView {
       return;
     }
 
-    let strongest: { id: ProtectionId; hit: Hit } | null = null;
-    const consider = (id: ProtectionId, action: 'prevent' | 'detect', hit: Hit | undefined) => {
-      if (!hit) return;
-      this.record(id, action, hit, 'client', command.line, streamOffset, command);
-      if (action === 'prevent' && (!strongest || VERDICT_STRENGTH[hit.verdict] > VERDICT_STRENGTH[strongest.hit.verdict])) {
-        strongest = { id, hit };
-      }
-    };
-    for (const p of this.lineChecks) consider(p.id, p.action, p.hooks.onLine!(command, this));
+    this.strongest = null;
+    for (const p of this.lineChecks) this.consider(p, p.hooks.onLine!(command, this), command);
     if (!sasl) {
-      if (!this.pipelining && this.pendingServerReplies() > 0) {
-        for (const p of this.factChecks) {
-          consider(p.id, p.action, p.hooks.onFact!({ kind: 'pipelining', detail: 'command pipelined although the server did not advertise PIPELINING' }, this));
-        }
+      if (!this.pipelining && this.serverPending > 0) {
+        const fact: WireFact = { kind: 'pipelining', detail: 'command pipelined although the server did not advertise PIPELINING' };
+        for (const p of this.factChecks) this.consider(p, p.hooks.onFact!(fact, this), command);
       }
-      for (const p of this.commandChecks) consider(p.id, p.action, p.hooks.onCommand!(command, this));
+      for (const p of this.commandChecks) this.consider(p, p.hooks.onCommand!(command, this), command);
     }
 
-    const verdict = strongest as { id: ProtectionId; hit: Hit } | null;
+    const verdict = this.strongest as { id: ProtectionId; hit: Hit } | null;
     if (verdict) {
       if (verdict.hit.verdict === 'close') {
         this.closeBoth(CLOSE_REPLY);
@@ -537,6 +529,17 @@ export class SmtpInspector implements SessionView {
 
     this.pendingLineForward = true;
     this.afterForward(command);
+  }
+
+  /** The strongest Prevent verdict on the line being judged (close > reject command > reject recipient). */
+  private strongest: { id: ProtectionId; hit: Hit } | null = null;
+
+  private consider(p: ActiveProtection, hit: Hit | undefined, command: CommandLine): void {
+    if (!hit) return;
+    this.record(p.id, p.action, hit, 'client', command.line, command.streamOffset, command);
+    if (p.action === 'prevent' && (!this.strongest || VERDICT_STRENGTH[hit.verdict] > VERDICT_STRENGTH[this.strongest.hit.verdict])) {
+      this.strongest = { id: p.id, hit };
+    }
   }
 
   /** Book-keeping once a client line goes upstream. */
@@ -809,7 +812,8 @@ export class SmtpInspector implements SessionView {
         if (this.replyLength > REPLY_LINE_CAP || lf >= 0) {
           const line = Buffer.concat(this.replyParts);
           this.replyParts = [];
-          const complete = lf >= 0 && this.replyLength <= REPLY_LINE_CAP;
+          // A long line that has its LF is complete; only a line still arriving past the cap streams.
+          const complete = lf >= 0;
           this.replyLength = 0;
           this.handleReplyLine(line, complete);
         }
@@ -832,7 +836,6 @@ export class SmtpInspector implements SessionView {
     const c1 = line[1];
     const c2 = line[2];
     const sep = line[3];
-    const isDigit = (c: number | undefined) => c !== undefined && c >= 48 && c <= 57;
     const endsAt3 = sep === CR || sep === LF;
     const valid = c0 >= 50 && c0 <= 53 && isDigit(c1) && isDigit(c2) && (sep === SP || sep === 45 || endsAt3);
     if (!valid) {
@@ -844,7 +847,11 @@ export class SmtpInspector implements SessionView {
     }
     const code = (c0 - 48) * 100 + (c1! - 48) * 10 + (c2! - 48);
     const final = sep !== 45;
-    const text = line.toString('latin1', 4, Math.min(line.length, 600)).replace(/\r?\n$/, '');
+    // Text is decoded only where it is read: first lines (judgement, logs) and EHLO lines (capabilities, masking).
+    const needText = !this.reply || this.reply.masking || this.reply.entry?.verb === 'EHLO';
+    let textEnd = Math.min(line.length, 600);
+    if (textEnd === line.length && line[textEnd - 1] === LF) textEnd -= line[textEnd - 2] === CR ? 2 : 1;
+    const text = needText ? line.toString('latin1', Math.min(4, textEnd), textEnd) : '';
 
     if (!this.reply) {
       const head = this.headEntry();
@@ -1031,7 +1038,7 @@ export class SmtpInspector implements SessionView {
       action,
       direction,
       command: command ? describeCommand(command) : escapeForLog(sample, 300),
-      detail: hit.detail.slice(0, 500),
+      detail: escapeForLog(Buffer.from(hit.detail, 'latin1'), 400),
       streamOffset,
       context: {
         ...(this.helo !== undefined ? { helo: escapeForLog(Buffer.from(this.helo, 'latin1'), 200) } : {}),
@@ -1049,6 +1056,10 @@ export class SmtpInspector implements SessionView {
     if (!this.greeted) return 'greeting';
     return this.transaction.active ? 'transaction' : 'session';
   }
+}
+
+function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= 48 && c <= 57;
 }
 
 /** The command line as logged: escaped, truncated, credentials masked. */

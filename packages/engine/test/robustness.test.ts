@@ -133,3 +133,19 @@ describe('bounded memory', () => {
     expect(closed).toBe(true);
   });
 });
+
+describe('long lines from the server', () => {
+  it('a 5,000-byte greeting that ends with its CRLF is one complete reply (suricata-verify smtp-bug-6053)', async () => {
+    const { run, policyWith, ids } = await import('./harness.js');
+    const t = `S: 220 ${'A'.repeat(5000)}\nC: EHLO x\nS: 250 ok\nC: QUIT\nS: 221 bye\n`;
+    const r = run(t, policyWith({}, 'prevent'));
+    expect(ids(r)).toEqual([]);
+    expect(r.inspector.stats).toMatchObject({ replies: 3, unmatchedReplies: 0, pendingCommands: 0 });
+  });
+
+  it('attacker bytes in a finding detail are escaped', async () => {
+    const { run, only } = await import('./harness.js');
+    const r = run(`S: 220 mx\nC: \\x1b[31mEVIL\\x07 x\nS: 500 no\n`, only('unknown-commands', 'detect'));
+    expect(r.findings[0]!.detail).toBe('command \\x1b[31MEVIL\\x07 is not in the allowed list');
+  });
+});

@@ -8,7 +8,8 @@
  *                  arguments are also plausible (execve of a "/path", socketcall with a valid
  *                  call and pointer, dup2 onto 0-2...); +5 per further distinct call (max +15)
  *   getpc          20: code read its own address (call/pop, fnstenv/fxsave, RIP-relative lea)
- *   decoder-loop   15 + min(15, n): n >= 4 instructions executed that the code wrote itself
+ *   decoder-loop   15 + min(15, n): after >= 3 backward branches, n >= 6 self-written
+ *                  instructions executed back to back (and >= 6 in all)
  *   stack-exec     25: n >= 4 instructions executed from bytes the code pushed
  *   alnum-code     20: one of the three above, from an argument that is plain text
  *   useful         2 per SigFree useful instruction beyond 4 (max 20)
@@ -27,7 +28,9 @@
  */
 import { Emulator, MAX_ARG, Stop, syscallName, type RunResult } from './emulator.js';
 import { StaticScan, T_BACK, T_CALL, T_FPUENV, T_GATE, T_RIPLEA } from './static-scan.js';
-import { usefulCount } from './dataflow.js';
+import { usefulCount as usefulCount_ } from './dataflow.js';
+
+const usefulCount = usefulCount_; // local copy: imported bindings are getters under tsx
 
 export interface CodeSignal { name: string; offset: number; weight: number; detail?: string }
 export interface CodeAnalysis { malicious: boolean; score: number; signals: CodeSignal[] }
@@ -101,14 +104,22 @@ class ModeResult {
 
 interface RunScore { score: number; start: number; r: RunSnapshot }
 interface RunSnapshot {
-  wx: number; wxFirst: number; stackExec: number; backJumps: number; loopAt: number;
+  wx: number; wxRun: number; wxFirst: number; stackExec: number; backJumps: number; loopAt: number;
   getpc: number; getpcHow: number; sys: { off: number; num: number; q: number }[]; stop: Stop;
 }
 
 function snapshot(r: RunResult): RunSnapshot {
   const sys: { off: number; num: number; q: number }[] = [];
   for (let i = 0; i < r.nSyscalls; i++) sys.push({ off: r.sysOff[i]!, num: r.sysNum[i]!, q: r.sysQuality[i]! });
-  return { wx: r.wx, wxFirst: r.wxFirst, stackExec: r.stackExec, backJumps: r.backJumps, loopAt: r.loopAt, getpc: r.getpc, getpcHow: r.getpcHow, sys, stop: r.stop };
+  return { wx: r.wx, wxRun: r.wxRun, wxFirst: r.wxFirst, stackExec: r.stackExec, backJumps: r.backJumps, loopAt: r.loopAt, getpc: r.getpc, getpcHow: r.getpcHow, sys, stop: r.stop };
+}
+
+/**
+ * Self-decryption: after a loop (>= 3 backward branches), at least 6 instructions the code wrote
+ * itself ran back to back.
+ */
+function isDecoder(wx: number, wxRun: number, backJumps: number): boolean {
+  return wx >= 6 && wxRun >= 6 && backJumps >= 3;
 }
 
 /** Points from the dynamic evidence of one run (cheap: no allocation unless it scores). */
@@ -118,7 +129,7 @@ function runPoints(r: RunResult): number {
   for (let i = 0; i < r.nSyscalls; i++) if (r.sysQuality[i]! > bestQ) bestQ = r.sysQuality[i]!;
   if (bestQ === 2) p += 45; else if (bestQ === 1) p += 30;
   if (r.getpc >= 0) p += 20;
-  if (r.wx >= 4) p += 15 + Math.min(15, r.wx);
+  if (isDecoder(r.wx, r.wxRun, r.backJumps)) p += 15 + Math.min(15, r.wxRun);
   if (r.stackExec >= 4) p += 25;
   return p;
 }
@@ -217,12 +228,13 @@ function addRunSignals(out: ModeResult, b: RunScore, mode64: boolean, text: bool
     if (known.size > 1) out.add('syscall-seq', s.off >= 0 ? s.off : b.start, Math.min(15, 5 * (known.size - 1)), `${known.size} distinct system calls`);
   }
   if (r.getpc >= 0) out.add('getpc', r.getpc, 20, r.getpcHow === 1 ? 'call/pop reads its own address' : r.getpcHow === 2 ? 'fnstenv/fxsave reads the FPU instruction pointer' : 'RIP-relative lea');
-  if (r.wx >= 4) {
-    out.add('decoder-loop', r.wxFirst >= 0 ? r.wxFirst : b.start, 15 + Math.min(15, r.wx),
-      `${r.wx} self-written instructions executed after ${r.backJumps} backward branches${r.loopAt >= 0 ? ` (loop at ${r.loopAt})` : ''}`);
+  const decoder = isDecoder(r.wx, r.wxRun, r.backJumps);
+  if (decoder) {
+    out.add('decoder-loop', r.wxFirst >= 0 ? r.wxFirst : b.start, 15 + Math.min(15, r.wxRun),
+      `${r.wx} self-written instructions executed (${r.wxRun} in a row) after ${r.backJumps} backward branches${r.loopAt >= 0 ? ` (loop at ${r.loopAt})` : ''}`);
   }
   if (r.stackExec >= 4) out.add('stack-exec', b.start, 25, `${r.stackExec} instructions executed from pushed bytes`);
-  if (text && (r.wx >= 4 || bestQ > 0 || r.stackExec >= 4)) out.add('alnum-code', b.start, 20, 'code made only of printable text');
+  if (text && (decoder || bestQ > 0 || r.stackExec >= 4)) out.add('alnum-code', b.start, 20, 'code made only of printable text');
 }
 
 export function analyze(arg: Uint8Array, sensitivity: Sensitivity): CodeAnalysis {

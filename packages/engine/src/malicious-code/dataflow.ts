@@ -7,7 +7,12 @@
  *
  * Defined at entry: the stack pointer only (self-contained code assumption).
  */
-import { decode, F_MEM, Insn, Kind, NO_REG } from './x86-decoder.js';
+import { decode as decode_, F_MEM as F_MEM_, Insn, Kind as Kind_, NO_REG as NO_REG_ } from './x86-decoder.js';
+// Local copies: imported bindings are getter calls under tsx/vitest (hot path).
+const decode = decode_;
+const F_MEM = F_MEM_;
+const Kind = Kind_;
+const NO_REG = NO_REG_;
 
 const ESP = 1 << 4;
 let rd = 0;

@@ -18,8 +18,23 @@
  * else (SSE, segment-relative access, privileged or undefined instructions, access to unmapped
  * memory) ends the run, which is what the real process would most likely do too.
  */
-import { touchedRegs } from './dataflow.js';
-import { decode, F_MEM, F_MOFFS, F_OPSIZE, F_REP, F_REPNE, F_REX, F_RIPREL, F_SEGFS, F_SEGGS, Insn, Kind, NO_REG, REG_RIP } from './x86-decoder.js';
+import { touchedRegs as touchedRegs_ } from './dataflow.js';
+import { decode as decode_, F_MEM as F_MEM_, F_MOFFS as F_MOFFS_, F_OPSIZE as F_OPSIZE_, F_REP as F_REP_, F_REPNE as F_REPNE_, F_REX as F_REX_, F_RIPREL as F_RIPREL_, F_SEGFS as F_SEGFS_, F_SEGGS as F_SEGGS_, Insn, Kind as Kind_, NO_REG as NO_REG_, REG_RIP as REG_RIP_ } from './x86-decoder.js';
+// Local copies: imported bindings are getter calls under tsx/vitest (hot path).
+const decode = decode_;
+const F_MEM = F_MEM_;
+const F_MOFFS = F_MOFFS_;
+const F_OPSIZE = F_OPSIZE_;
+const F_REP = F_REP_;
+const F_REPNE = F_REPNE_;
+const F_REX = F_REX_;
+const F_RIPREL = F_RIPREL_;
+const F_SEGFS = F_SEGFS_;
+const F_SEGGS = F_SEGGS_;
+const Kind = Kind_;
+const NO_REG = NO_REG_;
+const REG_RIP = REG_RIP_;
+const touchedRegs = touchedRegs_;
 
 export const MAX_ARG = 16384;
 const PRE = 256; // mapped bytes before the argument (the command verb and earlier buffer)
@@ -40,7 +55,10 @@ export const enum Stop {
   Fault = 3, // memory fault, #DE, privileged, far
   Unsupported = 4,
   Exit = 5, // execve or exit reached
+  Idle = 6, // no memory write for IDLE_STEPS steps
 }
+
+const IDLE_STEPS = 400;
 
 /** What one run observed. Offsets are relative to the argument start. */
 export class RunResult {
@@ -49,6 +67,12 @@ export class RunResult {
   /** Distinct instructions executed whose bytes this run wrote itself. */
   wx = 0;
   wxFirst = -1;
+  /**
+   * Longest run of consecutively executed self-written instructions: a decoded payload runs
+   * as a block, while random bytes that happen to modify themselves execute a few scattered
+   * written instructions.
+   */
+  wxRun = 0;
   /** Distinct argument/slack bytes written. */
   bufWrites = 0;
   /** Distinct instructions executed from stack bytes this run pushed. */
@@ -73,6 +97,7 @@ export class RunResult {
     this.stop = Stop.Budget;
     this.wx = 0;
     this.wxFirst = -1;
+    this.wxRun = 0;
     this.bufWrites = 0;
     this.stackExec = 0;
     this.backJumps = 0;
@@ -187,6 +212,8 @@ export class Emulator {
     const ins = this.insn;
     const gen = this.gen;
     this.maxSteps = maxSteps;
+    let run = 0;
+    this.lastWrite = 0;
     while (r.steps < maxSteps) {
       const a = this.eip;
       let n: number;
@@ -200,11 +227,14 @@ export class Emulator {
         if (!inArg && !written) { r.stop = Stop.Left; break; }
         if (written) {
           if (this.xStamp[o] !== gen) { r.wx++; if (r.wxFirst < 0) r.wxFirst = o - PRE; }
+          if (++run > r.wxRun) r.wxRun = run;
         } else if (this.xStamp[o] !== gen) {
+          run = 0;
           r.insnsInArg++;
           if (o - PRE > r.maxOffset) r.maxOffset = o - PRE;
           this.visited[o - PRE] = this.visitGen;
         }
+        if (!written && this.xStamp[o] === gen) run = 0;
         this.xStamp[o] = gen;
       } else if (a >= STK_LO && a < STK_LO + STK_SIZE) {
         const o = a - STK_LO;
@@ -214,6 +244,9 @@ export class Emulator {
         if (this.sxStamp[o] !== gen) { r.stackExec++; this.sxStamp[o] = gen; }
       } else { r.stop = Stop.Left; break; }
       r.steps++;
+      // Code that neither writes memory nor calls the system for a long stretch is spinning
+      // (a loop over random bytes): decoders write on every iteration.
+      if (r.steps - this.lastWrite > IDLE_STEPS && r.nSyscalls === 0) { r.stop = Stop.Idle; break; }
       this.curAddr = a;
       if (this.undef !== 0) {
         const m = touchedRegs(ins) & this.undef;
@@ -241,6 +274,7 @@ export class Emulator {
 
   private wr8(addr: number, v: number): void {
     addr >>>= 0;
+    this.lastWrite = this.res.steps;
     if (addr >= BUF_LO && addr < BUF_LO + this.memSize) {
       const o = addr - BUF_LO;
       this.mem[o] = v;
@@ -293,6 +327,7 @@ export class Emulator {
   private inRet = false;
   private curAddr = 0;
   private maxSteps = 0;
+  private lastWrite = 0;
 
   /** Remember that a program-counter value was stored at `addr` (call, fnstenv, fxsave). */
   private notePcSlot(addr: number, how: number): void {

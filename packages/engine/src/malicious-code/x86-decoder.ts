@@ -12,25 +12,30 @@
  * use them, and treating them as invalid keeps chains in random data short.
  */
 
-/** Control-flow / behaviour class of an instruction. */
-export const enum Kind {
-  Normal = 0,
-  Jcc = 1, // conditional relative branch
-  Jmp = 2, // unconditional relative jump
-  Call = 3, // relative call
-  Ret = 4,
-  Loop = 5, // loop/loope/loopne/jecxz
-  JmpInd = 6, // jmp r/m
-  CallInd = 7, // call r/m
-  Int = 8, // int imm8
-  Syscall = 9, // syscall (0F 05)
-  Sysenter = 10, // sysenter (0F 34)
-  Int3 = 11,
-  Privileged = 12, // faults in user mode (I/O, hlt, cli, control registers...)
-  Far = 13, // far call/jmp/ret, iret: never in position-independent shellcode
-  Undefined = 14, // architecturally defined to raise #UD (ud0/ud1/ud2)
-  Simd = 15, // SSE/AVX: valid but of no use to the emulator
-}
+/** Control-flow / behaviour class of an instruction (a frozen object, not an enum: see below). */
+export const Kind = Object.freeze({
+  Normal: 0,
+  Jcc: 1, // conditional relative branch
+  Jmp: 2, // unconditional relative jump
+  Call: 3, // relative call
+  Ret: 4,
+  Loop: 5, // loop/loope/loopne/jecxz
+  JmpInd: 6, // jmp r/m
+  CallInd: 7, // call r/m
+  Int: 8, // int imm8
+  Syscall: 9, // syscall (0F 05)
+  Sysenter: 10, // sysenter (0F 34)
+  Int3: 11,
+  Privileged: 12, // faults in user mode (I/O, hlt, cli, control registers...)
+  Far: 13, // far call/jmp/ret, iret: never in position-independent shellcode
+  Undefined: 14, // architecturally defined to raise #UD (ud0/ud1/ud2)
+  Simd: 15, // SSE/AVX: valid but of no use to the emulator
+});
+/**
+ * Kind values are plain numbers. Hot modules copy imported bindings into local constants:
+ * through tsx/vitest every access to an imported binding is a getter call.
+ */
+export type Kind = number;
 
 export const F_MODRM = 1;
 export const F_MEM = 2; // has a memory operand (ModRM mod != 3, or moffs)
@@ -59,7 +64,7 @@ export class Insn {
   len = 0;
   /** Opcode: 0x000-0x0FF one-byte map, 0x100-0x1FF 0F map, 0x200-0x2FF 0F38, 0x300-0x3FF 0F3A. */
   op = 0;
-  kind: Kind = Kind.Normal;
+  kind: Kind = Kind.Normal as Kind;
   flags = 0;
   /** Operand size in bytes for non-byte forms: 2, 4 or 8. */
   opsize = 4;
