@@ -58,7 +58,14 @@ export function userPath(path: string, env: NodeJS.ProcessEnv = process.env): st
   return isAbsolute(path) ? path : resolve(env.INIT_CWD ?? process.cwd(), path);
 }
 
+/** `--help`: print usage, exit 0. */
+export class HelpRequested extends Error {
+  override name = 'HelpRequested';
+}
+
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): CliConfig {
+  // `pnpm gateway -- --flag` passes the "--" through.
+  if (argv[0] === '--') argv = argv.slice(1);
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -88,7 +95,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   } catch (err) {
     throw new CliError(`${(err as Error).message}\n\n${USAGE}`);
   }
-  if (values.help) throw new CliError(USAGE);
+  if (values.help) throw new HelpRequested(USAGE);
   const str = (k: string) => values[k] as string | undefined;
   if (!str('upstream')) throw new CliError(`--upstream HOST:PORT is required\n\n${USAGE}`);
   const hostPort = (k: string, fallback: string) => {

@@ -9,7 +9,7 @@
  * next to (or instead of) the JSON-lines sink, e.g. `new MultiSink([file, spool])`.
  */
 import pino from 'pino';
-import { CliError, loadPolicy, parseCli, type CliConfig } from './cli.js';
+import { CliError, HelpRequested, loadPolicy, parseCli, type CliConfig } from './cli.js';
 import { JsonLinesSink, type EventSink } from './events.js';
 import { startGateway } from './server.js';
 
@@ -24,6 +24,10 @@ async function main(): Promise<void> {
     config = parseCli(process.argv.slice(2));
     policy = loadPolicy(config.policyFile, config.defaultAction);
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(err.message);
+      process.exit(0);
+    }
     if (err instanceof CliError) {
       process.stderr.write(`smtpguard gateway: ${err.message}\n`);
       process.exit(2);
