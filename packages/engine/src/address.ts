@@ -40,7 +40,30 @@ function isAtext(c: number): boolean {
   return isAlnum(c) || c >= 0x80 || ATEXT_SPECIALS.includes(String.fromCharCode(c));
 }
 
+/** The shape nearly all real traffic has: `<local@domain>` with plain dot-atoms and simple parameters. */
+const COMMON = /^(?:FROM|TO):<([A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*)@([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)>((?: [A-Za-z0-9][A-Za-z0-9-]*(?:=[\x21-\x2a\x2c-\x3c\x3e-\x7e]+)?)*)$/i;
+
 export function parseMailArgument(argument: string, verb: 'MAIL' | 'RCPT'): ParsedMailArgument {
+  const common = COMMON.exec(argument);
+  // The keyword must match the verb (F for FROM, T for TO); values with "+" (xtext escapes) take the full path.
+  if (common && ((argument.charCodeAt(0) | 0x20) === 102) === (verb === 'MAIL')) {
+    const params = new Map<string, string | null>();
+    const rest = common[3]!;
+    if (rest.length > 0) {
+      for (const token of rest.slice(1).split(' ')) {
+        const eq = token.indexOf('=');
+        params.set((eq < 0 ? token : token.slice(0, eq)).toUpperCase(), eq < 0 ? null : token.slice(eq + 1));
+      }
+      const size = params.get('SIZE');
+      const needsFullCheck = (size !== undefined && (size === null || !/^\d{1,20}$/.test(size))) || (params.has('SMTPUTF8') && params.get('SMTPUTF8') !== null);
+      if (needsFullCheck) return parseMailArgumentFully(argument, verb);
+    }
+    return { ok: true, path: { isNull: false, isPostmaster: false, localPart: common[1]!, domain: common[2]!, route: [] }, params, tolerated: [] };
+  }
+  return parseMailArgumentFully(argument, verb);
+}
+
+function parseMailArgumentFully(argument: string, verb: 'MAIL' | 'RCPT'): ParsedMailArgument {
   const keyword = verb === 'MAIL' ? 'FROM:' : 'TO:';
   const tolerated: AddressTolerance[] = [];
   let text = argument;
