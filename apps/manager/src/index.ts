@@ -1,0 +1,1 @@
+export { buildApp, type ManagerDeps } from './app.js';

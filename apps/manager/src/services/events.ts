@@ -1,0 +1,243 @@
+import type Database from 'better-sqlite3';
+import type { EventFilters, InspectionEvent, SpooledEvent, StoredEvent } from '@smtpguard/contracts';
+import { CATALOG, addressInCidr, isProtectionId } from '@smtpguard/contracts';
+import { badRequest } from '../errors.js';
+
+export interface Retention {
+  retentionDays: number;
+  retentionMaxRows: number;
+}
+
+interface Where {
+  sql: string;
+  args: unknown[];
+}
+
+/** The free-text column: what the `q` filter searches, lower-cased once at insert. */
+function searchText(e: InspectionEvent): string {
+  return [e.command, e.detail, e.context.helo ?? '', e.context.mailFrom ?? ''].join('\n').toLowerCase();
+}
+
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export function encodeCursor(time: number, id: number): string {
+  return Buffer.from(`${time}:${id}`).toString('base64url');
+}
+function decodeCursor(cursor: string): [number, number] {
+  const m = /^(-?\d+):(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m) throw badRequest('query.cursor', 'not a cursor returned by this API');
+  return [Number(m[1]), Number(m[2])];
+}
+
+/**
+ * The tracker log in SQLite. Ingestion is one synchronous transaction per batch with
+ * INSERT OR IGNORE on (gateway, epoch, seq): a re-sent batch stores nothing twice.
+ */
+export class EventStore {
+  private readonly insert: Database.Statement;
+  private readonly gatewayIds: (names: string[]) => string[];
+
+  constructor(
+    private readonly sqlite: Database.Database,
+    options: { gatewayIds: (namesOrIds: string[]) => string[] },
+  ) {
+    this.gatewayIds = options.gatewayIds;
+    this.insert = sqlite.prepare(
+      `INSERT OR IGNORE INTO events (gateway_id, epoch, seq, time, received_at, protection_id, attack_name, action, client_address, text, data)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+  }
+
+  /** Commits a batch; returns the events that were new (duplicates are skipped silently). */
+  ingest(gatewayId: string, gatewayName: string, epoch: number, batch: SpooledEvent[], now = Date.now()): StoredEvent[] {
+    const stored: StoredEvent[] = [];
+    const receivedAt = new Date(now).toISOString();
+    const run = this.sqlite.transaction(() => {
+      for (const { seq, event } of batch) {
+        const e = { ...event, gateway: gatewayName };
+        const time = Date.parse(e.time);
+        const data = JSON.stringify(e);
+        const r = this.insert.run(gatewayId, epoch, seq, time, now, e.protectionId, e.attackName, e.action, e.client.address, searchText(e), data);
+        if (r.changes === 1) stored.push({ ...e, id: Number(r.lastInsertRowid), gatewayId, seq, receivedAt });
+      }
+    });
+    run();
+    return stored;
+  }
+
+  private where(f: EventFilters): Where {
+    const parts: string[] = [];
+    const args: unknown[] = [];
+    if (f.from) {
+      parts.push('time >= ?');
+      args.push(Date.parse(f.from));
+    }
+    if (f.to) {
+      parts.push('time < ?');
+      args.push(Date.parse(f.to));
+    }
+    const list = (col: string, values: string[]) => {
+      if (values.length === 1) {
+        parts.push(`${col} = ?`);
+        args.push(values[0]);
+      } else {
+        parts.push(`${col} IN (${values.map(() => '?').join(',')})`);
+        args.push(...values);
+      }
+    };
+    if (f.protection?.length) list('protection_id', f.protection);
+    if (f.action?.length) list('action', f.action);
+    if (f.attackName) list('attack_name', [f.attackName]);
+    if (f.gateway?.length) list('gateway_id', this.gatewayIds(f.gateway).concat(f.gateway.length ? [] : []));
+    if (f.client) {
+      if (f.client.includes('/')) {
+        parts.push('in_cidr(client_address, ?)');
+        args.push(f.client);
+      } else list('client_address', [f.client.replace(/^\[|\]$/g, '')]);
+    }
+    if (f.q) {
+      parts.push("text LIKE ? ESCAPE '\\'");
+      args.push(`%${likeEscape(f.q.toLowerCase())}%`);
+    }
+    return { sql: parts.length ? parts.join(' AND ') : '1', args };
+  }
+
+  query(f: EventFilters & { limit: number; cursor?: string | undefined }): { events: StoredEvent[]; nextCursor: string | null } {
+    const w = this.where(f);
+    let sql = w.sql;
+    const args = [...w.args];
+    if (f.cursor) {
+      const [t, id] = decodeCursor(f.cursor);
+      sql += ' AND (time < ? OR (time = ? AND id < ?))';
+      args.push(t, t, id);
+    }
+    const rows = this.sqlite
+      .prepare(`SELECT id, gateway_id, seq, time, received_at, data FROM events WHERE ${sql} ORDER BY time DESC, id DESC LIMIT ?`)
+      .all(...args, f.limit + 1) as Row[];
+    const more = rows.length > f.limit;
+    const page = more ? rows.slice(0, f.limit) : rows;
+    const last = page[page.length - 1];
+    return { events: page.map(toStored), nextCursor: more && last ? encodeCursor(last.time, last.id) : null };
+  }
+
+  stats(f: EventFilters, bucketSeconds?: number) {
+    const w = this.where(f);
+    const byProtection = (
+      this.sqlite.prepare(`SELECT protection_id AS p, count(*) AS n FROM events WHERE ${w.sql} GROUP BY protection_id ORDER BY n DESC`).all(...w.args) as {
+        p: string;
+        n: number;
+      }[]
+    )
+      .filter((r) => isProtectionId(r.p))
+      .map((r) => ({ protectionId: r.p as keyof typeof CATALOG, name: CATALOG[r.p as keyof typeof CATALOG].name, count: r.n }));
+    const total = byProtection.reduce((a, r) => a + r.count, 0);
+    let bucket = bucketSeconds;
+    if (!bucket) {
+      const range = this.sqlite.prepare(`SELECT min(time) AS lo, max(time) AS hi FROM events WHERE ${w.sql}`).get(...w.args) as { lo: number | null; hi: number | null };
+      const from = f.from ? Date.parse(f.from) : (range.lo ?? 0);
+      const to = f.to ? Date.parse(f.to) : (range.hi ?? 0) + 1;
+      bucket = Math.max(1, Math.ceil((to - from) / 1000 / 60));
+    }
+    const ms = bucket * 1000;
+    const byTime = (
+      this.sqlite.prepare(`SELECT (time / ?) * ? AS b, count(*) AS n FROM events WHERE ${w.sql} GROUP BY b ORDER BY b`).all(ms, ms, ...w.args) as { b: number; n: number }[]
+    ).map((r) => ({ start: new Date(r.b).toISOString(), count: r.n }));
+    return { total, byProtection, bucketSeconds: bucket, byTime };
+  }
+
+  /** Pages through the result (no open iterator: ingestion keeps running between pages). */
+  *pages(f: EventFilters, limit: number, pageSize = 2000): Generator<StoredEvent[]> {
+    let cursor: string | undefined;
+    let left = limit;
+    while (left > 0) {
+      const page = this.query({ ...f, limit: Math.min(pageSize, left), cursor });
+      if (page.events.length) yield page.events;
+      left -= page.events.length;
+      if (!page.nextCursor) return;
+      cursor = page.nextCursor;
+    }
+  }
+
+  count(): number {
+    return (this.sqlite.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+  }
+
+  /** Deletes by age, then the oldest rows beyond the row budget, in chunks so ingestion is never held long. */
+  applyRetention(r: Retention, now = Date.now()): number {
+    let deleted = 0;
+    const cutoff = now - r.retentionDays * 86_400_000;
+    const byAge = this.sqlite.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time < ? LIMIT 10000)');
+    for (;;) {
+      const n = byAge.run(cutoff).changes;
+      deleted += n;
+      if (n < 10000) break;
+    }
+    const excess = this.count() - r.retentionMaxRows;
+    if (excess > 0) {
+      const oldest = this.sqlite.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?)');
+      let left = excess;
+      while (left > 0) {
+        const n = oldest.run(Math.min(left, 10000)).changes;
+        deleted += n;
+        left -= n;
+        if (n === 0) break;
+      }
+    }
+    return deleted;
+  }
+}
+
+interface Row {
+  id: number;
+  gateway_id: string;
+  seq: number;
+  time: number;
+  received_at: number;
+  data: string;
+}
+
+function toStored(r: Row): StoredEvent {
+  const e = JSON.parse(r.data) as InspectionEvent & { gateway: string };
+  return { ...e, id: r.id, gatewayId: r.gateway_id, seq: r.seq, receivedAt: new Date(r.received_at).toISOString() };
+}
+
+/** The same filters as a predicate, for the live stream. */
+export function matches(f: EventFilters, e: StoredEvent, gatewayIds: (names: string[]) => string[]): boolean {
+  const t = Date.parse(e.time);
+  if (f.from && t < Date.parse(f.from)) return false;
+  if (f.to && t >= Date.parse(f.to)) return false;
+  if (f.protection?.length && !f.protection.includes(e.protectionId)) return false;
+  if (f.action?.length && !f.action.includes(e.action)) return false;
+  if (f.attackName && f.attackName !== e.attackName) return false;
+  if (f.gateway?.length && !gatewayIds(f.gateway).includes(e.gatewayId)) return false;
+  if (f.client) {
+    if (f.client.includes('/')) {
+      if (!addressInCidr(e.client.address, f.client)) return false;
+    } else if (e.client.address !== f.client.replace(/^\[|\]$/g, '')) return false;
+  }
+  if (f.q && !searchText(e).includes(f.q.toLowerCase())) return false;
+  return true;
+}
+
+const CSV_COLUMNS = [
+  'id', 'time', 'gateway', 'connectionId', 'clientAddress', 'clientPort', 'serverAddress', 'serverPort', 'protectionId',
+  'protectionName', 'attackName', 'attackInfo', 'action', 'severity', 'confidence', 'direction', 'command', 'detail',
+  'helo', 'mailFrom', 'rcptCount', 'policyRevision',
+] as const;
+
+function csvCell(value: unknown): string {
+  let s = value === undefined || value === null ? '' : String(value);
+  // Spreadsheet formula injection: attacker text must never start a formula.
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export const csvHeader = () => `${CSV_COLUMNS.join(',')}\r\n`;
+export function csvLine(e: StoredEvent): string {
+  const values = [
+    e.id, e.time, e.gateway, e.connectionId, e.client.address, e.client.port, e.server.address, e.server.port, e.protectionId,
+    e.protectionName, e.attackName, e.attackInfo, e.action, e.severity, e.confidence, e.direction, e.command, e.detail,
+    e.context.helo, e.context.mailFrom, e.context.rcptCount, e.policyRevision,
+  ];
+  return `${values.map(csvCell).join(',')}\r\n`;
+}

@@ -1,0 +1,83 @@
+import type { WebSocket } from 'ws';
+import type { EventFilters, StoredEvent, StreamFrame } from '@smtpguard/contracts';
+import { matches } from './events.js';
+
+interface Client {
+  ws: WebSocket;
+  filters: EventFilters;
+  seq: number;
+  /** Frames handed to the socket whose write has not completed yet. */
+  queued: number;
+  dropped: boolean;
+}
+
+/**
+ * Fans committed events out to console WebSockets. Each client has a bounded queue: when a
+ * client has `maxQueue` frames not yet written, it is told `dropped` and closed — a slow
+ * console never slows ingestion or the other consoles.
+ */
+export class LiveHub {
+  private readonly clients = new Set<Client>();
+
+  constructor(
+    private readonly gatewayIds: (names: string[]) => string[],
+    private readonly maxQueue = 1000,
+  ) {}
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  add(ws: WebSocket, filters: EventFilters): { setFilters(f: EventFilters): void; error(message: string): void } {
+    const client: Client = { ws, filters, seq: 0, queued: 0, dropped: false };
+    this.clients.add(client);
+    ws.on('close', () => this.clients.delete(client));
+    this.send(client, 'ready', { filters: filters as Record<string, unknown> });
+    return {
+      setFilters: (f) => {
+        client.filters = f;
+        this.send(client, 'ready', { filters: f as Record<string, unknown> });
+      },
+      error: (message) => this.send(client, 'error', { message }),
+    };
+  }
+
+  publish(events: StoredEvent[]): void {
+    if (events.length === 0) return;
+    for (const client of this.clients) {
+      if (client.dropped) continue;
+      for (const e of events) {
+        if (!matches(client.filters, e, this.gatewayIds)) continue;
+        if (client.queued >= this.maxQueue) {
+          this.drop(client, `client too slow: ${client.queued} frames queued`);
+          break;
+        }
+        this.send(client, 'event', e);
+      }
+    }
+  }
+
+  private send<T extends StreamFrame['type']>(client: Client, type: T, data: Extract<StreamFrame, { type: T }>['data']): void {
+    if (client.ws.readyState !== client.ws.OPEN) return;
+    client.seq += 1;
+    client.queued += 1;
+    client.ws.send(JSON.stringify({ type, seq: client.seq, data }), () => {
+      client.queued -= 1;
+    });
+  }
+
+  private drop(client: Client, reason: string): void {
+    client.dropped = true;
+    this.clients.delete(client);
+    client.seq += 1;
+    // Jumps the queue on purpose? No: ws writes in order; the frame lands after what is queued,
+    // and the close follows it.
+    client.ws.send(JSON.stringify({ type: 'dropped', seq: client.seq, data: { reason } }));
+    client.ws.close(4008, 'too slow');
+  }
+
+  closeAll(): void {
+    for (const c of this.clients) c.ws.close(1001, 'manager shutting down');
+    this.clients.clear();
+  }
+}
