@@ -102,6 +102,8 @@ class ModeResult {
   }
 }
 
+const EMPTY = new ModeResult();
+
 interface RunScore { score: number; start: number; r: RunSnapshot }
 interface RunSnapshot {
   wx: number; wxRun: number; wxFirst: number; stackExec: number; backJumps: number; loopAt: number;
@@ -242,7 +244,9 @@ export function analyze(arg: Uint8Array, sensitivity: Sensitivity): CodeAnalysis
   const tclass = textClass(arg, len);
   if (tclass !== 0 && len < MIN_TEXT) return { malicious: false, score: 0, signals: [] };
   const a = analyzeMode(arg, len, false, tclass);
-  const b = analyzeMode(arg, len, true, tclass);
+  // Printable ASCII is analysed as i386 code only: 0x40-0x4F are REX prefixes in 64-bit mode,
+  // so alphanumeric decoders are i386 code in practice, and this halves the cost on text.
+  const b = tclass === 2 ? EMPTY : analyzeMode(arg, len, true, tclass);
   const m = b.score > a.score ? b : a;
   const threshold = THRESHOLDS[sensitivity] ?? THRESHOLDS.medium;
   if (m.score === 0) return { malicious: false, score: 0, signals: [] };

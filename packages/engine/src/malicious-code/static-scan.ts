@@ -17,6 +17,10 @@ const F_MEM = F_MEM_;
 const F_RIPREL = F_RIPREL_;
 const Kind = Kind_;
 import { MAX_ARG } from './emulator.js';
+import { q as q_, quick as quick_ } from './x86-quick.js';
+
+const quick = quick_;
+const q = q_;
 
 export const T_CALL = 1;
 export const T_FPUENV = 2;
@@ -64,11 +68,11 @@ export class StaticScan {
     const { ilen, tgt, kind, chain, sledOk, linEnd, ins } = this;
     // Pass 1 (right to left): decode, chain lengths, straight-line sled ends.
     for (let i = len - 1; i >= 0; i--) {
-      const n = decode(buf, i, len, mode64, ins);
-      let k = ins.kind;
+      const n = quick(buf, i, len, mode64);
+      const k = q.kind;
       let ok = n > 0;
       if (ok) {
-        if (k === Kind.Int) ok = ins.op === 0xcd && (ins.imm & 0xff) === 0x80 && !mode64;
+        if (k === Kind.Int) ok = q.op === 0xcd && buf[i + n - 1] === 0x80 && !mode64;
         else if (k === Kind.Syscall) ok = mode64;
         else if (k === Kind.Sysenter) ok = !mode64;
         else if (k >= Kind.Int3) ok = false;
@@ -83,7 +87,7 @@ export class StaticScan {
       const fall = next < len ? chain[next]! : 0;
       let c: number;
       if (k === Kind.Jcc || k === Kind.Loop || k === Kind.Jmp || k === Kind.Call) {
-        const t = ins.target;
+        const t = q.target;
         tgt[i] = t >= 0 && t < len ? t : -1;
         const tc = t > i && t < len ? chain[t]! : 0;
         if (k === Kind.Jmp || k === Kind.Call) c = 1 + tc;
@@ -93,7 +97,7 @@ export class StaticScan {
         c = k === Kind.Normal || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter ? 1 + fall : 1;
       }
       chain[i] = c > CHAIN_CAP ? CHAIN_CAP : c;
-      const s = k === Kind.Normal && isSledInsn(ins, buf[i]!) ? 1 : 0;
+      const s = k === Kind.Normal && isSledInsn() ? 1 : 0;
       sledOk[i] = s;
       linEnd[i] = s ? (next < len ? linEnd[next]! : len) : i;
     }
@@ -134,14 +138,14 @@ export class StaticScan {
     else if (k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) t = T_GATE;
     else if ((k === Kind.Jcc || k === Kind.Loop || k === Kind.Jmp) && this.tgt[i]! >= 0 && this.tgt[i]! < i) t = T_BACK;
     else if (k === Kind.Normal) {
+      // FPU environment stores and RIP-relative lea, recognised from their bytes (no re-decode).
       const b = buf[i]!;
-      // fnstenv/fnsave/fxsave need a memory operand: re-decode only these rare opcodes.
-      if (b === 0xd9 || b === 0xdd || b === 0x9b || b === 0x0f || (b & 0xf0) === 0x40 || b === 0x48 || b === 0x8d) {
-        decode(buf, i, len, this.mode64, this.ins);
-        const ins = this.ins;
-        const g = ins.reg & 7;
-        if (ins.flags & F_MEM && ((ins.op === 0xd9 && g === 6) || (ins.op === 0xdd && g === 6) || (ins.op === 0x1ae && g === 0))) t = T_FPUENV;
-        else if (ins.op === 0x8d && ins.flags & F_RIPREL) t = T_RIPLEA;
+      const m = i + 1 < len ? buf[i + 1]! : 0;
+      if ((b === 0xd9 || b === 0xdd) && m < 0xc0 && ((m >> 3) & 7) === 6) t = T_FPUENV;
+      else if (b === 0x0f && m === 0xae && i + 2 < len && buf[i + 2]! < 0xc0 && ((buf[i + 2]! >> 3) & 7) === 0) t = T_FPUENV;
+      else if (this.mode64) {
+        if (b === 0x8d && (m & 0xc7) === 0x05) t = T_RIPLEA;
+        else if ((b & 0xf0) === 0x40 && m === 0x8d && i + 2 < len && (buf[i + 2]! & 0xc7) === 0x05) t = T_RIPLEA;
       }
     }
     if (t !== 0) {
@@ -199,16 +203,17 @@ export class StaticScan {
  * A sled instruction changes only registers (never memory, the stack pointer or control flow),
  * so landing on it anywhere is harmless: the property STRIDE requires at every offset.
  */
-function isSledInsn(ins: Insn, b: number): boolean {
-  if (ins.flags & F_MEM) return false;
-  const op = ins.op;
+function isSledInsn(): boolean {
+  if (q.mem) return false;
+  const op = q.op;
   if (op >= 0x50 && op <= 0x61) return false; // push/pop/pusha/popa: touch the stack
   if (op === 0x9c || op === 0x9d || op === 0xc8 || op === 0xc9 || op === 0x68 || op === 0x6a) return false;
   if (op >= 0x100 && op !== 0x11f) return false;
   if (op >= 0xd8 && op <= 0xdf) return false; // FPU
-  if ((op >= 0x40 && op <= 0x4f) || (op >= 0x90 && op <= 0x97) || (op >= 0xb8 && op <= 0xbf)) return ins.opreg !== 4;
-  if (ins.mod === 3 && (ins.rm === 4 || ins.reg === 4) && op !== 0x84 && op !== 0x85 && op !== 0x38 && op !== 0x39 && op !== 0x3a && op !== 0x3b) return false;
+  if ((op >= 0x40 && op <= 0x4f) || (op >= 0x90 && op <= 0x97) || (op >= 0xb8 && op <= 0xbf)) return q.opreg !== 4;
+  const m = q.modrm;
+  if (m >= 0xc0 && ((m & 7) === 4 || ((m >> 3) & 7) === 4) && op !== 0x84 && op !== 0x85 && op !== 0x38 && op !== 0x39 && op !== 0x3a && op !== 0x3b) return false;
   if (op === 0x8d || op === 0x8e || op === 0x8c || op === 0x62 || op === 0x63) return false;
-  if ((op === 0xf6 || op === 0xf7) && (ins.reg & 7) >= 6) return false; // div: may fault
-  return b !== 0xcc;
+  if ((op === 0xf6 || op === 0xf7) && ((m >> 3) & 7) >= 6) return false; // div: may fault
+  return true;
 }
