@@ -1,10 +1,25 @@
+import { analyzeArgument } from '../malicious-code/index.js';
 import type { ProtectionModule } from '../model.js';
 
 /**
- * Machine code in command arguments. The detector lands with its own issue; until then
- * this protection inspects nothing, whatever its action.
+ * Machine code in command arguments (never mail data: the body is not a command line).
+ * Every client line is analysed: arguments of MAIL, RCPT, HELO/EHLO, VRFY, unknown verbs,
+ * and SASL responses (whole line). Bounded time per line (see malicious-code/analyze.ts).
  */
 export const maliciousCode: ProtectionModule<'malicious-code'> = {
   id: 'malicious-code',
-  hooks: () => ({}),
+  hooks: (settings) => ({
+    onLine(line) {
+      const argument = line.sasl ? line.line : line.argument;
+      const analysis = analyzeArgument(argument, settings.sensitivity);
+      if (!analysis.malicious) return undefined;
+      const strongest = [...analysis.signals].sort((a, b) => b.weight - a.weight).slice(0, 3);
+      const summary = strongest.map((s) => `${s.name}@${s.offset}`).join(', ');
+      return {
+        detail: `machine code in the ${line.sasl ? 'SASL response' : `${line.verb} argument`} (score ${analysis.score}, ${settings.sensitivity} sensitivity: ${summary})`,
+        verdict: 'close',
+        signals: analysis.signals,
+      };
+    },
+  }),
 };
