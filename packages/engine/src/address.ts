@@ -43,12 +43,15 @@ function isAtext(c: number): boolean {
 /** The shape nearly all real traffic has: `<local@domain>` with plain dot-atoms and simple parameters. */
 const COMMON = /^(?:FROM|TO):<([A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*)@([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)>((?: [A-Za-z0-9][A-Za-z0-9-]*(?:=[\x21-\x2a\x2c-\x3c\x3e-\x7e]+)?)*)$/i;
 
+/** Shared by every parameter-less path; never written to. */
+const NO_PARAMS: Map<string, string | null> = new Map();
+
 export function parseMailArgument(argument: string, verb: 'MAIL' | 'RCPT'): ParsedMailArgument {
   const common = COMMON.exec(argument);
   // The keyword must match the verb (F for FROM, T for TO); values with "+" (xtext escapes) take the full path.
   if (common && ((argument.charCodeAt(0) | 0x20) === 102) === (verb === 'MAIL')) {
-    const params = new Map<string, string | null>();
     const rest = common[3]!;
+    const params = rest.length > 0 ? new Map<string, string | null>() : NO_PARAMS;
     if (rest.length > 0) {
       for (const token of rest.slice(1).split(' ')) {
         const eq = token.indexOf('=');

@@ -175,7 +175,7 @@ export class SmtpInspector implements SessionView {
       if (buf.length === 0) return;
       if (this.isClosed()) return;
       if (this.mode.kind === 'passthrough') {
-        this.out.toServer.push(buf);
+        this.sendServer(buf);
         return;
       }
       if (!this.canConsume()) this.noteEarlyBytes();
@@ -234,6 +234,7 @@ export class SmtpInspector implements SessionView {
   private run(work: () => void): Verdict {
     this.out = emptyVerdict();
     work();
+    this.flushForward();
     const out = this.out;
     out.pauseClient = this.heldBytes > HELD_HIGH_WATER;
     this.stats.pendingCommands = this.pendingServerReplies();
@@ -290,7 +291,7 @@ export class SmtpInspector implements SessionView {
     // Input still waiting now was sent before the reply the engine waits for.
     if (this.held.length > 0 && this.mode.kind !== 'passthrough' && this.blockedBy !== null) this.noteEarlyBytes();
     if (this.mode.kind === 'passthrough' && this.held.length > 0) {
-      for (const buf of this.held) this.out.toServer.push(buf);
+      for (const buf of this.held) this.sendServer(buf);
       this.held = [];
       this.heldBytes = 0;
     }
@@ -340,16 +341,36 @@ export class SmtpInspector implements SessionView {
     return pos;
   }
 
+  /**
+   * Queues bytes for upstream. Consecutive slices of one chunk are kept as one range and
+   * cut once (a million pipelined commands stay one write, and no Buffer per command).
+   */
   private forward(buf: Buffer, start: number, end: number): void {
     if (end <= start || this.upstream !== 'open') return;
-    const toServer = this.out.toServer;
-    const last = toServer[toServer.length - 1] as Buffer | undefined;
-    // Coalesce consecutive slices of one chunk: a million pipelined commands stay one write.
-    if (last && last.buffer === buf.buffer && last.byteOffset + last.length === buf.byteOffset + start) {
-      toServer[toServer.length - 1] = Buffer.from(buf.buffer, last.byteOffset, last.length + (end - start));
-    } else {
-      toServer.push(buf.subarray(start, end));
+    if (this.pendingBuf === buf && this.pendingEnd === start) {
+      this.pendingEnd = end;
+      return;
     }
+    this.flushForward();
+    this.pendingBuf = buf;
+    this.pendingStart = start;
+    this.pendingEnd = end;
+  }
+
+  private flushForward(): void {
+    if (this.pendingBuf) this.out.toServer.push(this.pendingBuf.subarray(this.pendingStart, this.pendingEnd));
+    this.pendingBuf = null;
+  }
+
+  private pendingBuf: Buffer | null = null;
+  private pendingStart = 0;
+  private pendingEnd = 0;
+
+  /** Bytes for upstream that are not a slice of the current chunk. */
+  private sendServer(bytes: Buffer): void {
+    if (this.upstream !== 'open') return;
+    this.flushForward();
+    this.out.toServer.push(bytes);
   }
 
   private consumeCommandBytes(buf: Buffer, start: number): number {
@@ -370,7 +391,7 @@ export class SmtpInspector implements SessionView {
     if (this.lineParts.length === 0) this.lineStartOffset = this.clientOffset;
     if (this.lineParts.length === 0 && lf >= 0) {
       // Whole line in this chunk: no copy.
-      const threshold = this.lineThreshold(buf.subarray(start, Math.min(end, start + VERB_WINDOW)), true);
+      const threshold = this.linePreventSettings ? this.lineThreshold(buf.subarray(start, Math.min(end, start + VERB_WINDOW)), true) : LINE_CAP;
       if (end - start <= threshold) {
         this.handleLine(buf.subarray(start, end), false);
         if (this.pendingLineForward) this.forward(buf, start, end);
@@ -394,7 +415,7 @@ export class SmtpInspector implements SessionView {
       this.handleLine(prefix.subarray(0, threshold), true, total, lf >= 0);
       const forward = this.pendingLineForward;
       this.pendingLineForward = false;
-      if (forward) this.out.toServer.push(prefix);
+      if (forward) this.sendServer(prefix);
       if (lf < 0 && !this.isClosed()) this.overlong = { forward, reply: this.unfinishedLineReply };
       this.unfinishedLineReply = null;
       return end;
@@ -403,7 +424,7 @@ export class SmtpInspector implements SessionView {
       this.lineParts = [];
       this.lineLength = 0;
       this.handleLine(prefix, false);
-      if (this.pendingLineForward) this.out.toServer.push(prefix);
+      if (this.pendingLineForward) this.sendServer(prefix);
       this.pendingLineForward = false;
     }
     return end;
@@ -463,8 +484,9 @@ export class SmtpInspector implements SessionView {
     let argument = content;
     if (!sasl) {
       const space = content.indexOf(SP);
-      verb = (space < 0 ? content : content.subarray(0, space)).toString('latin1').toUpperCase();
-      argument = space < 0 ? content.subarray(content.length) : content.subarray(space + 1);
+      const verbLength = space < 0 ? content.length : space;
+      verb = (verbLength === 4 && commonVerb(content)) || content.toString('latin1', 0, verbLength).toUpperCase();
+      argument = space < 0 ? EMPTY : content.subarray(space + 1);
     }
     const command: CommandLine = {
       verb,
@@ -914,7 +936,7 @@ export class SmtpInspector implements SessionView {
     const isCommandReply = entry.verb !== 'GREETING';
     if (isCommandReply && reply.code >= 400) this.badReplyCount++;
     if (isCommandReply) {
-      this.judgeReply({ code: reply.code, lines: reply.lines, answers: entry.verb, streamOffset: reply.streamOffset }, 'server', Buffer.from(reply.lines[0] ?? '', 'latin1'));
+      this.judgeReply({ code: reply.code, lines: reply.lines, answers: entry.verb, streamOffset: reply.streamOffset }, 'server');
       if (this.isClosed()) return;
     }
     this.applyReply(entry, reply);
@@ -998,7 +1020,8 @@ export class SmtpInspector implements SessionView {
     for (const p of this.replyChecks) {
       const hit = p.hooks.onReply!(reply, this);
       if (!hit) continue;
-      this.record(p.id, p.action, hit, direction, line.length ? line : Buffer.from(`${reply.code}`), reply.streamOffset, undefined);
+      const sample = line.length ? line : Buffer.from(reply.lines[0] !== undefined ? `${reply.code} ${reply.lines[0]}` : `${reply.code}`, 'latin1');
+      this.record(p.id, p.action, hit, direction, sample, reply.streamOffset, undefined);
       if (p.action === 'prevent' && hit.verdict === 'close') {
         this.closeBoth(CLOSE_REPLY);
         return;
@@ -1056,6 +1079,21 @@ export class SmtpInspector implements SessionView {
     if (!this.greeted) return 'greeting';
     return this.transaction.active ? 'transaction' : 'session';
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The usual 4-letter verbs, read without allocating a string (case-insensitive, RFC 5321 2.4). */
+const COMMON_VERBS = new Map<number, string>(
+  ['MAIL', 'RCPT', 'DATA', 'RSET', 'QUIT', 'NOOP', 'EHLO', 'HELO', 'VRFY', 'EXPN', 'HELP', 'BDAT', 'AUTH', 'ETRN', 'ATRN', 'TURN'].map((v) => [
+    Buffer.from(v).readUInt32BE(0),
+    v,
+  ]),
+);
+
+function commonVerb(line: Buffer): string | undefined {
+  // Clearing bit 0x20 of each byte upper-cases letters; it cannot map a non-letter onto one of these verbs.
+  return COMMON_VERBS.get((line.readUInt32BE(0) & 0xdfdfdfdf) >>> 0);
 }
 
 function isDigit(c: number | undefined): boolean {

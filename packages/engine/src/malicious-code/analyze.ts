@@ -46,7 +46,7 @@ export const MIN_TEXT = 64;
 /** Text whose longest instruction chain is shorter is not worth emulating. */
 const TEXT_MIN_CHAIN = 24;
 const MAX_CANDIDATES = 24;
-const MAX_HEADS = 6;
+const MAX_HEADS = 4;
 const RUN_STEPS = 8000;
 const EMU_TOTAL = 48000;
 const USEFUL_WINDOW = 64;
@@ -170,7 +170,15 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
     if (scan.trigType[i] === T_CALL || scan.trigType[i] === T_FPUENV || scan.trigType[i] === T_RIPLEA) addCand(t);
   }
   collectHeads(len, text ? TEXT_MIN_CHAIN : 8);
-  for (let i = 0; i < MAX_HEADS; i++) if (headOff[i]! >= 0) addCand(headOff[i]!);
+  for (let i = 0; i < MAX_HEADS; i++) {
+    const h = headOff[i]!;
+    if (h < 0) continue;
+    addCand(h);
+    // The head's first instruction may swallow the real entry (e.g. '<' = cmp al,imm8 eats
+    // the first byte of a decoder): also start inside it.
+    const n = scan.ilen[h]!;
+    for (let k = 1; k < n && k < 3; k++) addCand(h + k);
+  }
 
   // SigFree useful-instruction count from each candidate.
   let bestUseful = 0, usefulAt = -1;

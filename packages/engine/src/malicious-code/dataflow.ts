@@ -91,6 +91,14 @@ function effects(ins: Insn): void {
     case 0xaa: case 0xab: case 0xae: case 0xaf: rd = 1 | (1 << 7); wr = 1 << 7; return;
     case 0xac: case 0xad: rd = 1 << 6; wr = 1 | (1 << 6); return;
     case 0x105: case 0x134: rd = 1; return;
+    case 0x60: rd = 0xff; wr = ESP; return; // pusha
+    case 0x61: rd = ESP; wr = 0xff; return; // popa
+    case 0xc8: case 0xc9: rd = ESP | (1 << 5); wr = ESP | (1 << 5); return; // enter/leave
+    case 0x9e: rd = 1; useful = false; return;
+    case 0x9f: case 0xd6: wr = 1; return;
+    case 0xd7: rd = 1 | 8; wr = 1; return; // xlat
+    case 0x1a2: rd = 1 | 2; wr = 0xf; return; // cpuid
+    case 0x131: wr = 1 | 4; return; // rdtsc
     default: break;
   }
   if (op >= 0xd8 && op <= 0xdf) { useful = mem; return; } // FPU: only env stores matter (GetPC)

@@ -353,6 +353,7 @@ export class Emulator {
   }
 
   private setReg(r: number, size: number, v: number, vHi: number, rex: boolean): void {
+    this.undef &= ~(1 << (size === 1 && r >= 4 && r < 8 && !rex ? r - 4 : r)); // written = defined
     if (size === 1) {
       if (r >= 4 && r < 8 && !rex) { const q = r - 4; this.lo[q] = (this.lo[q]! & 0xffff00ff) | ((v & 0xff) << 8); return; }
       this.lo[r] = (this.lo[r]! & 0xffffff00) | (v & 0xff);
