@@ -137,10 +137,13 @@ const ALNUM_PAD = [0x46, 0x47, 0x4e, 0x4f]; // inc esi, inc edi, dec esi, dec ed
  *   out[i] = mem[S+i] xor ((E1*0x30) xor E2) (low byte)
  * Stub: push ecx; pop edx; push V; pop eax; xor al,V; dec eax (al=0xff);
  *   xor [ecx+P],al (turns the alphanumeric jnz displacement into a backward one);
- *   push C; pop eax; xor eax,C' (eax=N); push eax; pop ebx; pad;
+ *   push C; pop eax; xor eax,C' (eax=N); push eax/ecx/edx/eax/eax/ebp/esi/edi; popa (ebx=N,
+ *   since "pop ebx" is not alphanumeric); pad;
  *   L: imul eax,[ecx+S],0x30; xor al,[ecx+S+1]; xor [edx+S],al; inc ecx; inc ecx; inc edx;
  *   pad; dec ebx; jnz L; S: pairs
  */
+const HEADER = 31; // stub bytes before the first padding
+
 export function alphanumeric(payload: Uint8Array, rng: Rng): Uint8Array {
   const n = payload.length;
   if (n > 127) throw new Error('payload too long for the alphanumeric counter');
@@ -150,13 +153,13 @@ export function alphanumeric(payload: Uint8Array, rng: Rng): Uint8Array {
   for (let pad1 = 0; pad1 < 40; pad1++) {
     for (let padL = 0; padL < 80; padL++) {
       const loopLen = 16 + padL;
-      const p = 24 + pad1 + loopLen - 1;
+      const p = HEADER + pad1 + loopLen - 1;
       if (isAlnum(loopLen - 1) && isAlnum(p) && isAlnum(p + 1) && isAlnum(p + 2)) combos.push([pad1, padL]);
     }
   }
   const [pad1, padL] = rng.pick(combos);
   const loopLen = 16 + padL;
-  const p = 24 + pad1 + loopLen - 1;
+  const p = HEADER + pad1 + loopLen - 1;
   const s = p + 1;
   const v = rng.pick(ALNUM);
   // eax = c ^ d = n with alphanumeric bytes.
@@ -168,7 +171,8 @@ export function alphanumeric(payload: Uint8Array, rng: Rng): Uint8Array {
   const pad = (k: number): number[] => Array.from({ length: k }, () => rng.pick(ALNUM_PAD));
   const stub = [
     0x51, 0x5a, 0x6a, v, 0x58, 0x34, v, 0x48, 0x30, 0x41, p,
-    0x68, c0, ...hiBytes, 0x58, 0x35, d0, ...hiBytes, 0x50, 0x5b,
+    0x68, c0, ...hiBytes, 0x58, 0x35, d0, ...hiBytes,
+    0x50, 0x51, 0x52, 0x50, 0x50, 0x55, 0x56, 0x57, 0x61,
     ...pad(pad1),
     0x6b, 0x41, s, 0x30, 0x32, 0x41, s + 1, 0x30, 0x42, s, 0x41, 0x41, 0x42,
     ...pad(padL),

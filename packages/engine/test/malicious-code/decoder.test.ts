@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decode, F_MEM, F_RIPREL, Insn, Kind, NO_REG, REG_RIP } from '../../src/malicious-code/x86-decoder.js';
+import { q, quick } from '../../src/malicious-code/x86-quick.js';
+
+const hex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
+const ins = new Insn();
+const dec = (h: string, m64 = false): number => {
+  const b = hex(h);
+  return decode(b, 0, b.length, m64, ins);
+};
+
+describe('x86 decoder: lengths from the Intel SDM encodings', () => {
+  const cases: [string, string, boolean, number][] = [
+    ['xor eax,eax', '31c0', false, 2],
+    ['push eax', '50', false, 1],
+    ['push imm32', '682f2f7368', false, 5],
+    ['push imm8', '6a0b', false, 2],
+    ['mov al,imm8', 'b00b', false, 2],
+    ['mov eax,imm32', 'b8 01000000', false, 5],
+    ['mov ax,imm16 (66)', '66b80100', false, 4],
+    ['mov rax,imm64 (REX.W B8)', '48b8 2f62696e2f736800', true, 10],
+    ['int 0x80', 'cd80', false, 2],
+    ['mov eax,[esp+4] (SIB+disp8)', '8b442404', false, 4],
+    ['mov eax,[esp+0x100] (SIB+disp32)', '8b842400010000', false, 7],
+    ['mov eax,[eax*4+disp32] (SIB no base)', '8b048500000000', false, 7],
+    ['mov eax,[disp32] (mod 00 rm 101)', '8b0500000000', false, 6],
+    ['lea rdi,[rip+0] (RIP-relative)', '488d3d00000000', true, 7],
+    ['call rel32', 'e800000000', false, 5],
+    ['jz rel32 (0F 84)', '0f8400000000', false, 6],
+    ['jz rel16 with 66 in 32-bit', '660f840000', false, 5],
+    ['call rel32 ignores 66 in 64-bit', '66e800000000', true, 6],
+    ['fnstenv [esp-0xc]', 'd97424f4', false, 4],
+    ['loop rel8', 'e2fa', false, 2],
+    ['test eax,imm32 (F7 /0)', 'f7c001000000', false, 6],
+    ['not eax (F7 /2: no imm)', 'f7d0', false, 2],
+    ['test cl,imm8 (F6 /0)', 'f6c101', false, 3],
+    ['enter imm16,imm8', 'c8100000', false, 4],
+    ['ret imm16', 'c20800', false, 3],
+    ['syscall', '0f05', true, 2],
+    ['sysenter', '0f34', false, 2],
+    ['xor rax,rax', '4831c0', true, 3],
+    ['lock add [eax],al', 'f00000', false, 3],
+    ['16-bit addressing [bx]', '678b07', false, 3],
+    ['16-bit addressing [bp+disp8]', '678b4600', false, 4],
+    ['mov eax,moffs32', 'a100000000', false, 5],
+    ['mov rax,moffs64', '48a10000000000000000', true, 10],
+    ['palignr (0F 3A, imm8)', '0f3a0fc108', false, 5],
+    ['pshufb (0F 38)', '0f3800c1', false, 4],
+    ['vzeroupper (VEX C5)', 'c5f877', true, 3],
+    ['vbroadcastss (VEX C4)', 'c4e27918c0', true, 5],
+    ['cmpxchg8b [eax]', '0fc708', false, 3],
+    ['imul eax,[ecx+0x41],0x30', '6b414130', false, 4],
+  ];
+  for (const [name, h, m64, len] of cases) {
+    it(`${name} is ${len} bytes`, () => {
+      expect(dec(h, m64)).toBe(len);
+    });
+  }
+});
+
+describe('x86 decoder: invalid encodings', () => {
+  const invalid: [string, string, boolean][] = [
+    ['ud0', '0fff', false],
+    ['0F 04', '0f04', false],
+    ['pusha in 64-bit', '60', true],
+    ['aaa in 64-bit', '37', true],
+    ['bound with register operand', '62c0', false],
+    ['lea with register operand', '8dc0', false],
+    ['FF /7', 'ffff', false],
+    ['FE /2', 'fed0', false],
+    ['8F /1', '8fc8', false],
+    ['lock on a register destination', 'f001c0', false],
+    ['lock on mov', 'f08900', false],
+    ['cut immediate', 'b801', false],
+    ['cut ModRM', '8b', false],
+    ['more than 15 bytes of prefixes', '66'.repeat(15) + '90', false],
+  ];
+  for (const [name, h, m64] of invalid) it(`${name} is rejected`, () => expect(dec(h, m64)).toBe(0));
+});
+
+describe('x86 decoder: operands and control flow', () => {
+  it('reports ModRM/SIB registers, scale and displacement', () => {
+    expect(dec('8b4c8efc')).toBe(4); // mov ecx,[esi+ecx*4-4]
+    expect(ins.reg).toBe(1);
+    expect(ins.base).toBe(6);
+    expect(ins.index).toBe(1);
+    expect(ins.scale).toBe(4);
+    expect(ins.disp).toBe(-4);
+    expect(ins.flags & F_MEM).toBeTruthy();
+  });
+  it('applies REX.R/X/B to register numbers', () => {
+    expect(dec('4f8b04c8', true)).toBe(4); // mov r8,[r8+r9*8]
+    expect(ins.reg).toBe(8);
+    expect(ins.base).toBe(8);
+    expect(ins.index).toBe(9);
+    expect(ins.opsize).toBe(8);
+  });
+  it('marks RIP-relative operands', () => {
+    expect(dec('488d05f0ffffff', true)).toBe(7);
+    expect(ins.base).toBe(REG_RIP);
+    expect(ins.flags & F_RIPREL).toBeTruthy();
+    expect(ins.disp).toBe(-16);
+  });
+  it('in 32-bit mode mod 00 rm 101 is an absolute address, not RIP-relative', () => {
+    expect(dec('8b0544332211')).toBe(6);
+    expect(ins.base).toBe(NO_REG);
+    expect(ins.disp).toBe(0x11223344);
+  });
+  it('computes branch targets relative to the instruction end', () => {
+    const b = hex('90 90 e8 f9ffffff');
+    expect(decode(b, 2, b.length, false, ins)).toBe(5);
+    expect(ins.kind).toBe(Kind.Call);
+    expect(ins.target).toBe(0);
+    expect(dec('ebfe')).toBe(2);
+    expect(ins.kind).toBe(Kind.Jmp);
+    expect(ins.target).toBe(0);
+  });
+  it('classifies gates, privileged and far instructions', () => {
+    dec('cd80'); expect(ins.kind).toBe(Kind.Int);
+    dec('0f05', true); expect(ins.kind).toBe(Kind.Syscall);
+    dec('0f34'); expect(ins.kind).toBe(Kind.Sysenter);
+    dec('e460'); expect(ins.kind).toBe(Kind.Privileged);
+    dec('f4'); expect(ins.kind).toBe(Kind.Privileged);
+    dec('6c'); expect(ins.kind).toBe(Kind.Privileged);
+    dec('ff18'); expect(ins.kind).toBe(Kind.Far);
+    dec('ffd0'); expect(ins.kind).toBe(Kind.CallInd);
+    dec('ffe4'); expect(ins.kind).toBe(Kind.JmpInd);
+    dec('c3'); expect(ins.kind).toBe(Kind.Ret);
+    dec('e2fe'); expect(ins.kind).toBe(Kind.Loop);
+  });
+  it('decodes from any offset without reading past the end', () => {
+    const b = hex('31c0 50 682f2f7368 682f62696e 89e3 cd80');
+    for (let i = 0; i < b.length; i++) {
+      const n = decode(b, i, b.length, false, ins);
+      expect(i + n).toBeLessThanOrEqual(b.length);
+    }
+  });
+  it('never throws and stays within 1..15 bytes on random input (32 and 64-bit)', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 32 }), fc.boolean(), fc.nat(31), (bytes, m64, at) => {
+      const off = at % bytes.length;
+      const n = decode(bytes, off, bytes.length, m64, ins);
+      return n === 0 || (n >= 1 && n <= 15 && off + n <= bytes.length);
+    }), { numRuns: 20000 });
+  });
+  it('the fast length path agrees with the full decoder on random input', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 24 }), fc.boolean(), (bytes, m64) => {
+      const n = decode(bytes, 0, bytes.length, m64, ins);
+      const k = quick(bytes, 0, bytes.length, m64);
+      if (n !== k) return false;
+      if (n === 0) return true;
+      if (q.kind !== ins.kind) return false;
+      const branch = ins.kind === Kind.Jcc || ins.kind === Kind.Jmp || ins.kind === Kind.Call || ins.kind === Kind.Loop;
+      return !branch || q.target === ins.target;
+    }), { numRuns: 30000 });
+  });
+});
