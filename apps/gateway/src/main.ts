@@ -56,6 +56,10 @@ async function main(): Promise<void> {
     'policy loaded',
   );
 
+  // tsx turns on source maps: then every socket error (a client's RST is routine) pays a
+  // source-mapped stack trace. Stack positions in logs refer to the transpiled code instead.
+  if (!process.env.SMTPGUARD_SOURCE_MAPS) process.setSourceMapsEnabled(false);
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

@@ -26,10 +26,12 @@ export interface Gateway {
   close(deadlineMs?: number): Promise<void>;
 }
 
+/** Connection ids: unique per process start (random prefix) and ordered within it (counter). */
+const idPrefix = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 let idCounter = 0;
 function connectionId(): string {
-  idCounter = (idCounter + 1) % 0x1000000;
-  return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}${idCounter.toString(16).padStart(6, '0')}`;
+  idCounter += 1;
+  return `${idPrefix}-${idCounter.toString(36)}`;
 }
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
@@ -49,9 +51,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     counters,
     events: options.events,
     inspectorFactory: options.inspectorFactory ?? engineInspectorFactory,
+    debug: logger.isLevelEnabled('debug'),
   };
   const sessions = new Set<Session>();
   let shuttingDown = false;
+  const debug = ctx.debug;
 
   const onConnection = (socket: Socket) => {
     if (shuttingDown || sessions.size >= maxConnections) {
@@ -64,11 +68,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     counters.connectionsActive += 1;
     const session = new Session(connectionId(), socket, options.policy.current(), ctx);
     sessions.add(session);
-    logger.debug({ conn: session.id, client: session.clientEndpoint }, 'connection accepted');
+    if (debug) logger.debug({ conn: session.id, client: session.clientEndpoint }, 'connection accepted');
     void session.done.then(() => {
       sessions.delete(session);
       counters.connectionsActive -= 1;
-      logger.debug({ conn: session.id }, 'connection closed');
+      if (debug) logger.debug({ conn: session.id }, 'connection closed');
     });
   };
 

@@ -19,6 +19,8 @@ export interface SessionContext {
   counters: Counters;
   events: EventSink;
   inspectorFactory: InspectorFactory;
+  /** logger.isLevelEnabled('debug'), computed once. */
+  debug: boolean;
 }
 
 type Phase = 'proxy-header' | 'connecting' | 'xclient' | 'relay' | 'closing';
@@ -52,7 +54,7 @@ export class Session {
   readonly done: Promise<void>;
 
   #ctx: SessionContext;
-  #log: Logger;
+  #logger: Logger | null = null;
   #policy: InstalledPolicy;
   #inspector: InspectorLike | null = null;
   #phase: Phase;
@@ -93,12 +95,11 @@ export class Session {
     this.#policy = policy;
     this.clientEndpoint = { address: normalizeAddress(client.remoteAddress), port: client.remotePort ?? 0 };
     this.serverEndpoint = { address: ctx.upstream.host, port: ctx.upstream.port };
-    this.#log = ctx.logger.child({ conn: id });
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     this.#phase = ctx.proxyProtocol ? 'proxy-header' : 'connecting';
 
     client.setNoDelay(true);
-    client.on('error', (err) => this.#log.debug({ err: err.message }, 'client socket error'));
+    client.on('error', (err) => this.#debug({ err: err.message }, 'client socket error'));
     client.on('drain', () => {
       this.#clientBlocked = false;
       this.#updateFlow();
@@ -113,6 +114,17 @@ export class Session {
     } else {
       this.#connectUpstream();
     }
+  }
+
+  /** Per-connection child logger, made on first use (a child per connection costs at accept time). */
+  get #log(): Logger {
+    return (this.#logger ??= this.#ctx.logger.child({ conn: this.id }));
+  }
+
+  #debug(obj: object | string, msg?: string): void {
+    if (!this.#ctx.debug) return;
+    if (typeof obj === 'string') this.#log.debug(obj);
+    else this.#log.debug(obj, msg);
   }
 
   /** Bytes held in user space for this session (flow-control test hook and status). */
@@ -149,7 +161,7 @@ export class Session {
       this.clientEndpoint.address = normalizeAddress(result.header.source.address);
       this.clientEndpoint.port = result.header.source.port;
     }
-    this.#log.debug({ proxy: result.header }, 'PROXY protocol header');
+    this.#debug({ proxy: result.header }, 'PROXY protocol header');
     if (result.rest.length) this.#pendingClient.push(result.rest);
     this.#setClientPaused(true);
     this.#phase = 'connecting';
@@ -165,7 +177,7 @@ export class Session {
       if (!this.#serverBytesRelayed && !this.#upstreamAborted) {
         this.#log.warn({ err: err.message, upstream: `${host}:${port}` }, 'upstream unavailable');
       } else {
-        this.#log.debug({ err: err.message }, 'upstream socket error');
+        this.#debug({ err: err.message }, 'upstream socket error');
       }
     });
     upstream.on('drain', () => {
@@ -234,7 +246,7 @@ export class Session {
         const xclientLine = reply.code === 250 ? reply.lines.slice(1).find((l) => /^\d{3}[ -]XCLIENT(\s|$)/i.test(l)) : undefined;
         const attrs = new Set((xclientLine?.slice(4).trim().split(/\s+/).slice(1) ?? []).map((a) => a.toUpperCase()));
         if (!attrs.has('ADDR')) {
-          this.#log.debug({ code: reply.code }, 'upstream does not offer XCLIENT ADDR; relaying its greeting');
+          this.#debug({ code: reply.code }, 'upstream does not offer XCLIENT ADDR; relaying its greeting');
           finish(greeting!);
           return;
         }
@@ -248,7 +260,7 @@ export class Session {
       }
       // step === 'xclient'
       if (reply.code === 220) {
-        this.#log.debug({ client: this.clientEndpoint }, 'XCLIENT accepted');
+        this.#debug({ client: this.clientEndpoint }, 'XCLIENT accepted');
         finish(Buffer.concat([reply.raw, reply.rest]));
       } else {
         this.#log.warn({ reply: reply.lines.join(' | ').slice(0, 200) }, 'upstream refused XCLIENT; relaying its greeting');
@@ -322,8 +334,19 @@ export class Session {
   }
 
   #apply(v: Verdict): void {
-    for (const bytes of v.toServer) this.#writeUpstream(bytes);
-    for (const bytes of v.toClient) this.#writeClient(bytes);
+    // Several buffers (a multi-line reply is one per line) go out in one writev, not one syscall each.
+    if (v.toServer.length === 1) this.#writeUpstream(v.toServer[0]!);
+    else if (v.toServer.length > 1 && this.upstream) {
+      this.upstream.cork();
+      for (const bytes of v.toServer) this.#writeUpstream(bytes);
+      this.upstream.uncork();
+    }
+    if (v.toClient.length === 1) this.#writeClient(v.toClient[0]!);
+    else if (v.toClient.length > 1) {
+      this.client.cork();
+      for (const bytes of v.toClient) this.#writeClient(bytes);
+      this.client.uncork();
+    }
     if (v.toClient.length) this.#serverBytesRelayed = true;
     if (v.findings.length) {
       const stamp = {

@@ -1,0 +1,259 @@
+/**
+ * Proxy benchmark, all on loopback: smtp-source into `smtp-sink -u nobody`
+ *   (1) direct, (2) through HAProxy in TCP mode, (3) through a bare Node.js socket pipe,
+ *   (4) through the gateway with every protection in Detect;
+ * at 1, 20 and 100 concurrent sessions, 10 KB and 1 MB messages (one message per
+ * session, as smtp-source does without -d): messages/s and MB/s, each as a ratio to
+ * HAProxy, and the gateway's peak RSS; then 1,000 idle connections held through the
+ * gateway (RSS). Medians of RUNS runs. Run: pnpm --filter @smtpguard/gateway bench
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HOST = '127.0.0.1';
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const work = mkdtempSync(join(tmpdir(), 'smtpguard-bench-'));
+const children: ChildProcess[] = [];
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, HOST, r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect({ port, host: HOST });
+      s.once('connect', () => {
+        s.destroy();
+        res(true);
+      });
+      s.once('error', () => res(false));
+    });
+    if (ok) return;
+    await sleep(25);
+  }
+  throw new Error(`nothing listening on ${port}`);
+}
+
+function start(cmd: string, args: string[], opts: { cwd?: string } = {}): ChildProcess {
+  const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
+  child.on('exit', (code, signal) => {
+    if (!stopping && code !== 0) process.stderr.write(`${cmd} exited ${code ?? signal}: ${err}\n`);
+  });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
+function stopAll() {
+  stopping = true;
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+}
+process.on('exit', stopAll);
+process.on('SIGINT', () => process.exit(130));
+
+function rssKb(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const get = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: get('VmRSS'), hwm: get('VmHWM') };
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** Run smtp-source; resolves with wall time in seconds. */
+function smtpSource(port: number, sessions: number, messages: number, size: number): Promise<number> {
+  return new Promise((resolveRun, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn('/usr/sbin/smtp-source', ['-s', String(sessions), '-m', String(messages), '-l', String(size), `${HOST}:${port}`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('exit', (code) => {
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0 || err.trim()) reject(new Error(`smtp-source failed (${code}): ${err.slice(0, 500)}`));
+      else resolveRun(secs);
+    });
+  });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+async function main() {
+  // (1) smtp-sink
+  const sinkPort = await freePort();
+  const asRoot = process.getuid?.() === 0 ? ['-u', 'nobody'] : [];
+  start('/usr/sbin/smtp-sink', [...asRoot, '-m', '1200', `${HOST}:${sinkPort}`, '2048']);
+  await waitPort(sinkPort);
+
+  // (2) HAProxy, TCP mode
+  const haPort = await freePort();
+  const cfg = join(work, 'haproxy.cfg');
+  writeFileSync(
+    cfg,
+    `global
+  maxconn 8000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 120s
+  timeout server 120s
+frontend smtp
+  bind ${HOST}:${haPort}
+  default_backend sink
+backend sink
+  server sink ${HOST}:${sinkPort}
+`,
+  );
+  const haproxy = start('haproxy', ['-db', '-f', cfg]);
+  await waitPort(haPort);
+
+  // (3) bare Node.js pipe (its own process, like the gateway)
+  const pipePort = await freePort();
+  const pipeScript = `
+const net = require('node:net');
+net.createServer({ noDelay: true }, (c) => {
+  const u = net.connect({ host: '${HOST}', port: ${sinkPort}, noDelay: true });
+  c.pipe(u); u.pipe(c);
+  c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
+}).listen(${pipePort}, '${HOST}');`;
+  const pipe = start(process.execPath, ['-e', pipeScript]);
+  await waitPort(pipePort);
+
+  // (4) the gateway, every protection in Detect, events to a file
+  const gwPort = await freePort();
+  const eventsFile = join(work, 'events.jsonl');
+  const gateway = start(
+    process.execPath,
+    ['--import', 'tsx', 'src/main.ts', '--listen', `${HOST}:${gwPort}`, '--upstream', `${HOST}:${sinkPort}`, '--default-action', 'detect', '--events', eventsFile, '--log-level', 'warn', '--max-connections', '5000'],
+    { cwd: pkg },
+  );
+  await waitPort(gwPort);
+  const gwPid = gateway.pid!;
+
+  const targets = [
+    { name: 'direct', port: sinkPort, pid: 0 },
+    { name: 'haproxy', port: haPort, pid: haproxy.pid! },
+    { name: 'node-pipe', port: pipePort, pid: pipe.pid! },
+    { name: 'gateway', port: gwPort, pid: gwPid },
+  ] as const;
+  const sizes = [
+    { label: '10 KB', bytes: 10 * 1024, messages: { 1: 600, 20: 3000, 100: 3000 } as Record<number, number> },
+    { label: '1 MB', bytes: 1024 * 1024, messages: { 1: 60, 20: 200, 100: 300 } as Record<number, number> },
+  ];
+  const concurrency = [1, 20, 100];
+
+  // Warm-up (JIT, connection paths).
+  for (const t of targets) await smtpSource(t.port, 10, 200, 10 * 1024);
+
+  const started = Date.now();
+  const rows: string[] = [];
+  const summary: Record<string, number> = {};
+  for (const size of sizes) {
+    for (const sessions of concurrency) {
+      const messages = size.messages[sessions]!;
+      const times: Record<string, number[]> = {};
+      const cpu: Record<string, number[]> = {};
+      let peakRss = 0;
+      for (let run = 0; run < RUNS; run++) {
+        for (const t of targets) {
+          let sampling = t.name === 'gateway';
+          const sampler = (async () => {
+            while (sampling) {
+              peakRss = Math.max(peakRss, rssKb(gwPid).rss);
+              await sleep(50);
+            }
+          })();
+          const cpu0 = t.pid ? cpuSeconds(t.pid) : 0;
+          const secs = await smtpSource(t.port, sessions, messages, size.bytes);
+          if (t.pid) (cpu[t.name] ??= []).push(((cpuSeconds(t.pid) - cpu0) * 1000) / messages);
+          sampling = false;
+          await sampler;
+          (times[t.name] ??= []).push(secs);
+        }
+      }
+      const stats = Object.fromEntries(
+        targets.map((t) => {
+          const secs = median(times[t.name]!);
+          return [t.name, { mps: messages / secs, mbps: (messages * size.bytes) / secs / 1e6 }];
+        }),
+      ) as Record<string, { mps: number; mbps: number }>;
+      const ha = stats.haproxy!;
+      const line = [
+        `${size.label.padEnd(6)} x${String(sessions).padEnd(4)}`,
+        ...targets.map((t) => {
+          const s = stats[t.name]!;
+          const cpuMs = cpu[t.name] ? ` ${median(cpu[t.name]!).toFixed(2)} cpu-ms/msg` : '';
+          return `${t.name}: ${s.mps.toFixed(0).padStart(5)} msg/s ${s.mbps.toFixed(1).padStart(6)} MB/s (${(s.mps / ha.mps).toFixed(2)})${cpuMs}`;
+        }),
+        `gateway peak RSS ${(peakRss / 1024).toFixed(0)} MB`,
+      ].join(' | ');
+      rows.push(line);
+      console.log(line);
+      summary[`${size.label} x${sessions} gateway/haproxy`] = stats.gateway!.mps / ha.mps;
+      summary[`${size.label} x${sessions} node-pipe/haproxy`] = stats['node-pipe']!.mps / ha.mps;
+      summary[`${size.label} x${sessions} haproxy/direct`] = ha.mps / stats.direct!.mps;
+      summary[`${size.label} x${sessions} gateway/haproxy cpu-per-msg`] = median(cpu.gateway!) / median(cpu.haproxy!);
+    }
+  }
+
+  // 1,000 idle connections through the gateway, each greeted by the upstream.
+  const idle: Socket[] = [];
+  const greeted = { n: 0 };
+  for (let i = 0; i < 1000; i++) {
+    const s = connect({ port: gwPort, host: HOST });
+    s.on('error', () => {});
+    s.once('data', () => greeted.n++);
+    idle.push(s);
+    if (i % 100 === 99) await sleep(20);
+  }
+  for (let i = 0; i < 400 && greeted.n < 1000; i++) await sleep(25);
+  await sleep(500);
+  const held = rssKb(gwPid);
+  for (const s of idle) s.destroy();
+
+  let events = 0;
+  try {
+    events = readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).length;
+  } catch {
+    /* no events */
+  }
+  console.log('');
+  console.log(`ratios (messages/s; for 1 MB the MB/s ratio is the same):`);
+  for (const [k, v] of Object.entries(summary)) console.log(`  ${k.padEnd(34)} ${v.toFixed(2)}`);
+  console.log(`1,000 idle connections: ${greeted.n} greeted, gateway RSS ${(held.rss / 1024).toFixed(0)} MB (target < 150 MB)`);
+  console.log(`gateway peak RSS over the whole bench (VmHWM): ${(rssKb(gwPid).hwm / 1024).toFixed(0)} MB`);
+  console.log(`inspection events written during the bench: ${events}`);
+  console.log(`runs per cell: ${RUNS} (median); measured in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  stopAll();
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  stopAll();
+  process.exit(1);
+});
