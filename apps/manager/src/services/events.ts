@@ -140,7 +140,7 @@ export class EventStore {
     }
     const ms = bucket * 1000;
     const byTime = (
-      this.sqlite.prepare(`SELECT (time / ?) * ? AS b, count(*) AS n FROM events WHERE ${w.sql} GROUP BY b ORDER BY b`).all(ms, ms, ...w.args) as { b: number; n: number }[]
+      this.sqlite.prepare(`SELECT (time / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS b, count(*) AS n FROM events WHERE ${w.sql} GROUP BY b ORDER BY b`).all(ms, ms, ...w.args) as { b: number; n: number }[]
     ).map((r) => ({ start: new Date(r.b).toISOString(), count: r.n }));
     return { total, byProtection, bucketSeconds: bucket, byTime };
   }
