@@ -156,7 +156,8 @@ export class Connection {
     const f = seg.flags;
 
     if (f & SYN) {
-      if (!flow.synSeen && flow.stats.bytes === 0 && flow.pending.length === 0) {
+      // Only before anything (data or gap) of this direction was emitted may a SYN set its base.
+      if (!flow.synSeen && flow.next === 0 && flow.pending.length === 0) {
         flow.base = (seg.seq + 1) >>> 0;
         flow.next = 0;
         flow.started = true;
@@ -409,7 +410,7 @@ export class TcpTracker {
       const client = conn.flows[0];
       const fromClient = conn.info.client.address === seg.src && conn.info.client.port === seg.srcPort;
       const repeat = fromClient && client.synSeen && ((seg.seq + 1) >>> 0) === client.base;
-      const fresh = fromClient && !client.synSeen && client.stats.bytes === 0 && client.pending.length === 0;
+      const fresh = fromClient && !client.synSeen && client.next === 0 && client.pending.length === 0;
       if (!repeat && !fresh) {
         conn.finish(packet, time);
         conn = undefined;

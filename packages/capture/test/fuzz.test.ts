@@ -118,3 +118,27 @@ describe('never throws', () => {
     );
   });
 });
+
+describe('regressions found by the fuzzer', () => {
+  it('a SYN-ACK after a gap was reported does not restart the stream at offset 0', () => {
+    const pkt = (fromClient: boolean, seq: number, ack: number, flags: string, len: number) =>
+      linkFrame(
+        101,
+        synth.tcpPacket({
+          src: fromClient ? '10.0.0.1' : '10.0.0.2',
+          dst: fromClient ? '10.0.0.2' : '10.0.0.1',
+          sport: fromClient ? 4000 : 25,
+          dport: fromClient ? 25 : 4000,
+          seq: (fromClient ? 0xfffffe00 : 1000) + seq,
+          ack: (fromClient ? 1000 : 0xfffffe00) + ack,
+          flags,
+          payload: new Uint8Array(len).fill(65),
+        }),
+      );
+    const r = readCapture(writePcap([pkt(true, 0, 0, 'A', 0), pkt(false, 0, 1, 'A', 1), pkt(true, 0, 0, 'SA', 0)].map((frame) => ({ frame })), { linkType: 101 }), {
+      maxBufferedBytes: 16,
+      maxBufferedSegments: 8,
+    });
+    sane(r);
+  });
+});
