@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -69,6 +69,7 @@ export async function buildApp(deps: ManagerDeps = {}): Promise<FastifyInstance>
   const log = deps.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const now = deps.now ?? Date.now;
   const dbFile = deps.dbFile ?? join(deps.dataDir ?? 'data', 'manager.db');
+  if (dbFile !== ':memory:') mkdirSync(dirname(dbFile), { recursive: true });
   const store = openStore(dbFile);
   await ensureAdmin(store, deps, log, now());
 
