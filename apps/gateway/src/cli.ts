@@ -23,6 +23,11 @@ export const USAGE = `usage: pnpm gateway --listen HOST:PORT --upstream HOST:POR
   --timeout-data-end S        seconds (default 600)
   --shutdown-deadline S       seconds sessions get to finish on SIGTERM/SIGINT (default 30)
   --log-level LEVEL           pino level (default info)
+
+  managed by a smtpguard manager (fleet link):
+  --manager URL               the manager, e.g. http://10.0.0.5:8080
+  --enroll-key KEY            one-time key from the manager (first start only)
+  --data DIR                  keeps the credential, the last installed policy and the event spool
 `;
 
 export interface CliConfig {
@@ -39,6 +44,10 @@ export interface CliConfig {
   timeouts: Timeouts;
   shutdownDeadlineMs: number;
   logLevel: string;
+  /** Fleet link: manager URL, one-time key, data dir. */
+  managerUrl?: string;
+  enrollKey?: string;
+  dataDir?: string;
 }
 
 /** A start-up problem: printed as is, exit code 2. */
@@ -89,6 +98,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         'timeout-data-end': { type: 'string' },
         'shutdown-deadline': { type: 'string' },
         'log-level': { type: 'string' },
+        manager: { type: 'string' },
+        'enroll-key': { type: 'string' },
+        data: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -133,6 +145,21 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (str('events')) config.eventsFile = userPath(str('events')!, env);
   if (action) config.defaultAction = action as Action;
   if (str('name')) config.name = str('name')!;
+  if (str('manager') !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(str('manager')!);
+    } catch {
+      throw new CliError(`--manager: expected a URL such as http://10.0.0.5:8080, got ${JSON.stringify(str('manager'))}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError(`--manager: expected an http:// or https:// URL, got ${JSON.stringify(str('manager'))}`);
+    if (!str('data')) throw new CliError('--manager needs --data DIR (where the credential, the installed policy and the event spool live)');
+    config.managerUrl = url.origin;
+    config.dataDir = userPath(str('data')!, env);
+    if (str('enroll-key')) config.enrollKey = str('enroll-key')!;
+  } else if (str('enroll-key') !== undefined || str('data') !== undefined) {
+    throw new CliError('--enroll-key and --data only make sense with --manager URL');
+  }
   return config;
 }
 

@@ -10,8 +10,9 @@
  */
 import pino from 'pino';
 import { CliError, HelpRequested, loadPolicy, parseCli, type CliConfig } from './cli.js';
-import { JsonLinesSink, type EventSink } from './events.js';
-import { startGateway } from './server.js';
+import { JsonLinesSink, MultiSink, type EventSink } from './events.js';
+import { EnrollmentError, FleetAgent } from './fleet/agent.js';
+import { startGateway, type Gateway } from './server.js';
 
 function eventSink(config: CliConfig): EventSink {
   return config.eventsFile ? new JsonLinesSink({ path: config.eventsFile }) : new JsonLinesSink({ stream: process.stdout });
@@ -36,15 +37,49 @@ async function main(): Promise<void> {
   }
   // Events own stdout when they have no file: logs then go to stderr.
   const logger = pino({ level: config.logLevel, base: { svc: 'gateway' } }, pino.destination({ fd: config.eventsFile ? 1 : 2, sync: false }));
-  const events = eventSink(config);
+  // Fleet link: the last installed revision is in force before the listener opens.
+  let gateway: Gateway | undefined;
+  let agent: FleetAgent | undefined;
+  if (config.managerUrl && config.dataDir) {
+    agent = new FleetAgent({
+      managerUrl: config.managerUrl,
+      dataDir: config.dataDir,
+      ...(config.enrollKey ? { enrollKey: config.enrollKey } : {}),
+      version: '0.1.0',
+      applyPolicy: (input) => policy.setFromInput(input),
+      counters: () => {
+        const c = gateway?.counters;
+        let detected = 0;
+        let prevented = 0;
+        for (const e of c?.events.values() ?? []) {
+          detected += e.detect;
+          prevented += e.prevent;
+        }
+        return { connections: c?.connectionsAccepted ?? 0, activeConnections: c?.connectionsActive ?? 0, detected, prevented, events: detected + prevented };
+      },
+      log: (level, message, fields) => logger[level](fields ?? {}, message),
+    });
+    agent.restorePolicy();
+    try {
+      await agent.start();
+    } catch (err) {
+      if (err instanceof EnrollmentError) {
+        process.stderr.write(`smtpguard gateway: ${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
+  }
+  const events: EventSink = agent ? (config.eventsFile ? new MultiSink([eventSink(config), agent.sink]) : agent.sink) : eventSink(config);
+  const name = config.name ?? agent?.gatewayName ?? undefined;
 
-  const gateway = await startGateway({
+  gateway = await startGateway({
     listen: config.listen,
     upstream: config.upstream,
     policy,
     events,
     logger,
-    ...(config.name ? { name: config.name } : {}),
+    ...(name ? { name } : {}),
     timeouts: config.timeouts,
     maxConnections: config.maxConnections,
     xclient: config.xclient,
@@ -52,7 +87,7 @@ async function main(): Promise<void> {
     failMode: config.failMode,
   });
   logger.info(
-    { revision: policy.current().revision, defaultAction: config.defaultAction ?? null, events: config.eventsFile ?? 'stdout' },
+    { revision: policy.current().revision, defaultAction: config.defaultAction ?? null, events: config.eventsFile ?? (agent ? 'manager' : 'stdout'), manager: config.managerUrl ?? null },
     'policy loaded',
   );
 
@@ -68,7 +103,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, 'signal received');
-    void gateway
+    void gateway!
       .close(config.shutdownDeadlineMs)
       .then(() => events.close?.())
       .then(() => {
