@@ -1,4 +1,4 @@
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Counters } from './counters.js';
 import { toEvent, type EventSink } from './events.js';
@@ -28,6 +28,8 @@ type TimerKind = keyof Timeouts;
 
 const GRACE_MS = 5_000;
 const DATA_END = Buffer.from('\r\n.\r\n');
+const R354 = Buffer.from('354');
+const NL354 = Buffer.from('\n354');
 const CRLF = Buffer.from('\r\n');
 
 /** "::ffff:1.2.3.4" → "1.2.3.4"; undefined → "". */
@@ -98,7 +100,6 @@ export class Session {
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     this.#phase = ctx.proxyProtocol ? 'proxy-header' : 'connecting';
 
-    client.setNoDelay(true);
     client.on('error', (err) => this.#debug({ err: err.message }, 'client socket error'));
     client.on('drain', () => {
       this.#clientBlocked = false;
@@ -188,7 +189,8 @@ export class Session {
     upstream.on('close', () => this.#onUpstreamClose());
     upstream.once('connect', () => {
       if (this.#closing) return;
-      this.serverEndpoint = { address: normalizeAddress(upstream.remoteAddress) || host, port: upstream.remotePort ?? port };
+      // The configured address when it is one (saves a getpeername per connection), else what it resolved to.
+      if (isIP(host) === 0) this.serverEndpoint = { address: normalizeAddress(upstream.remoteAddress) || host, port };
       if (this.#ctx.xclient) {
         this.#phase = 'xclient';
         this.#runXclient(upstream);
@@ -475,7 +477,7 @@ export class Session {
   #trackServer(chunk: Buffer): void {
     this.#greeted = true;
     if (this.#awaitingDataEnd) this.#awaitingDataEnd = false;
-    if (!this.#inData && chunk.length >= 4 && (chunk.indexOf('354') === 0 || chunk.indexOf('\n354') >= 0)) {
+    if (!this.#inData && chunk.length >= 4 && (chunk.indexOf(R354) === 0 || chunk.indexOf(NL354) >= 0)) {
       this.#inData = true;
       this.#dataTail = CRLF; // a message ending at once (".\r\n") also counts
     }
