@@ -467,46 +467,18 @@ export class SmtpInspector implements SessionView {
    * first bytes when `truncated` (then `fullLength` is the length known so far).
    */
   private handleLine(line: Buffer, truncated: boolean, fullLength = line.length, complete = !truncated): void {
-    const streamOffset = this.lineStartOffset;
-    let content = line;
-    let terminator: 'crlf' | 'lf' = 'crlf';
-    if (!truncated) {
-      const n = line.length;
-      if (n >= 2 && line[n - 2] === CR) content = line.subarray(0, n - 2);
-      else {
-        content = line.subarray(0, n - 1);
-        terminator = 'lf';
-      }
-    }
     const sasl = this.saslNext;
     this.saslNext = false;
-    let verb = 'AUTH';
-    let argument = content;
-    if (!sasl) {
-      const space = content.indexOf(SP);
-      const verbLength = space < 0 ? content.length : space;
-      verb = (verbLength === 4 && commonVerb(content)) || content.toString('latin1', 0, verbLength).toUpperCase();
-      argument = space < 0 ? EMPTY : content.subarray(space + 1);
-    }
-    const command: CommandLine = {
-      verb,
-      line: content,
-      argument,
-      length: fullLength,
-      truncated,
-      terminator,
-      bareCrAt: content.indexOf(CR),
-      nulAt: content.indexOf(0),
-      sasl,
-      streamOffset,
-    };
+    const command = new LineView(line, truncated, fullLength, sasl, this.lineStartOffset);
+    const verb = command.verb;
+    const streamOffset = command.streamOffset;
 
     if (!sasl) {
       this.commandCount++;
       this.stats.commands++;
       if (verb === 'RCPT') this.transaction.rcptCount++;
       if ((verb === 'MAIL' || verb === 'RCPT') && !truncated) {
-        command.mail = parseMailArgument(argument.toString('latin1'), verb);
+        command.mail = parseMailArgument(line.toString('latin1', command.argumentStart, command.contentEnd), verb);
       }
     }
 
@@ -541,7 +513,7 @@ export class SmtpInspector implements SessionView {
       this.judgeReply({ code: Number(reply.toString('latin1', 0, 3)), lines: [], answers: verb, streamOffset }, 'client');
       if (this.isClosed()) return;
       if (verb === 'BDAT' && !truncated) {
-        const bdat = parseBdat(argument);
+        const bdat = parseBdat(command.argument);
         // RFC 3030: the chunk follows the command whatever the answer; read it and drop it.
         if (bdat) this.mode = { kind: 'chunk', remaining: bdat.size, last: bdat.last, meter: null, rejection: null, sizeFired: true };
         if (bdat && bdat.size === 0) this.mode = { kind: 'command' };
@@ -1082,6 +1054,78 @@ export class SmtpInspector implements SessionView {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A client line read in one pass: verb, terminator, and the positions of the bytes the
+ * protections care about (space, bare CR, NUL, control, 8-bit). The sub-buffers are cut
+ * only if a protection asks for them.
+ */
+class LineView implements CommandLine {
+  verb = 'AUTH';
+  terminator: 'crlf' | 'lf' = 'crlf';
+  bareCrAt = -1;
+  nulAt = -1;
+  controlAt = -1;
+  eightBitAt = -1;
+  readonly contentEnd: number;
+  readonly argumentStart: number;
+  mail?: CommandLine['mail'];
+  private lineCache: Buffer | null = null;
+  private argumentCache: Buffer | null = null;
+
+  constructor(
+    private readonly raw: Buffer,
+    readonly truncated: boolean,
+    readonly length: number,
+    readonly sasl: boolean,
+    readonly streamOffset: number,
+  ) {
+    let end = raw.length;
+    if (!truncated) {
+      if (end >= 2 && raw[end - 2] === CR) end -= 2;
+      else {
+        end -= 1;
+        this.terminator = 'lf';
+      }
+    }
+    this.contentEnd = end;
+    let space = -1;
+    for (let i = 0; i < end; i++) {
+      const b = raw[i]!;
+      if (b >= 0x20 && b < 0x7f) {
+        if (b === SP && space < 0) space = i;
+        continue;
+      }
+      if (b >= 0x80) {
+        if (this.eightBitAt < 0) this.eightBitAt = i;
+      } else if (b === CR) {
+        if (this.bareCrAt < 0) this.bareCrAt = i;
+      } else if (b !== 9 && b !== LF) {
+        if (this.controlAt < 0) this.controlAt = i;
+        if (b === 0 && this.nulAt < 0) this.nulAt = i;
+      }
+    }
+    if (sasl) {
+      this.argumentStart = 0;
+    } else {
+      const verbLength = space < 0 ? end : space;
+      this.verb = (verbLength === 4 && commonVerb(raw)) || raw.toString('latin1', 0, verbLength).toUpperCase();
+      this.argumentStart = space < 0 ? end : space + 1;
+    }
+  }
+
+  get argumentLength(): number {
+    return this.contentEnd - this.argumentStart;
+  }
+
+  get line(): Buffer {
+    return (this.lineCache ??= this.raw.subarray(0, this.contentEnd));
+  }
+
+  get argument(): Buffer {
+    return (this.argumentCache ??= this.argumentStart === this.contentEnd ? EMPTY : this.raw.subarray(this.argumentStart, this.contentEnd));
+  }
+}
 
 /** The usual 4-letter verbs, read without allocating a string (case-insensitive, RFC 5321 2.4). */
 const COMMON_VERBS = new Map<number, string>(

@@ -6,9 +6,10 @@ export interface CommandLine {
   /** Upper-cased verb; '' for an empty line; for SASL responses always 'AUTH'. */
   verb: string;
   /** Line bytes without the terminator; only a prefix when `truncated`. */
-  line: Buffer;
+  readonly line: Buffer;
   /** Bytes after the verb and its space (prefix when truncated). */
-  argument: Buffer;
+  readonly argument: Buffer;
+  argumentLength: number;
   /** Full length including the terminator; a lower bound while `truncated`. */
   length: number;
   /** The line outgrew the buffer threshold and is judged by its prefix. */
@@ -18,6 +19,10 @@ export interface CommandLine {
   bareCrAt: number;
   /** Position of the first NUL, or -1. */
   nulAt: number;
+  /** Position of the first control byte other than TAB, CR and LF (NUL included), or -1. */
+  controlAt: number;
+  /** Position of the first byte >= 0x80, or -1. */
+  eightBitAt: number;
   /** A SASL response line (after a 334), not a command. */
   sasl: boolean;
   streamOffset: number;

@@ -151,6 +151,15 @@ export class Emulator {
   private readonly xStamp = new Uint32Array(PRE + MAX_ARG + POST);
   private readonly swStamp = new Uint32Array(STK_SIZE);
   private readonly sxStamp = new Uint32Array(STK_SIZE);
+  /**
+   * Undo logs: offsets of the buffer and stack bytes the current run wrote (each at most once,
+   * on its first write). The next run restores exactly those, so a run costs no memset of the
+   * whole buffer and stack (between runs the buffer holds the argument and the stack zeros).
+   */
+  private readonly memUndo = new Int32Array(PRE + MAX_ARG + POST);
+  private memUndoN = 0;
+  private readonly stkUndo = new Int32Array(STK_SIZE);
+  private stkUndoN = 0;
   /** Argument-wide record of instruction starts executed by any run (for candidate pruning). */
   readonly visited = new Uint32Array(MAX_ARG);
   private visitGen = 1;
@@ -174,9 +183,14 @@ export class Emulator {
 
   /** Start a new argument: forget which offsets earlier runs executed. */
   beginArgument(arg: Uint8Array, len: number): void {
+    this.restore();
     this.arg = arg;
     this.argLen = len;
     this.memSize = PRE + len + POST;
+    const mem = this.mem;
+    mem.fill(0, 0, PRE);
+    mem.set(arg.subarray(0, len), PRE);
+    mem.fill(0, PRE + len, this.memSize);
     this.visitGen++;
     if (this.visitGen === 0xffffffff) { this.visited.fill(0); this.visitGen = 1; }
   }
@@ -194,11 +208,8 @@ export class Emulator {
       this.wStamp.fill(0); this.xStamp.fill(0); this.swStamp.fill(0); this.sxStamp.fill(0);
       this.gen = 1;
     }
+    this.restore();
     const mem = this.mem;
-    mem.fill(0, 0, PRE);
-    mem.set(this.arg.subarray(0, this.argLen), PRE);
-    mem.fill(0, PRE + this.argLen, this.memSize);
-    this.stk.fill(0);
     this.mode64 = mode64;
     const startAddr = ARG_ADDR + start;
     for (let i = 0; i < 16; i++) { this.lo[i] = startAddr; this.hi[i] = 0; }
@@ -262,6 +273,20 @@ export class Emulator {
     return r;
   }
 
+  /** Undo the previous run's writes: buffer bytes back to the argument, stack bytes to 0. */
+  private restore(): void {
+    const mem = this.mem, arg = this.arg, argLen = this.argLen, mu = this.memUndo;
+    for (let i = 0; i < this.memUndoN; i++) {
+      const o = mu[i]!;
+      const a = o - PRE;
+      mem[o] = a >= 0 && a < argLen ? arg[a]! : 0;
+    }
+    this.memUndoN = 0;
+    const stk = this.stk, su = this.stkUndo;
+    for (let i = 0; i < this.stkUndoN; i++) stk[su[i]!] = 0;
+    this.stkUndoN = 0;
+  }
+
   // ---- memory -------------------------------------------------------------------------------
 
   private rd8(addr: number): number {
@@ -278,13 +303,13 @@ export class Emulator {
     if (addr >= BUF_LO && addr < BUF_LO + this.memSize) {
       const o = addr - BUF_LO;
       this.mem[o] = v;
-      if (this.wStamp[o] !== this.gen) { this.wStamp[o] = this.gen; this.res.bufWrites++; }
+      if (this.wStamp[o] !== this.gen) { this.wStamp[o] = this.gen; this.res.bufWrites++; this.memUndo[this.memUndoN++] = o; }
       return;
     }
     if (addr >= STK_LO && addr < STK_LO + STK_SIZE) {
       const o = addr - STK_LO;
       this.stk[o] = v;
-      this.swStamp[o] = this.gen;
+      if (this.swStamp[o] !== this.gen) { this.swStamp[o] = this.gen; this.stkUndo[this.stkUndoN++] = o; }
       return;
     }
     this.fault = true;

@@ -57,7 +57,8 @@ export class StaticScan {
   nLandings = 0;
   len = 0;
   mode64 = false;
-  private readonly ins = new Insn();
+  private readonly ring = new Int32Array(MAX_TRIGGERS);
+  private readonly ringType = new Uint8Array(MAX_TRIGGERS);
 
   scan(buf: Uint8Array, len: number, mode64: boolean): void {
     this.len = len;
@@ -65,13 +66,19 @@ export class StaticScan {
     this.nTrig = 0;
     this.mel = 0;
     this.melAt = -1;
-    const { ilen, tgt, kind, chain, sledOk, linEnd, ins } = this;
-    // Pass 1 (right to left): decode, chain lengths, straight-line sled ends.
+    const { ilen, tgt, kind, chain, sledOk, linEnd } = this;
+    // One pass (right to left): decode, chain lengths, straight-line sled ends, longest chain
+    // (leftmost on ties) and triggers. Triggers go into a ring of MAX_TRIGGERS slots, so the
+    // ring ends up holding the leftmost MAX_TRIGGERS of them.
+    let nt = 0; // triggers seen
+    let mel = 0, melAt = -1;
+    const ring = this.ring, ringType = this.ringType;
+    const trigMask = mode64 ? 3 : 1;
     for (let i = len - 1; i >= 0; i--) {
       const n = quick(buf, i, len, mode64);
       const k = q.kind;
       let ok = n > 0;
-      if (ok) {
+      if (ok && k !== Kind.Normal) {
         if (k === Kind.Int) ok = q.op === 0xcd && buf[i + n - 1] === 0x80 && !mode64;
         else if (k === Kind.Syscall) ok = mode64;
         else if (k === Kind.Sysenter) ok = !mode64;
@@ -86,31 +93,60 @@ export class StaticScan {
       const next = i + n;
       const fall = next < len ? chain[next]! : 0;
       let c: number;
-      if (k === Kind.Jcc || k === Kind.Loop || k === Kind.Jmp || k === Kind.Call) {
-        const t = q.target;
-        tgt[i] = t >= 0 && t < len ? t : -1;
-        const tc = t > i && t < len ? chain[t]! : 0;
-        if (k === Kind.Jmp || k === Kind.Call) c = 1 + tc;
-        else c = 1 + (tc > fall ? tc : fall);
-      } else {
+      let t = 0; // trigger type
+      if (k === Kind.Normal) {
         tgt[i] = -1;
-        c = k === Kind.Normal || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter ? 1 + fall : 1;
+        c = 1 + fall;
+        const s = isSledInsn() ? 1 : 0;
+        sledOk[i] = s;
+        linEnd[i] = s ? (next < len ? linEnd[next]! : len) : i;
+        if ((MAYBE_TRIG[buf[i]!]! & trigMask) !== 0) t = normalTrigger(buf, i, len, mode64);
+      } else {
+        sledOk[i] = 0;
+        linEnd[i] = i;
+        if (k === Kind.Jcc || k === Kind.Loop || k === Kind.Jmp || k === Kind.Call) {
+          const tg = q.target;
+          const tv = tg >= 0 && tg < len ? tg : -1;
+          tgt[i] = tv;
+          const tc = tg > i && tg < len ? chain[tg]! : 0;
+          if (k === Kind.Jmp || k === Kind.Call) c = 1 + tc;
+          else c = 1 + (tc > fall ? tc : fall);
+          if (tv >= 0) {
+            if (k === Kind.Call) t = T_CALL;
+            else if (tv < i) t = T_BACK;
+          }
+        } else {
+          tgt[i] = -1;
+          if (k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) { c = 1 + fall; t = T_GATE; }
+          else c = 1;
+        }
       }
-      chain[i] = c > CHAIN_CAP ? CHAIN_CAP : c;
-      const s = k === Kind.Normal && isSledInsn() ? 1 : 0;
-      sledOk[i] = s;
-      linEnd[i] = s ? (next < len ? linEnd[next]! : len) : i;
+      const cc = c > CHAIN_CAP ? CHAIN_CAP : c;
+      chain[i] = cc;
+      if (cc >= mel && cc > 0) { mel = cc; melAt = i; }
+      if (t !== 0) {
+        const slot = nt & (MAX_TRIGGERS - 1);
+        ring[slot] = i;
+        ringType[slot] = t;
+        nt++;
+      }
     }
-    // Pass 2 (left to right): longest chain, triggers, longest sled.
+    this.mel = mel;
+    this.melAt = melAt;
+    // Leftmost triggers first: the ring holds them newest (leftmost) last.
+    const m = nt < MAX_TRIGGERS ? nt : MAX_TRIGGERS;
+    for (let j = 0; j < m; j++) {
+      const slot = (nt - 1 - j) & (MAX_TRIGGERS - 1);
+      this.trigOff[j] = ring[slot]!;
+      this.trigType[j] = ringType[slot]!;
+    }
+    this.nTrig = m;
+    // Longest sled.
     this.sledStart = this.sledEnd = -1;
     this.sledBinary = 0;
     this.nLandings = 0;
     let bestSled = 0;
     let p = 0;
-    for (let i = 0; i < len; i++) {
-      if (chain[i]! > this.mel) { this.mel = chain[i]!; this.melAt = i; }
-      if (ilen[i] !== 0) this.noteTrigger(buf, i, len);
-    }
     while (p < len) {
       if (!sledOk[p]) { p++; continue; }
       let q = linEnd[p]!;
@@ -127,31 +163,6 @@ export class StaticScan {
       let nb = 0;
       for (let i = this.sledStart; i < this.sledEnd; i++) { const b = buf[i]!; if (b < 0x20 || b > 0x7e) nb++; }
       this.sledBinary = nb;
-    }
-  }
-
-  private noteTrigger(buf: Uint8Array, i: number, len: number): void {
-    if (this.nTrig >= MAX_TRIGGERS) return;
-    const k = this.kind[i]!;
-    let t = 0;
-    if (k === Kind.Call && this.tgt[i]! >= 0) t = T_CALL;
-    else if (k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) t = T_GATE;
-    else if ((k === Kind.Jcc || k === Kind.Loop || k === Kind.Jmp) && this.tgt[i]! >= 0 && this.tgt[i]! < i) t = T_BACK;
-    else if (k === Kind.Normal) {
-      // FPU environment stores and RIP-relative lea, recognised from their bytes (no re-decode).
-      const b = buf[i]!;
-      const m = i + 1 < len ? buf[i + 1]! : 0;
-      if ((b === 0xd9 || b === 0xdd) && m < 0xc0 && ((m >> 3) & 7) === 6) t = T_FPUENV;
-      else if (b === 0x0f && m === 0xae && i + 2 < len && buf[i + 2]! < 0xc0 && ((buf[i + 2]! >> 3) & 7) === 0) t = T_FPUENV;
-      else if (this.mode64) {
-        if (b === 0x8d && (m & 0xc7) === 0x05) t = T_RIPLEA;
-        else if ((b & 0xf0) === 0x40 && m === 0x8d && i + 2 < len && (buf[i + 2]! & 0xc7) === 0x05) t = T_RIPLEA;
-      }
-    }
-    if (t !== 0) {
-      this.trigOff[this.nTrig] = i;
-      this.trigType[this.nTrig] = t;
-      this.nTrig++;
     }
   }
 
@@ -197,6 +208,26 @@ export class StaticScan {
     }
     return t;
   }
+}
+
+/** First bytes of the Normal instructions that may be triggers (FPU env store, fxsave, lea, REX). */
+const MAYBE_TRIG = new Uint8Array(256);
+MAYBE_TRIG[0xd9] = MAYBE_TRIG[0xdd] = MAYBE_TRIG[0x0f] = 1; // any mode
+MAYBE_TRIG[0x8d] = 2; // 64-bit only (RIP-relative lea, optionally after REX)
+for (let b = 0x40; b <= 0x4f; b++) MAYBE_TRIG[b] = 2;
+
+/** Trigger type of the Normal instruction at `i` from its bytes (no re-decode), or 0. */
+function normalTrigger(buf: Uint8Array, i: number, len: number, mode64: boolean): number {
+  // FPU environment stores and RIP-relative lea.
+  const b = buf[i]!;
+  const m = i + 1 < len ? buf[i + 1]! : 0;
+  if ((b === 0xd9 || b === 0xdd) && m < 0xc0 && ((m >> 3) & 7) === 6) return T_FPUENV;
+  if (b === 0x0f && m === 0xae && i + 2 < len && buf[i + 2]! < 0xc0 && ((buf[i + 2]! >> 3) & 7) === 0) return T_FPUENV;
+  if (mode64) {
+    if (b === 0x8d && (m & 0xc7) === 0x05) return T_RIPLEA;
+    if ((b & 0xf0) === 0x40 && m === 0x8d && i + 2 < len && (buf[i + 2]! & 0xc7) === 0x05) return T_RIPLEA;
+  }
+  return 0;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { analyzeArgument } from '../malicious-code/index.js';
+import { MIN_TEXT, analyzeArgument } from '../malicious-code/index.js';
 import type { ProtectionModule } from '../model.js';
 
 /**
@@ -10,6 +10,8 @@ export const maliciousCode: ProtectionModule<'malicious-code'> = {
   id: 'malicious-code',
   hooks: (settings) => ({
     onLine(line) {
+      // Plain ASCII text shorter than MIN_TEXT cannot hold a decoder and its payload; skip the call.
+      if (line.controlAt < 0 && line.eightBitAt < 0 && line.argumentLength < MIN_TEXT) return undefined;
       const argument = line.sasl ? line.line : line.argument;
       const analysis = analyzeArgument(argument, settings.sensitivity);
       if (!analysis.malicious) return undefined;
