@@ -70,6 +70,8 @@ describe('a clean conversation passes byte-for-byte, with no event (every protec
     expect(c.bytes.fromClient).toBeGreaterThanOrEqual(conn.received.length);
     expect(c.bytes.toServer).toBeGreaterThanOrEqual(conn.received.length);
     expect(c.bytes.toClient).toBeGreaterThanOrEqual(conn.sent.length);
+    expect(c.messages.accepted).toBe(1);
+    expect(c.connections.accepted).toBe(1);
   });
 
   it('relays a pipelined transaction (one write for MAIL, RCPTs and DATA) exactly', async () => {
