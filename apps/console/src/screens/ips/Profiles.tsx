@@ -41,7 +41,10 @@ function ProfileCard({ profile, canEdit }: { profile: Profile; canEdit: boolean 
   const save = usePolicyMutation(() => api('PATCH', `/api/profiles/${profile.id}`, { thresholds: t, comment }));
   const del = usePolicyMutation(() => api('DELETE', `/api/profiles/${profile.id}`));
   const isDefault = draft.data?.document.defaultProfileId === profile.id;
-  const users = (gateways.data ?? []).filter((g) => profile.gateways.includes(g.id) || (g.profileId === null && isDefault && g.status !== 'revoked'));
+  // A gateway's profileId is its assignment, or the default profile when it has none.
+  const users = (gateways.data ?? []).filter(
+    (g) => g.status !== 'revoked' && (profile.gateways.includes(g.id) || g.profileId === profile.id || (g.profileId === null && isDefault)),
+  );
   const dirty = JSON.stringify(t) !== JSON.stringify(profile.thresholds) || comment !== profile.comment;
   const overrides = Object.entries(profile.overrides);
   const counts = { prevent: 0, detect: 0, inactive: 0 };
