@@ -390,7 +390,9 @@ export class Session {
       }
     }
     if (v.closeServer) this.#abortUpstream();
-    if (v.closeClient) this.#endClient();
+    // A client that already sent its FIN can be told nothing more once the upstream is gone
+    // (the engine only answers client input): end it, whether or not the verdict says so.
+    if (v.closeClient || (v.closeServer && this.#clientEnded)) this.#endClient();
     this.#enginePause = v.pauseClient;
     if (this.#inspector && !this.#inspector.inspecting && !this.#passthrough && !v.closeClient) {
       // TLS after STARTTLS: the engine would only copy bytes; splice instead.

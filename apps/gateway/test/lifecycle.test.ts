@@ -304,6 +304,37 @@ describe('backpressure', () => {
   });
 });
 
+describe('flow control with the engine holding input', () => {
+  it('a client that sends its message before the 354 (engine pauses the client, then resumes): the message arrives intact', async () => {
+    const upstream = await upstreamWith();
+    const gateway = await gatewayTo(upstream.port, { action: 'inactive' });
+    const client = await RawClient.connect(gateway.port);
+    await client.reply();
+    await client.command('EHLO eager.test');
+    await client.command('MAIL FROM:<a@example.org>');
+    await client.command('RCPT TO:<b@example.net>');
+    const body = Buffer.from(`${'y'.repeat(78)}\r\n`.repeat(20_000)); // 1.6 MB, far over the engine's hold mark
+    client.send(Buffer.concat([Buffer.from('DATA\r\n'), body, Buffer.from('.\r\n')]));
+    expect(await client.reply()).toMatch(/^354 /);
+    expect(await client.reply(20_000)).toMatch(/^250 2\.0\.0 Ok: queued/);
+    const conn = await upstream.connection(0);
+    expect(conn.messages[0]!.equals(body)).toBe(true);
+    client.close();
+  });
+
+  it('a client that sends QUIT and half-closes at once still gets the 221', async () => {
+    const upstream = await upstreamWith();
+    const gateway = await gatewayTo(upstream.port);
+    const client = await RawClient.connect(gateway.port);
+    await client.reply();
+    await client.command('EHLO brief.test');
+    client.socket.end('QUIT\r\n');
+    expect(await client.reply()).toBe('221 2.0.0 Bye\r\n');
+    // Closed by the gateway once the upstream is done, not by its 5 s clean-up of stale sockets.
+    await client.waitClosed(2_500);
+  });
+});
+
 function throwingFactory(trigger: string, where: 'fromClient' | 'create' = 'fromClient'): InspectorFactory {
   return (compiled, connection) => {
     if (where === 'create') throw new Error('injected: cannot create inspector');
