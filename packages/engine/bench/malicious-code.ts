@@ -20,8 +20,8 @@ export async function main(): Promise<void> {
   console.log('\nsensitivity  threshold  detection        false positives');
   for (const s of SENSITIVITIES) {
     const t = THRESHOLDS[s];
-    const det = ev.malScores.filter((x) => x >= t).length;
-    const fp = ev.benScores.filter((x) => x >= t).length;
+    const det = ev.malVerdicts[s].filter(Boolean).length;
+    const fp = ev.benVerdicts[s].filter(Boolean).length;
     console.log(`${s.padEnd(12)} ${String(t).padStart(9)}  ${`${det}/${malicious.length}`.padEnd(8)} ${pct(det, malicious.length).padStart(6)}  ${`${fp}/${benign.length}`.padEnd(14)} ${pct(fp, benign.length)}`);
   }
   console.log('\ndetection per encoder (medium)');
@@ -30,13 +30,13 @@ export async function main(): Promise<void> {
     for (const key of [`encoder ${m.encoder}`, `sled ${m.sled === 'none' ? 'none' : 'yes'}`, `arch ${m.arch}`]) {
       const g = groups.get(key) ?? [0, 0];
       g[1]++;
-      if (ev.malScores[i]! >= THRESHOLDS.medium) g[0]++;
+      if (ev.malVerdicts.medium[i]) g[0]++;
       groups.set(key, g);
     }
   });
   for (const [k, [d, n]] of groups) console.log(`  ${k.padEnd(18)} ${`${d}/${n}`.padEnd(7)} ${pct(d, n)}`);
   const maxBenign = Math.max(...ev.benScores);
-  console.log(`\nhighest benign score ${maxBenign} (medium threshold ${THRESHOLDS.medium}); lowest malicious score ${Math.min(...ev.malScores)}`);
+  console.log(`\nhighest benign score at medium ${maxBenign} (a lower bound below the threshold ${THRESHOLDS.medium}); lowest malicious score ${Math.min(...ev.malScores)}`);
 
   // Throughput: analyse the whole benign set, several times, report the median.
   const rates: number[] = [];

@@ -50,6 +50,7 @@ const MAX_HEADS = 4;
 const RUN_STEPS = 8000;
 const EMU_TOTAL = 48000;
 const USEFUL_WINDOW = 64;
+const USEFUL_MAX = 20;
 const MAX_SIGNALS = 32;
 
 const emu = new Emulator();
@@ -136,7 +137,7 @@ function runPoints(r: RunResult): number {
   return p;
 }
 
-function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: number): ModeResult {
+function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: number, threshold: number): ModeResult {
   const out = new ModeResult();
   scan.scan(arg, len, mode64);
   const text = tclass !== 0;
@@ -180,14 +181,6 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
     for (let k = 1; k < n && k < 3; k++) addCand(h + k);
   }
 
-  // SigFree useful-instruction count from each candidate.
-  let bestUseful = 0, usefulAt = -1;
-  for (let i = 0; i < nc; i++) {
-    const u = usefulCount(arg, len, cand[i]!, mode64, USEFUL_WINDOW);
-    if (u > bestUseful) { bestUseful = u; usefulAt = cand[i]!; }
-  }
-  if (bestUseful > 4) out.add('useful', usefulAt, Math.min(20, (bestUseful - 4) * 2), `${bestUseful} instructions with defined inputs (data-flow pruned)`);
-
   // Emulation.
   let spent = 0;
   let best: RunScore | undefined;
@@ -201,6 +194,18 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
     if (best !== undefined && best.score >= 100) break;
   }
   if (best !== undefined) addRunSignals(out, best, mode64, text);
+
+  // SigFree useful-instruction count from each candidate: worth at most USEFUL_MAX points, so
+  // skipped when even those could not lift the score to the threshold (the verdict is then
+  // already "not malicious" and the score a lower bound).
+  if (out.score + USEFUL_MAX < threshold) return out;
+  let bestUseful = 0, usefulAt = -1;
+  for (let i = 0; i < nc; i++) {
+    const u = usefulCount(arg, len, cand[i]!, mode64, USEFUL_WINDOW);
+    if (u > bestUseful) { bestUseful = u; usefulAt = cand[i]!; }
+  }
+  if (bestUseful > 4) out.add('useful', usefulAt, Math.min(USEFUL_MAX, (bestUseful - 4) * 2), `${bestUseful} instructions with defined inputs (data-flow pruned)`);
+
   return out;
 }
 
@@ -251,12 +256,12 @@ export function analyze(arg: Uint8Array, sensitivity: Sensitivity): CodeAnalysis
   const len = arg.length < MAX_ARG ? arg.length : MAX_ARG;
   const tclass = textClass(arg, len);
   if (tclass !== 0 && len < MIN_TEXT) return { malicious: false, score: 0, signals: [] };
-  const a = analyzeMode(arg, len, false, tclass);
+  const threshold = THRESHOLDS[sensitivity] ?? THRESHOLDS.medium;
+  const a = analyzeMode(arg, len, false, tclass, threshold);
   // Printable ASCII is analysed as i386 code only: 0x40-0x4F are REX prefixes in 64-bit mode,
   // so alphanumeric decoders are i386 code in practice, and this halves the cost on text.
-  const b = tclass === 2 ? EMPTY : analyzeMode(arg, len, true, tclass);
+  const b = tclass === 2 ? EMPTY : analyzeMode(arg, len, true, tclass, threshold);
   const m = b.score > a.score ? b : a;
-  const threshold = THRESHOLDS[sensitivity] ?? THRESHOLDS.medium;
   if (m.score === 0) return { malicious: false, score: 0, signals: [] };
   return { malicious: m.score >= threshold, score: m.score, signals: m.signals };
 }

@@ -17,10 +17,11 @@ const F_MEM = F_MEM_;
 const F_RIPREL = F_RIPREL_;
 const Kind = Kind_;
 import { MAX_ARG } from './emulator.js';
-import { q as q_, quick as quick_ } from './x86-quick.js';
+import { q as q_, quick as quick_, quickTableDriven as quickTableDriven_ } from './x86-quick.js';
 
 const quick = quick_;
 const q = q_;
+const quickTableDriven = quickTableDriven_;
 
 export const T_CALL = 1;
 export const T_FPUENV = 2;
@@ -29,6 +30,10 @@ export const T_BACK = 4;
 export const T_RIPLEA = 5;
 
 const MAX_TRIGGERS = 64;
+/** entryBefore: a start reaches the trigger when its path gets there within EB_STEPS - 1 steps. */
+const EB_STEPS = 48;
+const EB_NEVER = -0x40000000;
+const EB_CAPPED = -0x40000001;
 const MAX_SLEDS = 4;
 const CHAIN_CAP = 60000;
 
@@ -57,6 +62,10 @@ export class StaticScan {
   nLandings = 0;
   len = 0;
   mode64 = false;
+  private readonly ebDist = new Int32Array(MAX_ARG);
+  private readonly ebStamp = new Uint32Array(MAX_ARG);
+  private readonly ebPath = new Int32Array(EB_STEPS + 1);
+  private ebGen = 0;
   private readonly ring = new Int32Array(MAX_TRIGGERS);
   private readonly ringType = new Uint8Array(MAX_TRIGGERS);
 
@@ -74,7 +83,61 @@ export class StaticScan {
     let mel = 0, melAt = -1;
     const ring = this.ring, ringType = this.ringType;
     const trigMask = mode64 ? 3 : 1;
+    const fast = mode64 ? (FAST64 ??= buildFast(true)) : (FAST32 ??= buildFast(false));
     for (let i = len - 1; i >= 0; i--) {
+      // Table path (no prefix, plain one-byte opcode, Normal or short branch): the first two
+      // bytes give the length, sled property and kind; identical to `quick` by construction.
+      const b1 = i + 1 < len ? buf[i + 1]! : 0;
+      const e = fast[(buf[i]! << 8) | b1]!;
+      if (e !== 0) {
+        let n = e & 15;
+        if (e & F_SIB && i + 2 < len && (buf[i + 2]! & 7) === 5) n += 4;
+        const next = i + n;
+        if (next > len) {
+          ilen[i] = 0; chain[i] = 0; sledOk[i] = 0; linEnd[i] = i; tgt[i] = -1; kind[i] = 0;
+          continue;
+        }
+        ilen[i] = n;
+        const fall = next < len ? chain[next]! : 0;
+        let c: number;
+        if (e & F_BR) {
+          const k = SHORT_KIND[buf[i]!]!;
+          kind[i] = k;
+          sledOk[i] = 0;
+          linEnd[i] = i;
+          const tg = next + ((b1 << 24) >> 24);
+          const inside = tg >= 0 && tg < len;
+          tgt[i] = inside ? tg : -1;
+          const tc = tg > i && tg < len ? chain[tg]! : 0;
+          c = k === Kind.Jmp ? 1 + tc : 1 + (tc > fall ? tc : fall);
+          if (inside && tg < i) {
+            const slot = nt & (MAX_TRIGGERS - 1);
+            ring[slot] = i;
+            ringType[slot] = T_BACK;
+            nt++;
+          }
+        } else {
+          kind[i] = 0;
+          tgt[i] = -1;
+          c = 1 + fall;
+          const sl = e & F_SLED;
+          sledOk[i] = sl ? 1 : 0;
+          linEnd[i] = sl ? (next < len ? linEnd[next]! : len) : i;
+          if ((MAYBE_TRIG[buf[i]!]! & trigMask) !== 0) {
+            const t = normalTrigger(buf, i, len, mode64);
+            if (t !== 0) {
+              const slot = nt & (MAX_TRIGGERS - 1);
+              ring[slot] = i;
+              ringType[slot] = t;
+              nt++;
+            }
+          }
+        }
+        const cc = c > CHAIN_CAP ? CHAIN_CAP : c;
+        chain[i] = cc;
+        if (cc >= mel) { mel = cc; melAt = i; }
+        continue;
+      }
       const n = quick(buf, i, len, mode64);
       const k = q.kind;
       let ok = n > 0;
@@ -194,20 +257,75 @@ export class StaticScan {
    */
   entryBefore(t: number, window: number): number {
     const from = t - window > 0 ? t - window : 0;
+    // Each offset's path is deterministic, so the distance to `t` is memoised per call (ebDist:
+    // >= 0 exact, EB_NEVER unreachable, < 0 "at least -v steps"): O(window + 48) walks instead
+    // of O(window x 48).
+    if (++this.ebGen === 0xffffffff) { this.ebStamp.fill(0); this.ebGen = 1; }
+    const gen = this.ebGen, stamp = this.ebStamp, dist = this.ebDist, path = this.ebPath;
+    const { ilen, kind, tgt } = this;
     for (let s = from; s < t; s++) {
       let p = s;
-      for (let steps = 0; steps < 48 && p >= 0 && p < this.len; steps++) {
-        if (p === t) return s;
-        const n = this.ilen[p]!;
-        if (n === 0) break;
-        const k = this.kind[p]!;
-        if (k === Kind.Jmp || k === Kind.Call) p = this.tgt[p]!;
-        else if (k === Kind.Normal || k === Kind.Jcc || k === Kind.Loop || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) p += n;
-        else break;
+      let n = 0; // nodes on the path
+      let base: number; // distance from p (the node after the path) to t
+      for (;;) {
+        if (p === t) { base = 0; break; }
+        if (p < 0 || p >= this.len) { base = EB_NEVER; break; }
+        if (stamp[p] === gen) {
+          const d = dist[p]!;
+          if (d >= 0 || d === EB_NEVER) { base = d; break; }
+          if (n - d >= EB_STEPS) { base = EB_CAPPED; break; } // known to be too far
+        }
+        if (n >= EB_STEPS) { base = EB_CAPPED; break; }
+        path[n++] = p;
+        const len = ilen[p]!;
+        if (len === 0) { base = EB_NEVER; break; }
+        const k = kind[p]!;
+        if (k === Kind.Jmp || k === Kind.Call) p = tgt[p]!;
+        else if (k === Kind.Normal || k === Kind.Jcc || k === Kind.Loop || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) p += len;
+        else { base = EB_NEVER; break; }
       }
+      for (let j = n - 1; j >= 0; j--) {
+        const o = path[j]!;
+        stamp[o] = gen;
+        dist[o] = base === EB_NEVER ? EB_NEVER : base === EB_CAPPED ? -(n - j) : base + (n - j);
+      }
+      if (stamp[s] === gen && dist[s]! >= 0 && dist[s]! < EB_STEPS) return s;
     }
     return t;
   }
+}
+
+// Two-byte table entries: bits 0-3 length, F_SLED, F_SIB (mod-0 SIB: base 5 adds a disp32),
+// F_BR (short relative branch; kind from SHORT_KIND). 0 = decode with `quick`.
+const F_SLED = 16, F_SIB = 32, F_BR = 64;
+let FAST32: Uint8Array | undefined;
+let FAST64: Uint8Array | undefined;
+const SHORT_KIND = new Uint8Array(256);
+
+/**
+ * Per-mode table over the first two bytes, filled by running `quick` itself on each pair (so
+ * it cannot disagree with it): only for opcodes whose length `quick` derives from its tables
+ * (no prefix, no irregular opcode), and only Normal instructions and 2-byte branches.
+ */
+function buildFast(mode64: boolean): Uint8Array {
+  const t = new Uint8Array(65536);
+  const b = new Uint8Array(16);
+  for (let b0 = 0; b0 < 256; b0++) {
+    if (!quickTableDriven(b0, mode64)) continue;
+    for (let b1 = 0; b1 < 256; b1++) {
+      b[0] = b0; b[1] = b1;
+      const n = quick(b, 0, 16, mode64);
+      if (n === 0 || n > 15) continue;
+      const k = q.kind;
+      let e: number;
+      if (k === Kind.Normal) e = n | (isSledInsn() ? F_SLED : 0);
+      else if ((k === Kind.Jcc || k === Kind.Jmp || k === Kind.Loop) && n === 2) { e = n | F_BR; SHORT_KIND[b0] = k; }
+      else continue;
+      if (q.modrm >= 0 && b1 < 0x40 && (b1 & 7) === 4) e |= F_SIB;
+      t[(b0 << 8) | b1] = e;
+    }
+  }
+  return t;
 }
 
 /** First bytes of the Normal instructions that may be triggers (FPU env store, fxsave, lea, REX). */

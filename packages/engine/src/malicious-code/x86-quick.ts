@@ -125,6 +125,16 @@ export function quick(buf: Uint8Array, off: number, end: number, mode64: boolean
   return p + imm - off;
 }
 
+/**
+ * True when `quick` decodes an instruction starting with byte `b` (no prefix) from its tables
+ * alone, so its length depends only on the opcode, the ModRM byte and the SIB base.
+ */
+export function quickTableDriven(b: number, mode64: boolean): boolean {
+  if (b === 0x66 || b === 0x26 || b === 0x2e || b === 0x36 || b === 0x3e || b === 0x64 || b === 0x65) return false;
+  if (mode64 && (b & 0xf0) === 0x40) return false;
+  return (QSPEC[b]! & QSLOW) === 0;
+}
+
 function slowPath(buf: Uint8Array, off: number, end: number, mode64: boolean): number {
   const n = decode(buf, off, end, mode64, slow);
   if (n === 0) return 0;

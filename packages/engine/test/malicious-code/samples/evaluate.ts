@@ -12,10 +12,16 @@ export const CORPUS_ROOT = fileURLToPath(new URL('../../../../../fixtures/corpus
 export interface Evaluation {
   malicious: MaliciousSample[];
   benign: BenignSample[];
-  /** Scores (sensitivity-independent) per sample. */
+  /**
+   * Scores per sample at medium sensitivity. Exact when the verdict is "malicious"; otherwise a
+   * lower bound (stages that could not change the verdict are skipped, see analyze.ts).
+   */
   malScores: number[];
   benScores: number[];
   malResults: CodeAnalysis[];
+  /** Verdict per sample at each sensitivity (each sensitivity is a separate analysis). */
+  malVerdicts: Record<Sens, boolean[]>;
+  benVerdicts: Record<Sens, boolean[]>;
   benignBytes: number;
 }
 
@@ -27,9 +33,18 @@ export function evaluate(malicious: MaliciousSample[], benign: BenignSample[]): 
   const malResults = malicious.map((s) => analyzeArgument(s.arg, 'medium'));
   const benScores: number[] = [];
   let benignBytes = 0;
+  const malVerdicts = { low: [], medium: [], high: [] } as Record<Sens, boolean[]>;
+  const benVerdicts = { low: [], medium: [], high: [] } as Record<Sens, boolean[]>;
   for (const b of benign) {
-    benScores.push(analyzeArgument(b.arg, 'medium').score);
+    const r = analyzeArgument(b.arg, 'medium');
+    benScores.push(r.score);
+    benVerdicts.medium.push(r.malicious);
     benignBytes += b.arg.length;
   }
-  return { malicious, benign, malScores: malResults.map((r) => r.score), benScores, malResults, benignBytes };
+  for (const r of malResults) malVerdicts.medium.push(r.malicious);
+  for (const s of ['low', 'high'] as const) {
+    for (const m of malicious) malVerdicts[s].push(analyzeArgument(m.arg, s).malicious);
+    for (const b of benign) benVerdicts[s].push(analyzeArgument(b.arg, s).malicious);
+  }
+  return { malicious, benign, malScores: malResults.map((r) => r.score), benScores, malResults, malVerdicts, benVerdicts, benignBytes };
 }
