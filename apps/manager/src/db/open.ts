@@ -21,7 +21,8 @@ export function openStore(file: string, options: { nativeBinding?: string } = {}
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
-  sqlite.pragma('temp_store = MEMORY');
+  sqlite.pragma("temp_store = MEMORY");
+  sqlite.pragma("wal_autocheckpoint = 4000");
   sqlite.function('in_cidr', { deterministic: true }, (address: unknown, cidr: unknown) =>
     addressInCidr(String(address), String(cidr)) ? 1 : 0,
   );

@@ -1,0 +1,2 @@
+DROP INDEX `events_action_time`;--> statement-breakpoint
+DROP INDEX `events_attack_time`;
