@@ -133,7 +133,7 @@ function PolicyBar({ canInstall, onInstall }: { canInstall: boolean; onInstall: 
         className={dirty ? 'primary' : undefined}
         onClick={onInstall}
         disabled={!canInstall}
-        title={canInstall ? 'Install the policy on gateways (Ctrl+Shift+I)' : 'Administrators only'}
+        title={canInstall ? 'Compile the draft into a revision and install it on gateways' : 'Administrators only'}
       >
         Install Policy
       </button>

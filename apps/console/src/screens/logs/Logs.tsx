@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { api, queryString } from '../../lib/api.js';
 import { useGateways, useProtections } from '../../lib/queries.js';
@@ -10,7 +10,7 @@ import { EventsChart } from './Chart.js';
 import type { StoredEvent } from '../../types.js';
 
 const COLUMNS: Column[] = [
-  { id: 'time', label: 'Time', width: 150, get: (e) => formatTime(e.time) },
+  { id: 'time', label: 'Time', width: 168, get: (e) => formatTime(e.time) },
   { id: 'gateway', label: 'Gateway', width: 110, get: (e) => e.gateway },
   { id: 'source', label: 'Source', width: 150, get: (e) => endpoint(e.client) },
   { id: 'destination', label: 'Destination', width: 150, get: (e) => endpoint(e.server) },
@@ -136,15 +136,17 @@ export function Logs() {
     };
   }, [filters, deliver]);
 
+  const pendingRef = useRef<StoredEvent[]>([]);
+  pendingRef.current = pending;
   const togglePause = useCallback(() => {
     const next = !pausedRef.current;
     pausedRef.current = next;
     setPaused(next);
     if (!next) {
-      setPending((p) => {
-        if (p.length) setEvents((c) => mergeEvents(c, p));
-        return [];
-      });
+      // Resume: everything that arrived while paused joins the table, nothing is lost.
+      const held = pendingRef.current;
+      if (held.length) setEvents((c) => mergeEvents(c, held));
+      setPending([]);
     }
   }, []);
 
@@ -169,6 +171,16 @@ export function Logs() {
     overscan: 20,
     getItemKey: (i) => events[i]?.id ?? i,
   });
+  // Reading older rows while new ones arrive on top: keep the rows in view where they are.
+  const firstIdRef = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    const el = scrollRef.current;
+    const prevFirst = firstIdRef.current;
+    firstIdRef.current = events[0]?.id ?? null;
+    if (!el || prevFirst === null || el.scrollTop < ROW_HEIGHT) return;
+    const added = events.findIndex((e) => e.id === prevFirst);
+    if (added > 0) el.scrollTop += added * ROW_HEIGHT;
+  }, [events]);
   const selectedIndex = selectedId === null ? -1 : events.findIndex((e) => e.id === selectedId);
   const selected = selectedIndex >= 0 ? events[selectedIndex] : undefined;
 
@@ -345,7 +357,8 @@ export function Logs() {
       </div>
       <ErrorText error={loadError} />
 
-      <EventsChart events={events} end={now} span={range?.ms ?? null} />
+      {/* The chart ends now, or at the newest event if it is ahead of the 10 s clock tick. */}
+      <EventsChart events={events} end={Math.max(now, events[0] ? Date.parse(events[0].time) + 1000 : 0)} span={range?.ms ?? null} />
 
       <div className="tracker">
         <div
