@@ -20,9 +20,15 @@
  * few useful instructions passes medium; static hints alone (sled + chain + useful) reach at
  * most 60, so binary junk needs several independent signs to be flagged.
  *
- * Time bound per argument (n <= 16 KiB analysed): 2 static passes of n decodes each (a decode
- * is at most 15 bytes of table work), at most 2 x 24 candidate starts x 64 decodes of data-flow
- * counting, and at most EMU_TOTAL emulated steps in all (each step is one decode plus constant
+ * Early exit (no change to any verdict): the useful count, worth at most 20, is computed last
+ * and skipped when the other signals plus 20 stay below the requested sensitivity's threshold.
+ * So a "malicious" verdict carries the exact score; below the threshold the score is a lower
+ * bound that depends on the sensitivity (evaluate each sensitivity with its own call).
+ *
+ * Time bound per argument (n <= 16 KiB analysed): per mode one static pass of n decodes (most
+ * offsets are one two-byte table lookup; a full decode is at most 15 bytes of table work), at
+ * most 64 triggers x (64 + 48) memoised path steps for entry points, at most 2 x 24 candidate
+ * starts x 64 decodes of data-flow counting, and at most EMU_TOTAL emulated steps in all (each step is one decode plus constant
  * work, except rep-string steps, which are also counted). Text arguments shorter than MIN_TEXT
  * bytes are rejected after one byte scan.
  */

@@ -155,3 +155,29 @@ describe('x86 decoder: operands and control flow', () => {
     }), { numRuns: 30000 });
   });
 });
+
+describe('static scan: two-byte table path', () => {
+  it('gives the same lengths and kinds as the fast decoder at every offset (32 and 64-bit)', async () => {
+    const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
+    const { quick, q } = await import('../../src/malicious-code/x86-quick.js');
+    const scan = new StaticScan();
+    let x = 7;
+    const rnd = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16;
+    for (let k = 0; k < 400; k++) {
+      const n = 1 + (rnd() % 200);
+      const buf = new Uint8Array(n);
+      for (let i = 0; i < n; i++) buf[i] = k % 2 ? rnd() & 255 : 0x20 + (rnd() % 95);
+      for (const m64 of [false, true]) {
+        scan.scan(buf, n, m64);
+        for (let i = 0; i < n; i++) {
+          const len = quick(buf, i, n, m64);
+          const kind = q.kind;
+          if (scan.ilen[i] !== 0) {
+            expect(scan.ilen[i]).toBe(len);
+            expect(scan.kind[i]).toBe(kind);
+          } else expect(len === 0 || kind >= 8).toBe(true); // invalid, or a gate/privileged kind the scan stops at
+        }
+      }
+    }
+  });
+});
