@@ -228,7 +228,8 @@ export function spawnGateway(g: GatewaySpec): Proc {
   ];
   if (g.nofile) {
     const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    return new Proc(`gateway ${g.name}`, 'bash', ['-c', `ulimit -n ${Math.min(g.nofile, 16_384)} && exec pnpm ${quoted}`]);
+    const n = Math.min(g.nofile, 16_384);
+    return new Proc(`gateway ${g.name}`, 'bash', ['-c', `ulimit -n ${n} 2>/dev/null || ulimit -n $(ulimit -Hn); exec pnpm ${quoted}`]);
   }
   return new Proc(`gateway ${g.name}`, 'pnpm', args);
 }
@@ -250,7 +251,9 @@ export async function startGateway(g: GatewaySpec): Promise<Proc> {
 /** Postfix's smtp-sink as the protected MTA (a real, fast SMTP server). */
 export function spawnSmtpSink(port: number): Proc {
   const root = process.getuid?.() === 0;
-  return new Proc('smtp-sink', '/usr/sbin/smtp-sink', [...(root ? ['-u', 'nobody'] : []), `${HOST}:${port}`, '256']);
+  const args = [...(root ? ['-u', 'nobody'] : []), '-m', '4000', `${HOST}:${port}`, '1024'].join(' ');
+  // Its own (bounded) open-files limit: the slow-client scenario holds 1,000+ upstream connections.
+  return new Proc('smtp-sink', 'bash', ['-c', `ulimit -n 8192 2>/dev/null || ulimit -n $(ulimit -Hn); exec /usr/sbin/smtp-sink ${args}`]);
 }
 
 export async function startSmtpSink(port: number): Promise<Proc> {
