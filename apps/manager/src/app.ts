@@ -34,7 +34,7 @@ export interface ManagerDeps {
   logger?: boolean;
   installTimeoutMs?: number;
   heartbeatSeconds?: number;
-  liveQueueLimit?: number;
+  liveQueueBytes?: number;
   loginRateLimit?: { max: number; timeWindow: number };
   /** Set the Secure flag on the session cookie (behind TLS). */
   secureCookies?: boolean;
@@ -77,7 +77,7 @@ export async function buildApp(deps: ManagerDeps = {}): Promise<FastifyInstance>
     installTimeoutMs: deps.installTimeoutMs ?? 10_000,
     heartbeatSeconds: deps.heartbeatSeconds ?? 10,
     enrollKeyTtlMs: 24 * 3600_000,
-    liveQueueLimit: deps.liveQueueLimit ?? 1000,
+    liveQueueBytes: deps.liveQueueBytes ?? 1024 * 1024,
     now,
     log,
   });

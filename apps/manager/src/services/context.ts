@@ -10,7 +10,7 @@ export interface ManagerOptions {
   installTimeoutMs: number;
   heartbeatSeconds: number;
   enrollKeyTtlMs: number;
-  liveQueueLimit: number;
+  liveQueueBytes: number;
   now: () => number;
   log: (line: string) => void;
 }
@@ -28,7 +28,7 @@ export class Manager {
     readonly options: ManagerOptions,
   ) {
     this.events = new EventStore(store.sqlite, { gatewayIds: (n) => this.gatewayIds(n) });
-    this.live = new LiveHub((n) => this.gatewayIds(n), options.liveQueueLimit);
+    this.live = new LiveHub((n) => this.gatewayIds(n), options.liveQueueBytes);
   }
 
   get db() {

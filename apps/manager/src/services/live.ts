@@ -6,22 +6,21 @@ interface Client {
   ws: WebSocket;
   filters: EventFilters;
   seq: number;
-  /** Frames handed to the socket whose write has not completed yet. */
-  queued: number;
   dropped: boolean;
 }
 
 /**
- * Fans committed events out to console WebSockets. Each client has a bounded queue: when a
- * client has `maxQueue` frames not yet written, it is told `dropped` and closed — a slow
- * console never slows ingestion or the other consoles.
+ * Fans committed events out to console WebSockets. Each client has a bounded queue: the bytes
+ * its socket could not hand to the kernel yet (a reading client keeps this near 0). Past
+ * `maxQueueBytes` the client is told `dropped` and closed — a slow console never slows
+ * ingestion or the other consoles, and never makes the manager buffer without limit.
  */
 export class LiveHub {
   private readonly clients = new Set<Client>();
 
   constructor(
     private readonly gatewayIds: (names: string[]) => string[],
-    private readonly maxQueue = 1000,
+    private readonly maxQueueBytes = 1024 * 1024,
   ) {}
 
   get size(): number {
@@ -29,7 +28,7 @@ export class LiveHub {
   }
 
   add(ws: WebSocket, filters: EventFilters): { setFilters(f: EventFilters): void; error(message: string): void } {
-    const client: Client = { ws, filters, seq: 0, queued: 0, dropped: false };
+    const client: Client = { ws, filters, seq: 0, dropped: false };
     this.clients.add(client);
     ws.on('close', () => this.clients.delete(client));
     this.send(client, 'ready', { filters: filters as Record<string, unknown> });
@@ -48,8 +47,8 @@ export class LiveHub {
       if (client.dropped) continue;
       for (const e of events) {
         if (!matches(client.filters, e, this.gatewayIds)) continue;
-        if (client.queued >= this.maxQueue) {
-          this.drop(client, `client too slow: ${client.queued} frames queued`);
+        if (client.ws.bufferedAmount > this.maxQueueBytes) {
+          this.drop(client, `client too slow: ${client.ws.bufferedAmount} bytes queued`);
           break;
         }
         this.send(client, 'event', e);
@@ -60,18 +59,14 @@ export class LiveHub {
   private send<T extends StreamFrame['type']>(client: Client, type: T, data: Extract<StreamFrame, { type: T }>['data']): void {
     if (client.ws.readyState !== client.ws.OPEN) return;
     client.seq += 1;
-    client.queued += 1;
-    client.ws.send(JSON.stringify({ type, seq: client.seq, data }), () => {
-      client.queued -= 1;
-    });
+    client.ws.send(JSON.stringify({ type, seq: client.seq, data }));
   }
 
   private drop(client: Client, reason: string): void {
     client.dropped = true;
     this.clients.delete(client);
     client.seq += 1;
-    // Jumps the queue on purpose? No: ws writes in order; the frame lands after what is queued,
-    // and the close follows it.
+    // Written after what is queued (ws keeps order); the close frame follows it.
     client.ws.send(JSON.stringify({ type: 'dropped', seq: client.seq, data: { reason } }));
     client.ws.close(4008, 'too slow');
   }
