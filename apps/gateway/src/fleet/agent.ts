@@ -105,6 +105,7 @@ export class FleetAgent extends EventEmitter<{
   private stopped = false;
   private readonly started = Date.now();
   private eventsWritten = 0;
+  private lastRx = 0;
   private detail: string | undefined;
   private readonly log: NonNullable<FleetAgentOptions['log']>;
 
@@ -204,7 +205,11 @@ export class FleetAgent extends EventEmitter<{
         spool: { epoch: this.spool.epoch, pending: this.spool.pending },
       });
     });
-    ws.on('message', (data: Buffer) => this.onMessage(data));
+    ws.on('message', (data: Buffer) => {
+      this.lastRx = Date.now();
+      this.onMessage(data);
+    });
+    ws.on('pong', () => (this.lastRx = Date.now()));
     ws.on('unexpected-response', (_req, res) => {
       const reason = res.statusCode === 401 ? 'credential refused (revoked? enroll again with a new key)' : `HTTP ${res.statusCode}`;
       this.detail = `manager refused the link: ${reason}`;
@@ -303,6 +308,13 @@ export class FleetAgent extends EventEmitter<{
   }
 
   private heartbeat(): void {
+    // The manager answers pings; silence for three heartbeats means a dead link: reconnect.
+    if (this.ws && Date.now() - this.lastRx > 3 * this.heartbeatMs) {
+      this.log('warn', 'manager link silent, reconnecting');
+      this.ws.terminate();
+      return;
+    }
+    this.ws?.ping();
     const base = this.options.counters?.() ?? {};
     const degraded = this.detail !== undefined || this.spool.dropped > 0;
     this.send({

@@ -24,6 +24,8 @@ interface Link {
   ws: WebSocket;
   gatewayId: string;
   name: string;
+  /** Last frame received (heartbeats arrive every heartbeatSeconds). */
+  lastSeen: number;
 }
 
 export function gatewayView(row: GatewayRow, online: boolean): Gateway {
@@ -54,7 +56,23 @@ export class FleetHub {
   private readonly links = new Map<string, Link>();
   private readonly waiters = new Map<string, (status: InstallStatus) => void>();
 
-  constructor(private readonly m: Manager) {}
+  private readonly watchdog: NodeJS.Timeout;
+
+  constructor(private readonly m: Manager) {
+    // A link silent for three heartbeats is dead (a half-open TCP connection otherwise looks online for hours).
+    const period = m.options.heartbeatSeconds * 1000;
+    this.watchdog = setInterval(() => {
+      const now = Date.now();
+      for (const link of this.links.values()) {
+        if (now - link.lastSeen > 3 * period) {
+          this.m.options.log(`fleet: ${link.name}: no heartbeat for ${Math.round((now - link.lastSeen) / 1000)} s, closing the link`);
+          this.links.delete(link.gatewayId);
+          link.ws.terminate();
+        }
+      }
+    }, period);
+    this.watchdog.unref();
+  }
 
   isOnline(id: string): boolean {
     return this.links.has(id);
@@ -113,18 +131,20 @@ export class FleetHub {
   }
 
   closeAll(): void {
+    clearInterval(this.watchdog);
     for (const id of [...this.links.keys()]) this.disconnect(id, 1001, 'manager shutting down');
   }
 
   attach(ws: WebSocket, row: GatewayRow, address: string): void {
     this.disconnect(row.id, 4001, 'replaced by a newer connection');
-    const link: Link = { ws, gatewayId: row.id, name: row.name };
+    const link: Link = { ws, gatewayId: row.id, name: row.name, lastSeen: Date.now() };
     this.links.set(row.id, link);
     this.touch(row.id, { address, lastSeenAt: this.m.now() });
     ws.on('close', () => {
       if (this.links.get(row.id) === link) this.links.delete(row.id);
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      link.lastSeen = Date.now();
       if (isBinary) return this.send(link, { type: 'error', message: 'frames are JSON text' });
       let json: unknown;
       try {
