@@ -161,8 +161,8 @@ net.createServer({ noDelay: true }, (c) => {
     { name: 'gateway', port: gwPort, pid: gwPid },
   ] as const;
   const sizes = [
-    { label: '10 KB', bytes: 10 * 1024, messages: { 1: 600, 20: 3000, 100: 3000 } as Record<number, number> },
-    { label: '1 MB', bytes: 1024 * 1024, messages: { 1: 60, 20: 200, 100: 300 } as Record<number, number> },
+    { label: '10 KB', bytes: 10 * 1024, messages: { 1: 400, 20: 2000, 100: 2000 } as Record<number, number> },
+    { label: '1 MB', bytes: 1024 * 1024, messages: { 1: 40, 20: 150, 100: 200 } as Record<number, number> },
   ];
   const concurrency = [1, 20, 100];
 

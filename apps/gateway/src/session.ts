@@ -544,15 +544,22 @@ export class Session {
   #onClientEnd(): void {
     this.#clientEnded = true;
     if (this.#closing) return;
-    if (this.#phase === 'relay' && this.#inspector && !this.#passthrough) {
+    if (this.#phase !== 'relay') {
+      this.#closeBoth(null);
+      return;
+    }
+    if (this.#inspector && !this.#passthrough) {
+      // The inspector may still hold client bytes it has not forwarded (a pipelined batch
+      // waiting for replies): the upstream must not see the client's FIN before them. The
+      // inspector says closeServer once everything is forwarded and answered; the session
+      // timers bound the wait.
       const inspector = this.#inspector;
       const verdict = this.#inspect(() => inspector.clientEnded(), 'clientEnded', null, null);
       if (verdict) this.#apply(verdict);
+      return;
     }
-    // The client is done sending: pass its FIN on; the upstream answers what is pending and closes.
-    if (this.#phase === 'relay' && this.upstream && !this.#upstreamAborted && !this.upstream.destroyed) this.upstream.end();
-    else if (this.#phase !== 'relay') this.#closeBoth(null);
-    this.#graceTimer();
+    // Spliced (TLS, fail-open): every byte is already forwarded; pass the FIN on.
+    if (this.upstream && !this.#upstreamAborted && !this.upstream.destroyed) this.upstream.end();
   }
 
   #onClientClose(): void {

@@ -322,6 +322,17 @@ describe('flow control with the engine holding input', () => {
     client.close();
   });
 
+  it('a batch client (whole transaction, QUIT, then FIN at once) gets every reply and its message is delivered', async () => {
+    const upstream = await upstreamWith();
+    const gateway = await gatewayTo(upstream.port, { action: 'inactive' });
+    const client = await RawClient.connect(gateway.port);
+    client.socket.end('EHLO batch.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: batch\r\n\r\nhi\r\n.\r\nQUIT\r\n');
+    await client.waitClosed();
+    const replies = client.text().split('\r\n').filter((l) => /^\d{3} /.test(l)).map((l) => l.slice(0, 3));
+    expect(replies).toEqual(['220', '250', '250', '250', '354', '250', '221']);
+    expect((await upstream.connection(0)).messages).toHaveLength(1);
+  });
+
   it('a client that sends QUIT and half-closes at once still gets the 221', async () => {
     const upstream = await upstreamWith();
     const gateway = await gatewayTo(upstream.port);
