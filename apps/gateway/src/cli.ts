@@ -23,6 +23,7 @@ export const USAGE = `usage: pnpm gateway --listen HOST:PORT --upstream HOST:POR
   --timeout-data-end S        seconds (default 600)
   --shutdown-deadline S       seconds sessions get to finish on SIGTERM/SIGINT (default 30)
   --log-level LEVEL           pino level (default info)
+  --metrics HOST:PORT         Prometheus GET /metrics on its own port (default off; 0 = off)
 
   managed by a smtpguard manager (fleet link):
   --manager URL               the manager, e.g. http://10.0.0.5:8080
@@ -44,6 +45,8 @@ export interface CliConfig {
   timeouts: Timeouts;
   shutdownDeadlineMs: number;
   logLevel: string;
+  /** Prometheus endpoint (`--metrics HOST:PORT`); absent = off. */
+  metrics?: HostPort;
   /** Fleet link: manager URL, one-time key, data dir. */
   managerUrl?: string;
   enrollKey?: string;
@@ -98,6 +101,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         'timeout-data-end': { type: 'string' },
         'shutdown-deadline': { type: 'string' },
         'log-level': { type: 'string' },
+        metrics: { type: 'string' },
         manager: { type: 'string' },
         'enroll-key': { type: 'string' },
         data: { type: 'string' },
@@ -145,6 +149,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (str('events')) config.eventsFile = userPath(str('events')!, env);
   if (action) config.defaultAction = action as Action;
   if (str('name')) config.name = str('name')!;
+  const metrics = str('metrics');
+  if (metrics !== undefined && metrics !== '0' && metrics !== 'off') config.metrics = hostPort('metrics', '');
   if (str('manager') !== undefined) {
     let url: URL;
     try {

@@ -1,3 +1,5 @@
+import { DurationHistogram } from './engine-timing.js';
+
 /**
  * Gateway counters, kept in plain numbers so the hot path costs an increment. A later
  * metrics endpoint (or the fleet heartbeat) reads `snapshot()`; `toPrometheus()` renders
@@ -18,6 +20,8 @@ export class Counters {
   bytesToServer = 0;
   bytesFromServer = 0;
   bytesToClient = 0;
+  /** Time spent in engine calls (seconds), filled by `timedInspectorFactory`. */
+  readonly engineTime = new DurationHistogram();
   /** protectionId -> action -> count */
   readonly events = new Map<string, { detect: number; prevent: number }>();
 

@@ -6,3 +6,5 @@ export { DEFAULT_TIMEOUTS, parseHostPort, formatHostPort, type GatewayOptions, t
 export { parseProxyHeader, proxyV1, proxyV2, type ProxyHeader } from './proxy-protocol.js';
 export type { InspectorFactory, InspectorLike, ConnectionInfo, CompiledPolicy } from './inspector.js';
 export { parseCli, loadPolicy, CliError, type CliConfig } from './cli.js';
+export { gatewayRegistry, startMetricsServer, type GatewayMetricsOptions, type MetricsServer, type SpoolStats } from './metrics.js';
+export { DurationHistogram, timedInspectorFactory, ENGINE_TIME_BUCKETS } from './engine-timing.js';

@@ -12,6 +12,8 @@ import pino from 'pino';
 import { CliError, HelpRequested, loadPolicy, parseCli, type CliConfig } from './cli.js';
 import { JsonLinesSink, MultiSink, type EventSink } from './events.js';
 import { EnrollmentError, FleetAgent } from './fleet/agent.js';
+import { gatewayRegistry, startMetricsServer, type MetricsServer } from './metrics.js';
+import { formatHostPort } from './options.js';
 import { startGateway, type Gateway } from './server.js';
 
 function eventSink(config: CliConfig): EventSink {
@@ -86,6 +88,17 @@ async function main(): Promise<void> {
     proxyProtocol: config.proxyProtocol,
     failMode: config.failMode,
   });
+  let metrics: MetricsServer | undefined;
+  if (config.metrics) {
+    const registry = gatewayRegistry({ counters: gateway.counters, ...(agent ? { spool: () => agent.spool } : {}), processMetrics: true });
+    try {
+      metrics = await startMetricsServer(registry, config.metrics);
+    } catch (err) {
+      process.stderr.write(`smtpguard gateway: --metrics ${formatHostPort(config.metrics)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+      process.exit(2);
+    }
+    logger.info({ metrics: `http://${formatHostPort(metrics.address)}/metrics` }, 'metrics listening');
+  }
   logger.info(
     { revision: policy.current().revision, defaultAction: config.defaultAction ?? null, events: config.eventsFile ?? (agent ? 'manager' : 'stdout'), manager: config.managerUrl ?? null },
     'policy loaded',
@@ -106,6 +119,7 @@ async function main(): Promise<void> {
     void gateway!
       .close(config.shutdownDeadlineMs)
       .then(() => events.close?.())
+      .then(() => metrics?.close())
       .then(() => {
         logger.flush();
         process.exit(0);

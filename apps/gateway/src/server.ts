@@ -4,6 +4,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { Action } from '@smtpguard/contracts';
 import pino from 'pino';
 import { Counters } from './counters.js';
+import { timedInspectorFactory } from './engine-timing.js';
 import { engineInspectorFactory } from './inspector.js';
 import { DEFAULT_TIMEOUTS, type GatewayOptions, type HostPort, type Timeouts } from './options.js';
 import type { InstalledPolicy, PolicySource } from './policy-source.js';
@@ -50,7 +51,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     counters,
     events: options.events,
-    inspectorFactory: options.inspectorFactory ?? engineInspectorFactory,
+    inspectorFactory: timedInspectorFactory(options.inspectorFactory ?? engineInspectorFactory, counters.engineTime),
     debug: logger.isLevelEnabled('debug'),
   };
   const sessions = new Set<Session>();

@@ -1,0 +1,75 @@
+import type { InspectorFactory, InspectorLike } from './inspector.js';
+
+/** Upper bounds (seconds) of the engine-time histogram: engine calls take microseconds on a chunk. */
+export const ENGINE_TIME_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1] as const;
+
+/**
+ * A histogram kept in plain numbers (one array increment per observation): the hot path pays
+ * two `performance.now()` calls and a short bucket scan, never a metrics-library call.
+ * `metrics.ts` renders it with prom-client at scrape time.
+ */
+export class DurationHistogram {
+  /** counts[i] = observations ≤ bounds[i] and > bounds[i-1] (not cumulative); the last slot is +Inf. */
+  readonly counts: number[];
+  count = 0;
+  sum = 0;
+
+  constructor(readonly bounds: readonly number[] = ENGINE_TIME_BUCKETS) {
+    this.counts = new Array<number>(bounds.length + 1).fill(0);
+  }
+
+  observe(seconds: number): void {
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && seconds > b[i]!) i++;
+    this.counts[i]! += 1;
+    this.count += 1;
+    this.sum += seconds;
+  }
+
+  /** Cumulative buckets as Prometheus wants them: [le, count] with le = +Inf last. */
+  cumulative(): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    let acc = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      acc += this.counts[i]!;
+      out.push([i < this.bounds.length ? this.bounds[i]! : Number.POSITIVE_INFINITY, acc]);
+    }
+    return out;
+  }
+}
+
+/**
+ * Wraps an inspector factory so every engine call (creating the inspector, each chunk each
+ * way, each end) is timed into `histogram`. Errors pass through unchanged (the session's
+ * fail-open/closed handling sees the same exception).
+ */
+export function timedInspectorFactory(base: InspectorFactory, histogram: DurationHistogram): InspectorFactory {
+  return (compiled, connection) => {
+    const t0 = performance.now();
+    let inner: InspectorLike;
+    try {
+      inner = base(compiled, connection);
+    } finally {
+      histogram.observe((performance.now() - t0) / 1000);
+    }
+    const timed = <A extends unknown[], R>(fn: (...args: A) => R) =>
+      (...args: A): R => {
+        const start = performance.now();
+        try {
+          return fn(...args);
+        } finally {
+          histogram.observe((performance.now() - start) / 1000);
+        }
+      };
+    return {
+      fromClient: timed((chunk: Uint8Array) => inner.fromClient(chunk)),
+      fromServer: timed((chunk: Uint8Array) => inner.fromServer(chunk)),
+      clientEnded: timed(() => inner.clientEnded()),
+      serverEnded: timed(() => inner.serverEnded()),
+      get inspecting() {
+        return inner.inspecting;
+      },
+    };
+  };
+}
