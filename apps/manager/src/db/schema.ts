@@ -128,7 +128,8 @@ export const events = sqliteTable(
   },
   (t) => [
     uniqueIndex('events_gateway_seq').on(t.gatewayId, t.epoch, t.seq),
-    index('events_time').on(t.time, t.id),
+    // Carries the free-text column: a `q` search walks this index newest first and reads a table row only on a match.
+    index('events_time_text').on(t.time, t.id, t.text),
     index('events_protection_time').on(t.protectionId, t.time, t.id),
     index('events_gateway_time').on(t.gatewayId, t.time, t.id),
     index('events_client_time').on(t.clientAddress, t.time, t.id),

@@ -1,0 +1,2 @@
+DROP INDEX `events_time`;--> statement-breakpoint
+CREATE INDEX `events_time_text` ON `events` (`time`,`id`,`text`);
