@@ -57,6 +57,9 @@ export class FleetHub {
   private readonly waiters = new Map<string, (status: InstallStatus) => void>();
 
   private readonly watchdog: NodeJS.Timeout;
+  /** Event batches received and not committed yet: committed together at the next turn of the event loop. */
+  private pendingBatches: { link: Link; epoch: number; events: Extract<GatewayMessage, { type: 'events' }>['events'] }[] = [];
+  private flushScheduled = false;
 
   constructor(private readonly m: Manager) {
     // A link silent for three heartbeats is dead (a half-open TCP connection otherwise looks online for hours).
@@ -197,12 +200,11 @@ export class FleetHub {
         return;
       }
       case 'events': {
-        const stored = this.m.events.ingest(link.gatewayId, link.name, msg.epoch, msg.events, now);
-        const first = msg.events[0]!.seq;
-        const last = msg.events[msg.events.length - 1]!.seq;
-        // Committed (or already stored): the gateway may delete them now.
-        this.send(link, { type: 'ack', epoch: msg.epoch, first, last });
-        this.m.live.publish(stored);
+        this.pendingBatches.push({ link, epoch: msg.epoch, events: msg.events });
+        if (!this.flushScheduled) {
+          this.flushScheduled = true;
+          setImmediate(() => this.flush());
+        }
         return;
       }
       case 'install-result': {
@@ -217,6 +219,31 @@ export class FleetHub {
         return;
       }
     }
+  }
+
+  /** Group commit: every batch that arrived since the last flush, one transaction, then the acks. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batches = this.pendingBatches;
+    this.pendingBatches = [];
+    if (batches.length === 0) return;
+    let stored: ReturnType<typeof this.m.events.ingestMany>;
+    try {
+      stored = this.m.events.ingestMany(
+        batches.map((b) => ({ gatewayId: b.link.gatewayId, gatewayName: b.link.name, epoch: b.epoch, batch: b.events })),
+        this.m.now(),
+      );
+    } catch (err) {
+      // Nothing acknowledged: the gateways keep the events and send them again.
+      this.m.options.log(`fleet: committing ${batches.length} event batches failed: ${(err as Error).message}`);
+      for (const b of batches) this.send(b.link, { type: 'error', message: 'manager could not store the events; they will be re-sent' });
+      return;
+    }
+    batches.forEach((b) => {
+      // Committed (or already stored): the gateway may delete them now.
+      this.send(b.link, { type: 'ack', epoch: b.epoch, first: b.events[0]!.seq, last: b.events[b.events.length - 1]!.seq });
+    });
+    this.m.live.publish(stored.flat());
   }
 
   /** A gateway that missed its target revision (it was down during the install) gets it now. */
