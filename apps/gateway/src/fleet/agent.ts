@@ -121,9 +121,17 @@ export class FleetAgent extends EventEmitter<{
       this.log('error', 'event spool full: new events are dropped until the manager acknowledges', { dropped: this.spool.dropped });
     });
     this.sink = {
+      // Never throws into the proxy: a spool that cannot write (disk full, closed) drops and counts.
       write: (event) => {
         this.eventsWritten += 1;
-        this.spool.append(event);
+        try {
+          this.spool.append(event);
+        } catch (err) {
+          this.spool.dropped += 1;
+          const detail = `event spool cannot write: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+          if (this.detail !== detail) this.log('error', detail);
+          this.detail = detail;
+        }
       },
       close: async () => this.close(),
     };
