@@ -15,7 +15,7 @@ import {
 } from './model.js';
 import type { CompiledPolicy } from './policy.js';
 import { CLOSE_REPLY, QUIT_REPLY, UPSTREAM_LOST_REPLY, preventReply } from './reply.js';
-import { emptyVerdict, type Verdict } from './verdict.js';
+import { NOTHING, emptyVerdict, type Notice, type Verdict } from './verdict.js';
 
 /**
  * Memory bounds, whatever the peers send:
@@ -187,7 +187,7 @@ export class SmtpInspector implements SessionView {
       this.heldBytes += buf.length;
       this.drainHeld();
       if (ignoredPause && this.heldBytes > HELD_HARD_CAP) {
-        this.out.notices.push({ kind: 'resource-limit', detail: `over ${HELD_HARD_CAP} bytes of client input held unread` });
+        this.notice({ kind: 'resource-limit', detail: `over ${HELD_HARD_CAP} bytes of client input held unread` });
         this.closeBoth(CLOSE_REPLY);
       }
     });
@@ -198,7 +198,7 @@ export class SmtpInspector implements SessionView {
       const buf = asBuffer(chunk);
       if (buf.length === 0 || this.isClosed() || this.upstream === 'gone') return;
       if (this.mode.kind === 'passthrough') {
-        this.out.toClient.push(buf);
+        this.sendClient(buf);
         return;
       }
       this.consumeServer(buf);
@@ -223,7 +223,7 @@ export class SmtpInspector implements SessionView {
       if (this.isClosed() || this.upstream === 'gone') return;
       const orderly = this.lastReplyCode === 221 || this.lastReplyCode === 421;
       if (this.mode.kind !== 'passthrough' && (!orderly || this.pendingServerReplies() > 0)) {
-        this.out.toClient.push(UPSTREAM_LOST_REPLY);
+        this.sendClient(UPSTREAM_LOST_REPLY);
       }
       this.mode = { kind: 'closed' };
       this.out.closeClient = true;
@@ -235,6 +235,7 @@ export class SmtpInspector implements SessionView {
     this.out = emptyVerdict();
     work();
     this.flushForward();
+    this.flushClient();
     const out = this.out;
     out.pauseClient = this.heldBytes > HELD_HIGH_WATER;
     this.stats.pendingCommands = this.pendingServerReplies();
@@ -358,8 +359,49 @@ export class SmtpInspector implements SessionView {
   }
 
   private flushForward(): void {
-    if (this.pendingBuf) this.out.toServer.push(this.pendingBuf.subarray(this.pendingStart, this.pendingEnd));
+    if (this.pendingBuf) this.pushServer(this.pendingBuf.subarray(this.pendingStart, this.pendingEnd));
     this.pendingBuf = null;
+  }
+
+  // Verdict lists start as one shared empty array and are allocated on first use: most
+  // calls produce nothing for some of them.
+  private pushServer(bytes: Uint8Array): void {
+    if (this.out.toServer === NOTHING) this.out.toServer = [];
+    this.out.toServer.push(bytes);
+  }
+
+  /** Bytes for the client; consecutive slices of one server chunk go out as one range. */
+  private sendClient(bytes: Uint8Array): void {
+    const pending = this.clientPending;
+    if (pending && pending.buffer === bytes.buffer && this.clientPendingEnd === bytes.byteOffset) {
+      this.clientPendingEnd += bytes.length;
+      return;
+    }
+    this.flushClient();
+    this.clientPending = bytes;
+    this.clientPendingEnd = bytes.byteOffset + bytes.length;
+  }
+
+  private flushClient(): void {
+    const pending = this.clientPending;
+    if (!pending) return;
+    this.clientPending = null;
+    if (this.out.toClient === NOTHING) this.out.toClient = [];
+    const length = this.clientPendingEnd - pending.byteOffset;
+    this.out.toClient.push(length === pending.length ? pending : Buffer.from(pending.buffer, pending.byteOffset, length));
+  }
+
+  private clientPending: Uint8Array | null = null;
+  private clientPendingEnd = 0;
+
+  private notice(notice: Notice): void {
+    if (this.out.notices === NOTHING) this.out.notices = [];
+    this.out.notices.push(notice);
+  }
+
+  private finding(finding: Finding): void {
+    if (this.out.findings === NOTHING) this.out.findings = [];
+    this.out.findings.push(finding);
   }
 
   private pendingBuf: Buffer | null = null;
@@ -370,7 +412,7 @@ export class SmtpInspector implements SessionView {
   private sendServer(bytes: Buffer): void {
     if (this.upstream !== 'open') return;
     this.flushForward();
-    this.out.toServer.push(bytes);
+    this.pushServer(bytes);
   }
 
   private consumeCommandBytes(buf: Buffer, start: number): number {
@@ -619,7 +661,7 @@ export class SmtpInspector implements SessionView {
     if (scan.end >= 0) {
       this.transaction.size = mode.scanner.size;
       if (mode.rejection) {
-        this.out.notices.push({ kind: 'message-rejected', protectionId: mode.rejection.id, bytes: mode.scanner.size });
+        this.notice({ kind: 'message-rejected', protectionId: mode.rejection.id, bytes: mode.scanner.size });
         this.badReplyCount++;
         const reply = preventReply(mode.rejection.id, mode.rejection.verdict);
         this.queueLocal(reply, true);
@@ -659,7 +701,7 @@ export class SmtpInspector implements SessionView {
     mode.remaining -= stop - start;
     if (mode.remaining === 0) {
       if (mode.rejection) {
-        this.out.notices.push({ kind: 'message-rejected', protectionId: mode.rejection.id, bytes: this.transaction.size });
+        this.notice({ kind: 'message-rejected', protectionId: mode.rejection.id, bytes: this.transaction.size });
         this.releaseDeferred(preventReply(mode.rejection.id, mode.rejection.verdict));
       }
       if (mode.last) this.endMessage();
@@ -719,7 +761,7 @@ export class SmtpInspector implements SessionView {
     if (this.upstream !== 'draining' || this.serverPending > 0) return;
     this.upstream = 'gone';
     this.out.closeServer = true;
-    this.out.notices.push({ kind: 'upstream-aborted', reason: this.abortReason });
+    this.notice({ kind: 'upstream-aborted', reason: this.abortReason });
   }
 
   private releaseDeferred(reply: Buffer): void {
@@ -750,7 +792,7 @@ export class SmtpInspector implements SessionView {
     while (this.queueHead < this.queue.length) {
       const entry = this.queue[this.queueHead]!;
       if (entry.kind !== 'local' || !entry.ready) break;
-      if (entry.bytes.length > 0) this.out.toClient.push(entry.bytes);
+      if (entry.bytes.length > 0) this.sendClient(entry.bytes);
       this.queueHead++;
     }
     if (this.closeWhenFlushed && this.queueHead === this.queue.length && !this.isClosed()) {
@@ -774,7 +816,7 @@ export class SmtpInspector implements SessionView {
   }
 
   private closeBoth(reply: Buffer): void {
-    this.out.toClient.push(reply);
+    this.sendClient(reply);
     this.out.closeClient = true;
     this.out.closeServer = true;
     this.mode = { kind: 'closed' };
@@ -792,7 +834,7 @@ export class SmtpInspector implements SessionView {
       const end = lf < 0 ? buf.length : lf + 1;
       if (this.replyParts.length === 0 && !this.replyOverlong) this.replyLineStartOffset = this.serverOffset;
       if (this.replyOverlong) {
-        if (this.replyOverlong.forward) this.out.toClient.push(buf.subarray(start, end));
+        if (this.replyOverlong.forward) this.sendClient(buf.subarray(start, end));
         if (lf >= 0) {
           this.replyOverlong = null;
           if (this.reply && this.replyFinalPending) this.completeReply();
@@ -815,7 +857,7 @@ export class SmtpInspector implements SessionView {
       this.serverOffset += end - start;
       pos = end;
     }
-    if (pos < buf.length && this.mode.kind === 'passthrough') this.out.toClient.push(buf.subarray(pos));
+    if (pos < buf.length && this.mode.kind === 'passthrough') this.sendClient(buf.subarray(pos));
   }
 
   /** The reply Exchange owes after an XEXCH50 payload; the client waits for it. */
@@ -835,7 +877,7 @@ export class SmtpInspector implements SessionView {
     if (!valid) {
       this.fact({ kind: 'invalid-reply-line' }, 'server', line, offset);
       if (this.isClosed()) return;
-      this.out.toClient.push(line);
+      this.sendClient(line);
       if (!complete) this.replyOverlong = { forward: true };
       return;
     }
@@ -864,10 +906,10 @@ export class SmtpInspector implements SessionView {
     if (reply.masking && complete) this.maskEhloLine(reply, line, text, final);
     else {
       if (reply.heldLine) {
-        this.out.toClient.push(reply.heldLine);
+        this.sendClient(reply.heldLine);
         reply.heldLine = null;
       }
-      this.out.toClient.push(line);
+      this.sendClient(line);
     }
     if (!complete) {
       this.replyOverlong = { forward: true };
@@ -884,14 +926,14 @@ export class SmtpInspector implements SessionView {
       if (final && reply.heldLine) {
         const held = Buffer.from(reply.heldLine);
         held[3] = SP;
-        this.out.toClient.push(held);
+        this.sendClient(held);
         reply.heldLine = null;
       }
       return;
     }
-    if (reply.heldLine) this.out.toClient.push(reply.heldLine);
+    if (reply.heldLine) this.sendClient(reply.heldLine);
     reply.heldLine = null;
-    if (final) this.out.toClient.push(line);
+    if (final) this.sendClient(line);
     else reply.heldLine = Buffer.from(line);
   }
 
@@ -921,8 +963,10 @@ export class SmtpInspector implements SessionView {
     }
     if (this.canConsume()) this.drainHeld();
     if (this.clientGone && this.pendingServerReplies() === 0 && !this.isClosed()) {
+      // The client half-closed and has every reply it waited for: close both.
       this.mode = { kind: 'closed' };
       this.out.closeServer = true;
+      this.out.closeClient = true;
     }
   }
 
@@ -955,12 +999,12 @@ export class SmtpInspector implements SessionView {
         break;
       case '.':
         this.stats.messages++;
-        this.out.notices.push({ kind: 'message-complete', bytes: entry.size, accepted: code >= 200 && code < 300 });
+        this.notice({ kind: 'message-complete', bytes: entry.size, accepted: code >= 200 && code < 300 });
         break;
       case 'BDAT':
         if (entry.last) {
           this.stats.messages++;
-          this.out.notices.push({ kind: 'message-complete', bytes: entry.size, accepted: code >= 200 && code < 300 });
+          this.notice({ kind: 'message-complete', bytes: entry.size, accepted: code >= 200 && code < 300 });
         }
         break;
       case 'AUTH':
@@ -970,7 +1014,7 @@ export class SmtpInspector implements SessionView {
       case 'STARTTLS':
         if (code === 220) {
           this.mode = { kind: 'passthrough' };
-          this.out.notices.push({ kind: 'uninspected', reason: 'starttls', detail: 'TLS started: the rest of the connection passes uninspected' });
+          this.notice({ kind: 'uninspected', reason: 'starttls', detail: 'TLS started: the rest of the connection passes uninspected' });
         }
         break;
       case 'XEXCH50':
@@ -1043,7 +1087,7 @@ export class SmtpInspector implements SessionView {
       },
       ...(hit.signals ? { signals: hit.signals.slice(0, 32) } : {}),
     };
-    this.out.findings.push(finding);
+    this.finding(finding);
   }
 
   private stateName(): string {

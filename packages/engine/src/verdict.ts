@@ -31,6 +31,9 @@ export interface Verdict {
   pauseClient: boolean;
 }
 
+/** The shared, frozen empty list every verdict starts with (read-only for callers). */
+export const NOTHING: never[] = Object.freeze([]) as unknown as never[];
+
 export function emptyVerdict(): Verdict {
-  return { toServer: [], toClient: [], findings: [], notices: [], closeClient: false, closeServer: false, pauseClient: false };
+  return { toServer: NOTHING, toClient: NOTHING, findings: NOTHING, notices: NOTHING, closeClient: false, closeServer: false, pauseClient: false };
 }
