@@ -12,6 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { CATALOG, PROTECTION_IDS, type InspectionEvent, type ProtectionId } from '@smtpguard/contracts';
 import { buildApp } from '../src/app.js';
@@ -75,41 +77,50 @@ async function main() {
   const INGEST = Number(process.env.BENCH_INGEST ?? 100_000);
   const per = INGEST / 2;
   const batch = 500;
-  const ingestOne = async (credential: string, offset: number) => {
-    const ws = await link(credential);
-    let next = 0;
-    let inflight = 0;
-    let acked = 0;
-    const lines: string[] = [];
-    for (let i = 0; i < per; i++) lines.push(JSON.stringify(makeEvent(offset + i)));
-    await new Promise<void>((resolve) => {
-      const pump = () => {
-        while (inflight < 4 && next < per) {
-          const end = Math.min(per, next + batch);
-          const events = [];
-          for (let i = next; i < end; i++) events.push(`{"seq":${i + 1},"event":${lines[i]}}`);
-          ws.send(`{"type":"events","epoch":1,"events":[${events.join(',')}]}`);
-          next = end;
-          inflight += 1;
-        }
-      };
-      ws.on('message', (d: Buffer) => {
-        const msg = JSON.parse(d.toString());
-        if (msg.type !== 'ack') return;
-        inflight -= 1;
-        acked = msg.last;
-        if (acked >= per) resolve();
-        else pump();
-      });
-      pump();
+  // Each gateway is a worker thread (a gateway is its own process in production): building and
+  // masking frames does not run on the manager's event loop.
+  const GATEWAY_WORKER = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const WebSocket = require(workerData.wsPath);
+    const { url, credential, lines, batch } = workerData;
+    const per = lines.length;
+    const ws = new WebSocket(url, { headers: { authorization: 'Bearer ' + credential } });
+    let next = 0, inflight = 0, welcomed = false;
+    const pump = () => {
+      while (inflight < 4 && next < per) {
+        const end = Math.min(per, next + batch);
+        const events = [];
+        for (let i = next; i < end; i++) events.push('{"seq":' + (i + 1) + ',"event":' + lines[i] + '}');
+        ws.send('{"type":"events","epoch":1,"events":[' + events.join(',') + ']}');
+        next = end;
+        inflight += 1;
+      }
+    };
+    ws.on('message', (d) => {
+      const msg = JSON.parse(d.toString());
+      if (msg.type === 'welcome') { parentPort.postMessage('ready'); return; }
+      if (msg.type !== 'ack') return;
+      inflight -= 1;
+      if (msg.last >= per) { parentPort.postMessage('done'); ws.close(); }
+      else pump();
     });
-    ws.close();
-  };
+    parentPort.on('message', () => pump());
+  `;
+  const wsPath = createRequire(import.meta.url).resolve('ws');
+  const gatewayWorkers = [0, 1].map((g) => {
+    const lines: string[] = [];
+    for (let i = 0; i < per; i++) lines.push(JSON.stringify(makeEvent(g * per + i)));
+    return new Worker(GATEWAY_WORKER, { eval: true, workerData: { wsPath, url: `ws://${base}/api/fleet/ws`, credential: gateways[g]!.credential, lines, batch } });
+  });
+  await Promise.all(gatewayWorkers.map((w) => new Promise((r) => w.once('message', r))));
   const t1 = performance.now();
-  await Promise.all([ingestOne(gateways[0]!.credential, 0), ingestOne(gateways[1]!.credential, per)]);
+  const finished = gatewayWorkers.map((w) => new Promise((r) => w.once('message', r)));
+  for (const w of gatewayWorkers) w.postMessage('go');
+  await Promise.all(finished);
+  await Promise.all(gatewayWorkers.map((w) => w.terminate()));
   const ingestSec = (performance.now() - t1) / 1000;
   const rate = INGEST / ingestSec;
-  console.log(`ingestion over the fleet link: ${INGEST} events in ${ingestSec.toFixed(2)} s = ${Math.round(rate)} events/s (2 gateways, batches of ${batch}, committed then acked)`);
+  console.log(`ingestion over the fleet link: ${INGEST} events in ${ingestSec.toFixed(2)} s = ${Math.round(rate)} events/s (2 gateway worker threads, batches of ${batch}, 4 in flight each, committed then acked)`);
 
   // ---------- fill to 1M (direct store ingestion, same code path minus the socket) ----------
   const t2 = performance.now();
