@@ -19,6 +19,7 @@ import { gatewayRoutes } from './routes/gateways.js';
 import { installRoutes } from './routes/installs.js';
 import { policyRoutes } from './routes/policy.js';
 import { userRoutes } from './routes/users.js';
+import { setupObservability, type ManagerMetrics, type LogExporter, type ObservabilityOptions } from './observability/index.js';
 import { Manager } from './services/context.js';
 import { FleetHub } from './services/fleet.js';
 
@@ -42,12 +43,17 @@ export interface ManagerDeps {
   consoleDir?: string | null;
   retentionIntervalMs?: number;
   now?: () => number;
+  /** Metrics registry and log export options (see src/observability). */
+  observability?: ObservabilityOptions;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     manager: Manager;
     fleet: FleetHub;
+    /** This app's Prometheus registry (served on its own port by main.ts). */
+    metrics: ManagerMetrics;
+    logExport: LogExporter;
   }
 }
 
@@ -132,6 +138,9 @@ export async function buildApp(deps: ManagerDeps = {}): Promise<FastifyInstance>
   gatewayRoutes(app, manager, fleet);
   eventRoutes(app, manager);
   adminRoutes(app, manager);
+  const observability = setupObservability(app, manager, fleet, deps.observability);
+  app.decorate('metrics', observability.metrics);
+  app.decorate('logExport', observability.exporter);
 
   const consoleDir = deps.consoleDir === undefined ? DEFAULT_CONSOLE_DIR : deps.consoleDir;
   const hasConsole = consoleDir !== null && existsSync(join(consoleDir, 'index.html'));

@@ -1,10 +1,12 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { buildApp } from './app.js';
+import { startMetricsServer, type MetricsServer } from './observability/index.js';
 
-const USAGE = `usage: pnpm manager [--listen HOST:PORT] [--data DIR]
+const USAGE = `usage: pnpm manager [--listen HOST:PORT] [--data DIR] [--metrics HOST:PORT]
   --listen HOST:PORT  address to serve the API, the console and the gateway link (default 127.0.0.1:8080)
   --data DIR          directory for manager.db (default ./data)
+  --metrics HOST:PORT Prometheus GET /metrics on its own port (default 127.0.0.1:9464; 0 = off)
 environment: SMTPGUARD_ADMIN_PASSWORD sets the first admin password (else one is generated and printed once)`;
 
 function fail(message: string): never {
@@ -12,9 +14,25 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-export function parseArgs(argv: string[]): { host: string; port: number; dataDir: string } {
+export interface MetricsListen {
+  host: string;
+  port: number;
+  /** Given on the command line (a busy port is then fatal); the default only warns. */
+  explicit: boolean;
+}
+
+function hostPort(flag: string, value: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+):(\d{1,5})$/.exec(value);
+  if (!m) fail(`${flag} ${JSON.stringify(value)}: expected HOST:PORT, e.g. 127.0.0.1:8080`);
+  const port = Number(m[2]);
+  if (port > 65535) fail(`${flag} ${JSON.stringify(value)}: port must be 0-65535`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+export function parseArgs(argv: string[]): { host: string; port: number; dataDir: string; metrics: MetricsListen | null } {
   let listen = '127.0.0.1:8080';
   let data = './data';
+  let metrics: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -25,18 +43,17 @@ export function parseArgs(argv: string[]): { host: string; port: number; dataDir
     };
     if (flag === '--listen') listen = value();
     else if (flag === '--data') data = value();
+    else if (flag === '--metrics') metrics = value();
     else if (flag === '--help' || flag === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
     } else fail(`unknown option ${JSON.stringify(arg)}`);
   }
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+):(\d{1,5})$/.exec(listen);
-  if (!m) fail(`--listen ${JSON.stringify(listen)}: expected HOST:PORT, e.g. 127.0.0.1:8080`);
-  const port = Number(m[2]);
-  if (port > 65535) fail(`--listen ${JSON.stringify(listen)}: port must be 0-65535`);
+  const { host, port } = hostPort('--listen', listen);
   const base = process.env.INIT_CWD ?? process.cwd();
   const dataDir = isAbsolute(data) ? data : resolve(base, data);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port, dataDir };
+  const metricsListen = metrics === '0' || metrics === 'off' ? null : { ...hostPort('--metrics', metrics ?? '127.0.0.1:9464'), explicit: metrics !== undefined };
+  return { host, port, dataDir, metrics: metricsListen };
 }
 
 /** mkdir -p without `recursive: true`, which spins forever under /proc on Node 20. */
@@ -48,7 +65,7 @@ function makeDirs(dir: string): void {
 }
 
 async function main() {
-  const { host, port, dataDir } = parseArgs(process.argv.slice(2).filter((a) => a !== '--'));
+  const { host, port, dataDir, metrics } = parseArgs(process.argv.slice(2).filter((a) => a !== '--'));
   try {
     makeDirs(dataDir);
     if (!statSync(dataDir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
@@ -56,7 +73,7 @@ async function main() {
   } catch (err) {
     fail(`data directory ${dataDir} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const app = await buildApp({ dataDir, logger: false });
+  const app = await buildApp({ dataDir, logger: false, observability: { processMetrics: true } });
   try {
     await app.listen({ host, port });
   } catch (err) {
@@ -65,11 +82,27 @@ async function main() {
   const address = app.server.address();
   const shown = typeof address === 'object' && address ? `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` : `${host}:${port}`;
   process.stdout.write(`smtpguard manager listening on http://${shown} (data ${dataDir}); API docs at /api/docs\n`);
+  let metricsServer: MetricsServer | null = null;
+  if (metrics) {
+    try {
+      metricsServer = await startMetricsServer(app.metrics.registry, metrics.host, metrics.port);
+      const a = metricsServer.address;
+      process.stdout.write(`smtpguard manager metrics on http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/metrics\n`);
+    } catch (err) {
+      const why = `cannot serve metrics on ${metrics.host}:${metrics.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      if (metrics.explicit) {
+        await app.close();
+        fail(why);
+      }
+      // The default port is busy (another manager on this host): run without metrics.
+      process.stderr.write(`smtpguard manager: ${why}; continuing without metrics (set --metrics HOST:PORT or --metrics 0)\n`);
+    }
+  }
   let closing = false;
   const stop = () => {
     if (closing) return;
     closing = true;
-    app.close().then(() => process.exit(0), () => process.exit(1));
+    Promise.all([app.close(), metricsServer?.close()]).then(() => process.exit(0), () => process.exit(1));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -4,3 +4,4 @@ export * from './policy.js';
 export * from './event.js';
 export * from './fleet.js';
 export * from './api.js';
+export * from './log-export.js';
