@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 /**
  * Proxy benchmark, all on loopback: smtp-source into `smtp-sink -u nobody`
  *   (1) direct, (2) through HAProxy in TCP mode, (3) through a bare Node.js socket pipe,
@@ -13,6 +14,9 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+// The production form (`pnpm build` bundles the gateway) when present, else the sources under tsx.
+const GATEWAY_ENTRY = existsSync(new URL('../dist/main.mjs', import.meta.url)) ? ['dist/main.mjs'] : ['--import', 'tsx', 'src/main.ts'];
 
 const HOST = '127.0.0.1';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -148,7 +152,7 @@ net.createServer({ noDelay: true }, (c) => {
   const eventsFile = join(work, 'events.jsonl');
   const gateway = start(
     process.execPath,
-    ['--import', 'tsx', 'src/main.ts', '--listen', `${HOST}:${gwPort}`, '--upstream', `${HOST}:${sinkPort}`, '--default-action', 'detect', '--events', eventsFile, '--log-level', 'warn', '--max-connections', '5000'],
+    [...GATEWAY_ENTRY, '--listen', `${HOST}:${gwPort}`, '--upstream', `${HOST}:${sinkPort}`, '--default-action', 'detect', '--events', eventsFile, '--log-level', 'warn', '--max-connections', '5000'],
     { cwd: pkg },
   );
   await waitPort(gwPort);
@@ -225,7 +229,7 @@ net.createServer({ noDelay: true }, (c) => {
   const idlePort = await freePort();
   const idleGateway = start(
     process.execPath,
-    ['--import', 'tsx', 'src/main.ts', '--listen', `${HOST}:${idlePort}`, '--upstream', `${HOST}:${sinkPort}`, '--default-action', 'detect', '--events', eventsFile, '--log-level', 'warn', '--max-connections', '5000'],
+    [...GATEWAY_ENTRY, '--listen', `${HOST}:${idlePort}`, '--upstream', `${HOST}:${sinkPort}`, '--default-action', 'detect', '--events', eventsFile, '--log-level', 'warn', '--max-connections', '5000'],
     { cwd: pkg },
   );
   await waitPort(idlePort);
