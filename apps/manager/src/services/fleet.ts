@@ -62,6 +62,16 @@ export class FleetHub {
   private flushScheduled = false;
 
   constructor(private readonly m: Manager) {
+    // An install the manager was waiting on when it stopped: nobody will collect those answers.
+    const open = m.db.select({ id: installs.id }).from(installs).where(eq(installs.done, false)).all();
+    for (const { id } of open) {
+      m.db
+        .update(installResults)
+        .set({ status: 'unreachable', reason: 'manager restarted before the gateway answered', updatedAt: m.now() })
+        .where(and(eq(installResults.installId, id), eq(installResults.status, 'pending')))
+        .run();
+      m.db.update(installs).set({ done: true }).where(eq(installs.id, id)).run();
+    }
     // A link silent for three heartbeats is dead (a half-open TCP connection otherwise looks online for hours).
     const period = m.options.heartbeatSeconds * 1000;
     this.watchdog = setInterval(() => {
