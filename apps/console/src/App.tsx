@@ -14,6 +14,7 @@ const Logs = lazy(() => import('./screens/logs/Logs.js').then((m) => ({ default:
 const Gateways = lazy(() => import('./screens/Gateways.js').then((m) => ({ default: m.Gateways })));
 const Revisions = lazy(() => import('./screens/policy/Revisions.js').then((m) => ({ default: m.Revisions })));
 const Audit = lazy(() => import('./screens/Audit.js').then((m) => ({ default: m.Audit })));
+const LogExport = lazy(() => import('./screens/LogExport.js').then((m) => ({ default: m.LogExport })));
 
 const TABS: Array<{ path: string; label: string; adminOnly?: boolean }> = [
   { path: '/ips', label: 'IPS' },
@@ -21,6 +22,7 @@ const TABS: Array<{ path: string; label: string; adminOnly?: boolean }> = [
   { path: '/gateways', label: 'Gateways' },
   { path: '/logs', label: 'Logs' },
   { path: '/audit', label: 'Audit', adminOnly: true },
+  { path: '/log-export', label: 'Log export', adminOnly: true },
 ];
 
 export function App() {
@@ -97,6 +99,7 @@ function Shell({ user }: { user: User }) {
           {active?.path === '/gateways' && <Gateways />}
           {active?.path === '/logs' && <Logs />}
           {active?.path === '/audit' && <Audit />}
+          {active?.path === '/log-export' && <LogExport />}
         </Suspense>
       </main>
       {installOpen && <InstallDialog onClose={() => setInstallOpen(false)} />}
