@@ -298,6 +298,26 @@ describe('draft, install, revisions', () => {
   });
 });
 
+describe('manager restart', () => {
+  it('an install the manager was waiting on when it stopped is reported unreachable after the restart', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dbFile = join(mkdtempSync(join(tmpdir(), 'mgr-restart-')), 'manager.db');
+    const first = await makeApp({ dbFile });
+    first.app.manager.store.sqlite.exec(`
+      INSERT INTO installs (id, revision, created_at, created_by, comment, done) VALUES (9, 1, 0, 'admin', 'x', 0);
+      INSERT INTO install_results (install_id, gateway_id, gateway_name, profile, hash, status, reason, updated_at)
+        VALUES (9, 'gw_1', 'gw-1', 'Default_Protection', '${'0'.repeat(64)}', 'pending', NULL, 0);`);
+    await first.app.close();
+    const second = await makeApp({ dbFile });
+    const install = json(await second.as(second.operator, { method: 'GET', url: '/api/installs/9' }));
+    expect(install.done).toBe(true);
+    expect(install.results[0]).toMatchObject({ status: 'unreachable', reason: 'manager restarted before the gateway answered' });
+    await second.app.close();
+  });
+});
+
 describe('gateways', () => {
   it('create returns a one-time key; enrolling twice with it is refused; revoke', async () => {
     const created = await t.as(t.admin, { method: 'POST', url: '/api/gateways', payload: { name: 'gw-a', profileId: 2 } });

@@ -35,7 +35,7 @@ export async function makeApp(deps: ManagerDeps = {}): Promise<TestApp> {
   };
   const admin = await login('admin', ADMIN_PASSWORD);
   const created = await app.inject({ method: 'POST', url: '/api/users', headers: { cookie: admin }, payload: { username: 'olga', password: OPERATOR_PASSWORD, role: 'operator' } });
-  if (created.statusCode !== 201) throw new Error(created.body);
+  if (created.statusCode !== 201 && created.statusCode !== 409) throw new Error(created.body);
   const operator = await login('olga', OPERATOR_PASSWORD);
   return {
     app,
