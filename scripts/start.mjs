@@ -80,7 +80,7 @@ async function main() {
 
   // The bundled gateway (built by set-up) starts faster and holds less memory than the sources under tsx.
   const gatewayScript = existsSync(resolve(root, 'apps/gateway/dist/main.mjs')) ? 'start:dist' : 'start';
-  const gatewayArgs = ['--filter', '@smtpguard/gateway', gatewayScript, '--listen', '127.0.0.1:2525', '--upstream', '127.0.0.1:2526', '--name', 'gateway-1', '--manager', MANAGER, '--data', gatewayData];
+  const gatewayArgs = ['--filter', '@smtpguard/gateway', gatewayScript, '--listen', '127.0.0.1:2525', '--upstream', '127.0.0.1:2526', '--name', 'gateway-1', '--manager', MANAGER, '--data', gatewayData, '--metrics', '127.0.0.1:9465'];
   if (existsSync(resolve(gatewayData, 'credential.json'))) {
     launch('gateway', gatewayArgs);
   } else {
@@ -108,6 +108,7 @@ smtpguard is running (data in ${data})
   console   ${MANAGER}   user admin${firstStart && !process.env.SMTPGUARD_ADMIN_PASSWORD ? `, password ${password}  (shown once)` : ''}
   gateway   smtp://127.0.0.1:2525  ->  sink MTA 127.0.0.1:2526 (messages in ${resolve(data, 'sink')})
   try       swaks --server 127.0.0.1:2525 --from alice@example.org --to bob@example.com
+  metrics   http://127.0.0.1:9464/metrics (manager)   http://127.0.0.1:9465/metrics (gateway)
 Ctrl-C stops everything.
 `);
 }
