@@ -48,7 +48,15 @@ export function setupObservability(app: FastifyInstance, m: Manager, fleet: Flee
 
   const publish = m.live.publish.bind(m.live);
   m.live.publish = (events: StoredEvent[]) => {
-    for (const e of events) mm.eventsCommitted.inc({ protection: e.protectionId, action: e.action });
+    // One counter call per (protection, action) in the batch, not one per event.
+    const counts = new Map<string, { protection: string; action: string; n: number }>();
+    for (const e of events) {
+      const key = `${e.protectionId}\u0000${e.action}`;
+      const c = counts.get(key);
+      if (c) c.n += 1;
+      else counts.set(key, { protection: e.protectionId, action: e.action, n: 1 });
+    }
+    for (const c of counts.values()) mm.eventsCommitted.inc({ protection: c.protection, action: c.action }, c.n);
     publish(events);
     if (events.length > 0) exporter.kick();
   };

@@ -210,7 +210,11 @@ export class LogExporter {
     this.kick();
     this.transport?.close();
     this.transport = null;
-    await this.loop;
+    // A loop waiting on a connect (up to connectTimeoutMs) ends on its own and touches
+    // nothing once stopped: shutdown does not wait for it beyond a second.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+    clearTimeout(timer);
   }
 
   private restart(): void {
@@ -225,7 +229,10 @@ export class LogExporter {
     }
     const gen = this.generation;
     const previous = this.loop ?? Promise.resolve();
-    this.loop = previous.then(() => this.run(gen, c));
+    this.loop = previous
+      .catch(() => undefined)
+      .then(() => this.run(gen, c))
+      .catch((err: unknown) => this.log(`log export: stopped on an unexpected error: ${describe(err)}`));
   }
 
   private async run(gen: number, c: StoredLogExportConfig): Promise<void> {
