@@ -203,9 +203,20 @@ describe('log export to a receiver on loopback', () => {
     await until(() => t.app.logExport.status().pending === 0, 'caught up');
     expect((await view(t)).status).toMatchObject({ state: 'connected', sent: 55, pending: 0 });
 
+    // A crashed receiver (connections reset, not closed) and a burst while it is down.
+    await receiver.stop('reset');
+    await until(() => !t.app.logExport.connected, 'exporter saw the reset');
+    const crash = commit(t, Array.from({ length: 40 }, () => makeEvent('binary-data')));
+    await until(() => t.app.logExport.status().state === 'retrying', 'retrying');
+    await receiver.start();
+    await until(() => receiver.messages.length === 95, 'burst delivered after the crash');
+    const all = receiver.messages.map((m) => zStoredEvent.parse(JSON.parse(m.msg)).id);
+    expect(all).toEqual([...first, ...during, ...after, ...crash].map((e) => e.id));
+    await until(() => t.app.logExport.status().pending === 0, 'caught up again');
+
     // Metrics follow.
     const metrics = await t.app.metrics.registry.metrics();
-    expect(metrics).toMatch(/^smtpguard_manager_log_export_sent_total 55$/m);
+    expect(metrics).toMatch(/^smtpguard_manager_log_export_sent_total 95$/m);
     expect(metrics).toMatch(/^smtpguard_manager_log_export_pending_events 0$/m);
     expect(metrics).toMatch(/^smtpguard_manager_log_export_errors_total [1-9]\d*$/m);
   });

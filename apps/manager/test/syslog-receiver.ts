@@ -115,12 +115,13 @@ export class StreamReceiver {
   }
 
   /** Like a receiver process that stops: the listener closes and open connections end. */
-  async stop(): Promise<void> {
+  async stop(how: 'close' | 'reset' = 'close'): Promise<void> {
     const server = this.server;
     this.server = null;
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const s of this.sockets) s.end();
+    // 'reset' is a crashed receiver: its connections are reset (RST), not closed.
+    for (const s of this.sockets) (how === 'reset' ? s.resetAndDestroy() : s.end());
     await closed;
   }
 }
