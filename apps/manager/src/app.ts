@@ -37,8 +37,10 @@ export interface ManagerDeps {
   heartbeatSeconds?: number;
   liveQueueBytes?: number;
   loginRateLimit?: { max: number; timeWindow: number };
-  /** Set the Secure flag on the session cookie (behind TLS). */
+  /** Set the Secure flag on the session cookie (behind TLS). Default: on when `https` is given. */
   secureCookies?: boolean;
+  /** Serve the API, console and gateway link over TLS with the admin's certificate (PEM). */
+  https?: { key: Buffer; cert: Buffer };
   /** The console's static build; served at / when it exists. Default apps/console/dist. */
   consoleDir?: string | null;
   retentionIntervalMs?: number;
@@ -90,6 +92,7 @@ export async function buildApp(deps: ManagerDeps = {}): Promise<FastifyInstance>
   const fleet = new FleetHub(manager);
 
   const app = Fastify({
+    ...(deps.https ? { https: deps.https } : {}),
     logger: deps.logger ?? false,
     bodyLimit: 4 * 1024 * 1024,
     trustProxy: false,
@@ -132,7 +135,7 @@ export async function buildApp(deps: ManagerDeps = {}): Promise<FastifyInstance>
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
-  userRoutes(app, manager, { secureCookies: deps.secureCookies ?? false, loginRateLimit: deps.loginRateLimit ?? { max: 10, timeWindow: 60_000 } });
+  userRoutes(app, manager, { secureCookies: deps.secureCookies ?? deps.https !== undefined, loginRateLimit: deps.loginRateLimit ?? { max: 10, timeWindow: 60_000 } });
   policyRoutes(app, manager);
   installRoutes(app, manager, fleet);
   gatewayRoutes(app, manager, fleet);

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { buildApp } from './app.js';
 import { startMetricsServer, type MetricsServer } from './observability/index.js';
@@ -7,6 +7,8 @@ const USAGE = `usage: pnpm manager [--listen HOST:PORT] [--data DIR] [--metrics 
   --listen HOST:PORT  address to serve the API, the console and the gateway link (default 127.0.0.1:8080)
   --data DIR          directory for manager.db (default ./data)
   --metrics HOST:PORT Prometheus GET /metrics on its own port (default 127.0.0.1:9464; 0 = off)
+  --tls-cert FILE     serve HTTPS (API, console, gateway link) with this PEM certificate (chain)
+  --tls-key FILE      ... and its PEM private key; both or neither
 environment: SMTPGUARD_ADMIN_PASSWORD sets the first admin password (else one is generated and printed once)`;
 
 function fail(message: string): never {
@@ -29,10 +31,18 @@ function hostPort(flag: string, value: string): { host: string; port: number } {
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
-export function parseArgs(argv: string[]): { host: string; port: number; dataDir: string; metrics: MetricsListen | null } {
+export function parseArgs(argv: string[]): {
+  host: string;
+  port: number;
+  dataDir: string;
+  metrics: MetricsListen | null;
+  tls: { cert: string; key: string } | null;
+} {
   let listen = '127.0.0.1:8080';
   let data = './data';
   let metrics: string | undefined;
+  let tlsCert: string | undefined;
+  let tlsKey: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -44,6 +54,8 @@ export function parseArgs(argv: string[]): { host: string; port: number; dataDir
     if (flag === '--listen') listen = value();
     else if (flag === '--data') data = value();
     else if (flag === '--metrics') metrics = value();
+    else if (flag === '--tls-cert') tlsCert = value();
+    else if (flag === '--tls-key') tlsKey = value();
     else if (flag === '--help' || flag === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
@@ -53,7 +65,9 @@ export function parseArgs(argv: string[]): { host: string; port: number; dataDir
   const base = process.env.INIT_CWD ?? process.cwd();
   const dataDir = isAbsolute(data) ? data : resolve(base, data);
   const metricsListen = metrics === '0' || metrics === 'off' ? null : { ...hostPort('--metrics', metrics ?? '127.0.0.1:9464'), explicit: metrics !== undefined };
-  return { host, port, dataDir, metrics: metricsListen };
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) fail('--tls-cert and --tls-key go together');
+  const tls = tlsCert && tlsKey ? { cert: isAbsolute(tlsCert) ? tlsCert : resolve(base, tlsCert), key: isAbsolute(tlsKey) ? tlsKey : resolve(base, tlsKey) } : null;
+  return { host, port, dataDir, metrics: metricsListen, tls };
 }
 
 /** mkdir -p without `recursive: true`, which spins forever under /proc on Node 20. */
@@ -65,7 +79,18 @@ function makeDirs(dir: string): void {
 }
 
 async function main() {
-  const { host, port, dataDir, metrics } = parseArgs(process.argv.slice(2).filter((a) => a !== '--'));
+  const { host, port, dataDir, metrics, tls } = parseArgs(process.argv.slice(2).filter((a) => a !== '--'));
+  let https: { cert: Buffer; key: Buffer } | undefined;
+  if (tls) {
+    const read = (flag: string, file: string) => {
+      try {
+        return readFileSync(file);
+      } catch (err) {
+        return fail(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    };
+    https = { cert: read('--tls-cert', tls.cert), key: read('--tls-key', tls.key) };
+  }
   try {
     makeDirs(dataDir);
     if (!statSync(dataDir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
@@ -73,7 +98,13 @@ async function main() {
   } catch (err) {
     fail(`data directory ${dataDir} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const app = await buildApp({ dataDir, logger: false, observability: { processMetrics: true } });
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    app = await buildApp({ dataDir, logger: false, observability: { processMetrics: true }, ...(https ? { https } : {}) });
+  } catch (err) {
+    // A certificate that does not match its key, for instance, is refused here.
+    return fail(`cannot start: ${(err as Error).message}`);
+  }
   try {
     await app.listen({ host, port });
   } catch (err) {
@@ -81,7 +112,7 @@ async function main() {
   }
   const address = app.server.address();
   const shown = typeof address === 'object' && address ? `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` : `${host}:${port}`;
-  process.stdout.write(`smtpguard manager listening on http://${shown} (data ${dataDir}); API docs at /api/docs\n`);
+  process.stdout.write(`smtpguard manager listening on ${https ? 'https' : 'http'}://${shown} (data ${dataDir}); API docs at /api/docs\n`);
   let metricsServer: MetricsServer | null = null;
   if (metrics) {
     try {
