@@ -644,19 +644,12 @@ export class SmtpInspector implements SessionView {
     const stop = scan.end >= 0 ? scan.end : buf.length;
     const facts: WireFact[] = [];
     if (scan.ambiguousForm) facts.push({ kind: 'ambiguous-end-of-data', form: scan.ambiguousForm });
-    if (scan.lineTooLong && this.dataLineLimit) facts.push({ kind: 'data-line-too-long', length: this.dataLineLimit.limit + 1, limit: this.dataLineLimit.limit });
+    if (scan.lineTooLong && this.dataLineLimit) facts.push({ kind: 'data-line-too-long', limit: this.dataLineLimit.limit });
     if (this.sizeLimit > 0 && !mode.sizeFired && mode.scanner.size > this.sizeLimit) {
       mode.sizeFired = true;
       facts.push({ kind: 'message-too-large', size: mode.scanner.size, limit: this.sizeLimit });
     }
-    for (const fact of facts) {
-      const rejection = this.judgeDataFact(fact, 'DATA');
-      if (this.isClosed()) return buf.length;
-      if (rejection && !mode.rejection) {
-        mode.rejection = rejection;
-        this.abortUpstream(`message refused by ${rejection.id}`);
-      }
-    }
+    if (facts.length > 0 && !this.judgeBody(facts, 'DATA', mode)) return buf.length;
     if (!mode.rejection) this.forward(buf, start, stop);
     if (scan.end >= 0) {
       this.transaction.size = mode.scanner.size;
@@ -680,22 +673,14 @@ export class SmtpInspector implements SessionView {
     if (!mode.sizeFired) {
       this.transaction.size += stop - start;
       const facts: WireFact[] = [];
-      if (mode.meter?.measure(buf, start, stop) && this.dataLineLimit) {
-        facts.push({ kind: 'data-line-too-long', length: this.dataLineLimit.limit + 1, limit: this.dataLineLimit.limit });
-      }
+      if (mode.meter?.measure(buf, start, stop) && this.dataLineLimit) facts.push({ kind: 'data-line-too-long', limit: this.dataLineLimit.limit });
       if (this.sizeLimit > 0 && this.transaction.size > this.sizeLimit) {
         mode.sizeFired = true;
         facts.push({ kind: 'message-too-large', size: this.transaction.size, limit: this.sizeLimit });
       }
-      for (const fact of facts) {
-        const rejection = this.judgeDataFact(fact, 'BDAT');
-        if (this.isClosed()) return buf.length;
-        if (rejection && !mode.rejection) {
-          mode.rejection = rejection;
-          mode.sizeFired = true;
-          this.abortUpstream(`message refused by ${rejection.id}`);
-        }
-      }
+      if (facts.length > 0 && !this.judgeBody(facts, 'BDAT', mode)) return buf.length;
+      // A refused chunk is read and dropped: nothing more to measure.
+      if (mode.rejection) mode.sizeFired = true;
     }
     if (!mode.rejection) this.forward(buf, start, stop);
     mode.remaining -= stop - start;
@@ -713,6 +698,22 @@ export class SmtpInspector implements SessionView {
   private endMessage(): void {
     this.transaction = { ...RESET_TRANSACTION };
     this.chunkMeter = null;
+  }
+
+  /**
+   * Judges what the body of the message being read showed. The first Prevent refusal
+   * aborts the upstream; returns false once the connection is closed.
+   */
+  private judgeBody(facts: WireFact[], verb: 'DATA' | 'BDAT', mode: { rejection: { id: ProtectionId; verdict: VerdictKind } | null }): boolean {
+    for (const fact of facts) {
+      const rejection = this.judgeDataFact(fact, verb);
+      if (this.isClosed()) return false;
+      if (rejection && !mode.rejection) {
+        mode.rejection = rejection;
+        this.abortUpstream(`message refused by ${rejection.id}`);
+      }
+    }
+    return true;
   }
 
   /** Judges a body fact; returns the message rejection when Prevent asks for one. */

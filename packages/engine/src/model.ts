@@ -44,7 +44,7 @@ export type WireFact =
   | { kind: 'client-talks-first' }
   | { kind: 'pipelining'; detail: string }
   | { kind: 'ambiguous-end-of-data'; form: string }
-  | { kind: 'data-line-too-long'; length: number; limit: number }
+  | { kind: 'data-line-too-long'; limit: number }
   | { kind: 'message-too-large'; size: number; limit: number }
   | { kind: 'invalid-reply-line' };
 

@@ -7,7 +7,7 @@ export const maxDataLineLength: ProtectionModule<'max-data-line-length'> = {
     dataLineLimit: settings.limit,
     onFact(fact) {
       return fact.kind === 'data-line-too-long'
-        ? { detail: `data line of ${fact.length}${fact.length > fact.limit ? '' : '+'} bytes, limit ${fact.limit}`, verdict: 'reject-message' }
+        ? { detail: `data line longer than ${fact.limit} bytes (CRLF included)`, verdict: 'reject-message' }
         : undefined;
     },
   }),
