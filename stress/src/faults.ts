@@ -10,6 +10,8 @@
  *    the proxy never waits, events over the limit are refused and counted in `dropped`,
  *    pending + dropped = events, heartbeats report the drops (degraded), nothing spooled is lost.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolicySource, startGateway } from '@smtpguard/gateway';
 // Not re-exported by the package index: the fleet agent is wired by the gateway's main.ts.
@@ -180,6 +182,15 @@ export async function runFaults(o: FaultOptions): Promise<ScenarioResult> {
           codes.set(k, (codes.get(k) ?? 0) + 1);
         }),
       );
+      // A real client too: swaks (if installed) must see the 421 and give up, not hang.
+      let swaks = 'not installed';
+      if (existsSync('/usr/bin/swaks')) {
+        const t = performance.now();
+        const out = spawnSync('/usr/bin/swaks', ['--server', `127.0.0.1:${port}`, '--from', 'alice@example.org', '--to', 'bob@example.com', '--timeout', '20'], { encoding: 'utf8', timeout: 30_000 });
+        swaks = `${/<\*\* +(421 4\.4\.0[^\n]*)/.exec(out.stdout)?.[1] ?? out.stdout.slice(-200)} (exit ${out.status}, ${(performance.now() - t).toFixed(0)} ms)`;
+        res.check('C: swaks gets 421 4.4.0 and exits', /421 4\.4\.0/.test(out.stdout) && out.status !== null, swaks);
+      }
+      res.figure('C upstream down: swaks', swaks);
       const ok421 = [...codes.entries()].filter(([k]) => k.startsWith('421 4.4.0')).reduce((a, [, v]) => a + v, 0);
       res.figure('C upstream down: replies', JSON.stringify(Object.fromEntries(codes)));
       res.figure('C upstream down: reply time ms p50 / max', `${median(waits).toFixed(1)} / ${Math.max(...waits).toFixed(1)}`);
