@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 function reportFiles() {
-  const dirs = ['e2e'];
+  const dirs = ['e2e', 'stress'];
   for (const parent of ['apps', 'packages']) {
     if (existsSync(parent)) for (const name of readdirSync(parent)) dirs.push(join(parent, name));
   }

@@ -66,7 +66,8 @@ export function route<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType 
       const user = def.access === 'public' ? (null as unknown as SessionUser) : requireUser(req, def.access);
       const parse = (where: string, s: z.ZodType | undefined, value: unknown) => {
         if (!s) return undefined;
-        const r = s.safeParse(value ?? {});
+        // No body at all reads as {}; a JSON null is a wrong body, not an empty one.
+        const r = s.safeParse(value === undefined ? {} : value);
         if (!r.success) throw fromZod(where, r.error);
         return r.data;
       };

@@ -457,3 +457,18 @@ describe('errors, docs, static console', () => {
     expect([200, 302]).toContain(ui.statusCode);
   });
 });
+
+describe('a JSON null body', () => {
+  it('is refused with 400 naming the body, not read as an empty object', async () => {
+    const { buildApp } = await import('../src/app.js');
+    const app = await buildApp({ dbFile: ':memory:', adminPassword: 'null-body-password', log: () => {}, consoleDir: null });
+    const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'admin', password: 'null-body-password' } });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const res = await app.inject({ method: 'POST', url: '/api/install', headers: { cookie, 'content-type': 'application/json' }, payload: 'null' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ error: 'bad_request', field: 'body' });
+    const revisions = await app.inject({ method: 'GET', url: '/api/revisions', headers: { cookie } });
+    expect(revisions.json().revisions).toEqual([]);
+    await app.close();
+  });
+});

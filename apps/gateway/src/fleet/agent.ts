@@ -117,7 +117,7 @@ export class FleetAgent extends EventEmitter<{
     this.spool = new Spool({ dir: join(options.dataDir, 'spool'), ...options.spool });
     this.spool.on('synced', () => this.pump());
     this.spool.on('full', () => {
-      this.detail = `spool full: ${this.spool.dropped} events dropped`;
+      // The heartbeat reports the live dropped count; this only logs.
       this.log('error', 'event spool full: new events are dropped until the manager acknowledges', { dropped: this.spool.dropped });
     });
     this.sink = {

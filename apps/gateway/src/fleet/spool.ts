@@ -180,6 +180,11 @@ export class Spool extends EventEmitter<{ synced: []; full: [] }> {
     const json = JSON.stringify(event);
     const line = `${seq} ${json}\n`;
     const size = Buffer.byteLength(line);
+    if (this.bytes + size > this.maxBytes && this.acked >= this.lastSeq && this.fd !== null) {
+      // Everything is acknowledged, yet the newest segment (never deleted while written)
+      // still counts: start a fresh one, which lets the acknowledged one go.
+      this.roll(seq);
+    }
     if (this.bytes + size > this.maxBytes) {
       this.dropped += 1;
       if (this.dropped === 1 || this.dropped % 1000 === 0) this.emit('full');

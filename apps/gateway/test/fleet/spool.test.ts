@@ -108,3 +108,17 @@ describe('event spool', () => {
     spool.close();
   });
 });
+
+describe('a spool that was full', () => {
+  it('takes events again once everything is acknowledged, even when the limit is below the segment size', async () => {
+    const spool = new Spool({ dir: tempDir('spool-full-'), maxBytes: 16384 });
+    let last = 0;
+    for (let seq = spool.append(event(0)); seq !== null; seq = spool.append(event(last + 1))) last = seq;
+    expect(spool.dropped).toBe(1);
+    spool.sync();
+    spool.ack(1, last);
+    expect(spool.append(event(last + 1))).toBe(last + 1);
+    expect(spool.pending).toBe(1);
+    spool.close();
+  });
+});
