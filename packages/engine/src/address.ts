@@ -9,6 +9,8 @@
  */
 
 export interface ParsedPath {
+  /** The path has an `@domain` (or address literal). */
+  hasDomain: boolean;
   /** `<>`: the null reverse-path. */
   isNull: boolean;
   /** `<postmaster>` without a domain (case-insensitive). */
@@ -61,7 +63,7 @@ export function parseMailArgument(argument: string, verb: 'MAIL' | 'RCPT'): Pars
       const needsFullCheck = (size !== undefined && (size === null || !/^\d{1,20}$/.test(size))) || (params.has('SMTPUTF8') && params.get('SMTPUTF8') !== null);
       if (needsFullCheck) return parseMailArgumentFully(argument, verb);
     }
-    return { ok: true, path: { isNull: false, isPostmaster: false, localPart: common[1]!, domain: common[2]!, route: [] }, params, tolerated: [] };
+    return { ok: true, path: { hasDomain: true, isNull: false, isPostmaster: false, localPart: common[1]!, domain: common[2]!, route: [] }, params, tolerated: [] };
   }
   return parseMailArgumentFully(argument, verb);
 }
@@ -145,7 +147,7 @@ function findPathEnd(text: string): number {
 function parsePath(text: string, verb: 'MAIL' | 'RCPT', tolerated: AddressTolerance[]): ParsedPath | string {
   if (text === '') {
     if (verb === 'RCPT') return 'empty recipient path';
-    return { isNull: true, isPostmaster: false, localPart: '', domain: null, route: [] };
+    return { hasDomain: false, isNull: true, isPostmaster: false, localPart: '', domain: null, route: [] };
   }
   const route: string[] = [];
   let rest = text;
@@ -179,6 +181,7 @@ function parsePath(text: string, verb: 'MAIL' | 'RCPT', tolerated: AddressTolera
 
   if (afterLocal === '') {
     return {
+      hasDomain: false,
       isNull: false,
       isPostmaster: route.length === 0 && localPart.toLowerCase() === 'postmaster',
       localPart,
@@ -193,7 +196,7 @@ function parsePath(text: string, verb: 'MAIL' | 'RCPT', tolerated: AddressTolera
   } else if (!isDomain(domain)) {
     return `bad domain "${domain}"`;
   }
-  return { isNull: false, isPostmaster: false, localPart, domain, route };
+  return { hasDomain: true, isNull: false, isPostmaster: false, localPart, domain, route };
 }
 
 function quotedStringEnd(text: string): number {
@@ -266,4 +269,105 @@ function isAddressLiteral(text: string): boolean {
   // General-address-literal: Standardized-tag ":" 1*dcontent (RFC 5321 4.1.3)
   const colon = text.indexOf(':');
   return colon > 0 && /^[A-Za-z0-9-]*[A-Za-z0-9]$/.test(text.slice(0, colon)) && /^[\x21-\x5a\x5e-\x7e]+$/.test(text.slice(colon + 1));
+}
+
+// ---------------------------------------------------------------- byte-level fast path
+
+const ATEXT = new Uint8Array(256);
+const LETDIG = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  if (isAtext(c) && c < 0x80) ATEXT[c] = 1;
+  if (isAlnum(c)) LETDIG[c] = 1;
+}
+const NO_TOLERANCE: AddressTolerance[] = [];
+
+/** A plain `<local@domain>` read straight from the line; its strings are decoded only if asked for. */
+class PlainPath implements ParsedPath {
+  readonly hasDomain = true;
+  readonly isNull = false;
+  readonly isPostmaster = false;
+  readonly route: string[] = [];
+  constructor(
+    private readonly buf: Buffer,
+    private readonly localStart: number,
+    private readonly at: number,
+    private readonly close: number,
+  ) {}
+  get localPart(): string {
+    return this.buf.toString('latin1', this.localStart, this.at);
+  }
+  get domain(): string {
+    return this.buf.toString('latin1', this.at + 1, this.close);
+  }
+}
+
+/**
+ * The argument of MAIL/RCPT read from the line's bytes. Plain dot-atom paths with simple
+ * parameters, nearly all real traffic, are read without building strings; anything else
+ * goes to the full parser, which gives the same answer.
+ */
+export function parseMailArgumentBytes(buf: Buffer, start: number, end: number, verb: 'MAIL' | 'RCPT'): ParsedMailArgument {
+  const full = () => parseMailArgumentFully(buf.toString('latin1', start, end), verb);
+  let i = start;
+  if (verb === 'MAIL') {
+    if (end - i < 6 || (buf[i]! | 0x20) !== 0x66 || (buf[i + 1]! | 0x20) !== 0x72 || (buf[i + 2]! | 0x20) !== 0x6f || (buf[i + 3]! | 0x20) !== 0x6d || buf[i + 4] !== 0x3a) return full();
+    i += 5;
+  } else {
+    if (end - i < 4 || (buf[i]! | 0x20) !== 0x74 || (buf[i + 1]! | 0x20) !== 0x6f || buf[i + 2] !== 0x3a) return full();
+    i += 3;
+  }
+  if (buf[i] !== 0x3c /* < */) return full();
+  const localStart = ++i;
+  let previousDot = true;
+  for (; i < end; i++) {
+    const b = buf[i]!;
+    if (b === 0x40 /* @ */) break;
+    if (b === 0x2e) {
+      if (previousDot) return full();
+      previousDot = true;
+    } else if (ATEXT[b]) previousDot = false;
+    else return full();
+  }
+  if (i >= end || previousDot) return full();
+  const at = i++;
+  let label = 0;
+  let hyphen = false;
+  for (; i < end; i++) {
+    const b = buf[i]!;
+    if (b === 0x3e /* > */) break;
+    if (b === 0x2e) {
+      if (label === 0 || hyphen) return full();
+      label = 0;
+    } else if (LETDIG[b]) {
+      label++;
+      hyphen = false;
+    } else if (b === 0x2d && label > 0) {
+      label++;
+      hyphen = true;
+    } else return full();
+    if (label > 63) return full();
+  }
+  if (i >= end || label === 0 || hyphen || i - at - 1 > 255) return full();
+  const path = new PlainPath(buf, localStart, at, i);
+  if (++i === end) return { ok: true, path, params: NO_PARAMS, tolerated: NO_TOLERANCE };
+  // Parameters: single spaces, KEY or KEY=VALUE; anything unusual (xtext "+", SMTPUTF8=, odd SIZE) takes the full path.
+  if (buf[i] !== 0x20) return full();
+  const params = new Map<string, string | null>();
+  while (i < end) {
+    if (buf[i] !== 0x20) return full();
+    const keyStart = ++i;
+    while (i < end && (LETDIG[buf[i]!] || (buf[i] === 0x2d && i > keyStart))) i++;
+    if (i === keyStart) return full();
+    const key = buf.toString('latin1', keyStart, i).toUpperCase();
+    let value: string | null = null;
+    if (i < end && buf[i] === 0x3d /* = */) {
+      const valueStart = ++i;
+      while (i < end && buf[i]! > 0x20 && buf[i]! < 0x7f && buf[i] !== 0x3d && buf[i] !== 0x2b) i++;
+      if (i === valueStart || (i < end && buf[i] !== 0x20)) return full();
+      value = buf.toString('latin1', valueStart, i);
+    } else if (i < end && buf[i] !== 0x20) return full();
+    if ((key === 'SIZE' && (value === null || !/^\d{1,20}$/.test(value))) || (key === 'SMTPUTF8' && value !== null)) return full();
+    params.set(key, value);
+  }
+  return { ok: true, path, params, tolerated: NO_TOLERANCE };
 }

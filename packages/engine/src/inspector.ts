@@ -1,5 +1,5 @@
 import { CATALOG, actionsForConnection, type Finding, type ProtectionId } from '@smtpguard/contracts';
-import { parseMailArgument } from './address.js';
+import { parseMailArgumentBytes } from './address.js';
 import { CR, LF, SP, asBuffer, escapeForLog } from './bytes.js';
 import { DataScanner, LineMeter } from './data-scanner.js';
 import {
@@ -520,7 +520,7 @@ export class SmtpInspector implements SessionView {
       this.stats.commands++;
       if (verb === 'RCPT') this.transaction.rcptCount++;
       if ((verb === 'MAIL' || verb === 'RCPT') && !truncated) {
-        command.mail = parseMailArgument(line.toString('latin1', command.argumentStart, command.contentEnd), verb);
+        command.mail = parseMailArgumentBytes(line, command.argumentStart, command.contentEnd, verb);
       }
     }
 

@@ -44,3 +44,25 @@ describe('MAIL/RCPT argument parser', () => {
     expect(parsed.ok && [...parsed.params.keys()]).toEqual(['NOTIFY']);
   });
 });
+
+describe('byte-level fast path', () => {
+  const view = (r: ReturnType<typeof parseMailArgument>) =>
+    r.ok
+      ? { ok: true, local: r.path.localPart, domain: r.path.domain, hasDomain: r.path.hasDomain, isNull: r.path.isNull, pm: r.path.isPostmaster, params: [...r.params], tolerated: r.tolerated }
+      : r;
+
+  it('reads every argument exactly as the full parser does', async () => {
+    const fc = (await import('fast-check')).default;
+    const { parseMailArgumentBytes } = await import('../src/address.js');
+    const piece = fc.constantFrom('FROM:', 'TO:', 'from:', '<', '>', '@', '.', '..', 'a', 'Z9', '-', '+', '"', ' ', '  ', 'SIZE=', '12', 'SMTPUTF8', '=x', 'BODY=8BITMIME', '[', ']', 'IPv6:', '::1', 'postmaster', '\u00e9', ',', ':', '\\', 'x'.repeat(70));
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 14 }), fc.boolean(), (parts, isMail) => {
+        const text = (isMail ? 'FROM:' : 'TO:') + parts.join('');
+        const verb = isMail ? 'MAIL' : 'RCPT';
+        const bytes = Buffer.from(`XX${text}YY`, 'latin1');
+        expect(view(parseMailArgumentBytes(bytes, 2, bytes.length - 2, verb))).toEqual(view(parseMailArgument(text, verb)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

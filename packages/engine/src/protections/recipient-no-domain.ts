@@ -6,7 +6,7 @@ export const recipientNoDomain: ProtectionModule<'recipient-no-domain'> = {
     onCommand(command) {
       if (command.verb !== 'RCPT' || !command.mail?.ok) return undefined;
       const path = command.mail.path;
-      if (path.domain !== null) return undefined;
+      if (path.hasDomain) return undefined;
       if (path.isPostmaster && settings.allowPostmaster) return undefined;
       return { detail: `recipient "${path.localPart}" has no domain`, verdict: 'reject-recipient' };
     },
