@@ -1,7 +1,7 @@
 /** A whole stack: one manager, N enrolled gateways with revision 1 installed, one upstream MTA. */
 import { join } from 'node:path';
 import { ManagerApi } from './api.js';
-import { freePort, startGateway, startManager, startSmtpSink, tempDir, type GatewaySpec, type Proc } from './procs.js';
+import { freePort, portOpen, startGateway, startManager, startSmtpSink, tempDir, waitFor, type GatewaySpec, type Proc } from './procs.js';
 
 export interface GatewayHandle {
   spec: GatewaySpec;
@@ -64,6 +64,8 @@ export class Stack {
     const g = this.gw(name);
     const { enrollKey: _used, ...spec } = g.spec;
     g.spec = spec;
+    // The killed process must have let go of the port first, or "listening" would be its ghost.
+    await waitFor(async () => !(await portOpen(spec.port)), `old gateway ${name} gone from port ${spec.port}`, 20_000, 50);
     g.proc = await startGateway(spec);
     return g.proc;
   }
