@@ -2,7 +2,7 @@ import { defineConfig } from '@playwright/test';
 
 /**
  * Debian's Chromium against the real stack (global-setup.ts starts a manager, an upstream MTA
- * and a gateway enrolled with the manager). Never `playwright install`: no downloads here.
+ * and a gateway enrolled with the manager). Never let Playwright download a browser: no downloads here.
  */
 export default defineConfig({
   testDir: 'tests',
