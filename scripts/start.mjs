@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -57,6 +58,17 @@ async function waitFor(url, seconds) {
   throw new Error(`${url} did not answer within ${seconds} s`);
 }
 
+function smtpOpen(port) {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 async function api(path, cookie, body) {
   const res = await fetch(MANAGER + path, {
     method: body ? 'POST' : 'GET',
@@ -102,6 +114,9 @@ async function main() {
     }
     await api('/api/install', cookie, { comment: 'initial policy (pnpm start)' });
   }
+
+  // Say "running" only once the gateway accepts connections.
+  for (let i = 0; i < 240 && !(await smtpOpen(2525)); i++) await new Promise((r) => setTimeout(r, 250));
 
   console.log(`
 smtpguard is running (data in ${data})
