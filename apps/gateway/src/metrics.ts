@@ -1,9 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { Counters } from './counters.js';
 import type { DurationHistogram } from './engine-timing.js';
-import type { HostPort } from './options.js';
 
 /** What the fleet agent's spool reports (absent on a standalone gateway). */
 export interface SpoolStats {
@@ -125,38 +122,4 @@ function histogramMetric(name: string, help: string, h: DurationHistogram): Metr
   return metric as unknown as Metric;
 }
 
-export interface MetricsServer {
-  address: HostPort;
-  close(): Promise<void>;
-}
-
-/** `GET /metrics` (Prometheus text format) on its own port; anything else is 404. */
-export async function startMetricsServer(registry: Registry, listen: HostPort): Promise<MetricsServer> {
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (req.method !== 'GET' || path !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
-      return;
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: listen.host, port: listen.port }, () => {
-      server.removeListener('error', reject);
-      resolve();
-    });
-  });
-  const bound = server.address() as AddressInfo;
-  return {
-    address: { host: bound.address, port: bound.port },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
+export { startMetricsServer, type MetricsServer } from '@smtpguard/metrics-server';

@@ -116,7 +116,7 @@ async function main() {
   let metricsServer: MetricsServer | null = null;
   if (metrics) {
     try {
-      metricsServer = await startMetricsServer(app.metrics.registry, metrics.host, metrics.port);
+      metricsServer = await startMetricsServer(app.metrics.registry, metrics);
       const a = metricsServer.address;
       process.stdout.write(`smtpguard manager metrics on http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/metrics\n`);
     } catch (err) {

@@ -66,7 +66,7 @@ describe('manager /metrics', () => {
     cleanups.push(() => t.app.close());
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     const base = `127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-    const server = await startMetricsServer(t.app.metrics.registry, '127.0.0.1', 0);
+    const server = await startMetricsServer(t.app.metrics.registry, { host: '127.0.0.1', port: 0 });
     cleanups.push(() => server.close());
     const port = server.address.port;
 

@@ -8,7 +8,7 @@ import { logExportRoutes } from './routes.js';
 
 export { LogExporter } from './log-export.js';
 export { ManagerMetrics } from './metrics.js';
-export { startMetricsServer, type MetricsServer } from './metrics-server.js';
+export { startMetricsServer, type MetricsServer } from '@smtpguard/metrics-server';
 
 export interface ObservabilityOptions {
   /** Log export timings (tests shorten the back-off). */

@@ -1,15 +1,16 @@
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
+/** The one `/metrics` endpoint of the manager and of every gateway (each passes its own registry). */
 export interface MetricsServer {
   address: { host: string; port: number };
   close(): Promise<void>;
 }
 
 /** `GET /metrics` (Prometheus text format) on a port of its own; anything else is 404. */
-export async function startMetricsServer(registry: Registry, host: string, port: number): Promise<MetricsServer> {
-  const server = createServer((req, res) => {
+export async function startMetricsServer(registry: Registry, listen: { host: string; port: number }): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
@@ -22,7 +23,7 @@ export async function startMetricsServer(registry: Registry, host: string, port:
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host, port }, () => {
+    server.listen({ host: listen.host, port: listen.port }, () => {
       server.removeListener('error', reject);
       resolve();
     });
