@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, type ReactNode } from 'react';
 import { errorMessage } from '../lib/api.js';
 import { actionLabel } from '../lib/format.js';
+import { useProtections } from '../lib/queries.js';
 
 /** An API error in plain words, placed next to what caused it. */
 export function ErrorText({ error, id }: { error: unknown; id?: string }) {
@@ -77,4 +78,22 @@ export function Loading({ what }: { what: string }) {
 
 export function ReadOnlyNote() {
   return <p className="readonly-note">Read-only: your role is operator. Administrators make changes.</p>;
+}
+
+/** The labelled protection picker of forms and filters; `anyValue` stands for "all protections". */
+export function ProtectionSelect({ value, anyValue, onChange }: { value: string; anyValue: string; onChange: (value: string) => void }) {
+  const protections = useProtections();
+  return (
+    <label>
+      Protection
+      <select value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value={anyValue}>All protections</option>
+        {protections.data?.map((p) => (
+          <option key={p.id} value={p.id}>
+            {p.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
 }

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { api } from '../../lib/api.js';
 import { useCanEdit, useExceptions, useGateways, usePolicyMutation, useProtections } from '../../lib/queries.js';
 import { actionLabel } from '../../lib/format.js';
-import { ErrorText, Loading, ReadOnlyNote } from '../../components/common.js';
+import { ErrorText, Loading, ProtectionSelect, ReadOnlyNote } from '../../components/common.js';
 import type { ExceptionInput, ExceptionView, ProtectionId } from '../../types.js';
 
 /** The Network Exceptions screen: every exception, for every protection. */
@@ -83,7 +83,6 @@ export function ExceptionsEditor({ protection }: { protection?: ProtectionId }) 
 }
 
 function AddException({ protection }: { protection?: ProtectionId | undefined }) {
-  const protections = useProtections();
   const gateways = useGateways(false);
   const empty = { protection: protection ?? '*', source: '', destination: '', gateway: '', action: 'inactive', comment: '' };
   const [form, setForm] = useState(empty);
@@ -104,17 +103,7 @@ function AddException({ protection }: { protection?: ProtectionId | undefined })
   return (
     <form className="inline-form" onSubmit={submit} aria-label="Add network exception">
       {!protection && (
-        <label>
-          Protection
-          <select value={form.protection} onChange={set('protection')}>
-            <option value="*">All protections</option>
-            {protections.data?.map((p) => (
-              <option key={p.id} value={p.id}>
-                {p.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ProtectionSelect value={form.protection} anyValue="*" onChange={(value) => set('protection')({ target: { value } })} />
       )}
       <label>
         Source

@@ -1,11 +1,11 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { api, queryString } from '../../lib/api.js';
-import { useGateways, useProtections } from '../../lib/queries.js';
+import { useGateways } from '../../lib/queries.js';
 import { LiveStream, type StreamStatus } from '../../lib/stream.js';
 import { DEFAULT_FILTERS, RANGES, apiFilters, inRange, mergeEvents, type Column, type TrackerFilters } from '../../lib/tracker.js';
 import { actionLabel, endpoint, formatTime } from '../../lib/format.js';
-import { ErrorText } from '../../components/common.js';
+import { ErrorText, ProtectionSelect } from '../../components/common.js';
 import { EventsChart } from './Chart.js';
 import type { StoredEvent } from '../../types.js';
 
@@ -47,7 +47,6 @@ interface Page {
 }
 
 export function Logs() {
-  const protections = useProtections();
   const gateways = useGateways(false);
   const [filters, setFilters] = useState<TrackerFilters>(DEFAULT_FILTERS);
   const [qInput, setQInput] = useState('');
@@ -255,17 +254,7 @@ export function Logs() {
             </label>
           </>
         )}
-        <label>
-          Protection
-          <select value={filters.protection} onChange={(e) => set('protection', e.target.value)}>
-            <option value="">All protections</option>
-            {protections.data?.map((p) => (
-              <option key={p.id} value={p.id}>
-                {p.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ProtectionSelect value={filters.protection} anyValue="" onChange={(protection) => set('protection', protection)} />
         <label>
           Action
           <select value={filters.action} onChange={(e) => set('action', e.target.value as TrackerFilters['action'])}>
