@@ -307,28 +307,32 @@ class PlainPath implements ParsedPath {
  * goes to the full parser, which gives the same answer.
  */
 export function parseMailArgumentBytes(buf: Buffer, start: number, end: number, verb: 'MAIL' | 'RCPT'): ParsedMailArgument {
-  const full = () => parseMailArgumentFully(buf.toString('latin1', start, end), verb);
+  return parsePlainMailArgument(buf, start, end, verb) ?? parseMailArgumentFully(buf.toString('latin1', start, end), verb);
+}
+
+/** The fast path of parseMailArgumentBytes; null when the argument needs the full parser. */
+function parsePlainMailArgument(buf: Buffer, start: number, end: number, verb: 'MAIL' | 'RCPT'): ParsedMailArgument | null {
   let i = start;
   if (verb === 'MAIL') {
-    if (end - i < 6 || (buf[i]! | 0x20) !== 0x66 || (buf[i + 1]! | 0x20) !== 0x72 || (buf[i + 2]! | 0x20) !== 0x6f || (buf[i + 3]! | 0x20) !== 0x6d || buf[i + 4] !== 0x3a) return full();
+    if (end - i < 6 || (buf[i]! | 0x20) !== 0x66 || (buf[i + 1]! | 0x20) !== 0x72 || (buf[i + 2]! | 0x20) !== 0x6f || (buf[i + 3]! | 0x20) !== 0x6d || buf[i + 4] !== 0x3a) return null;
     i += 5;
   } else {
-    if (end - i < 4 || (buf[i]! | 0x20) !== 0x74 || (buf[i + 1]! | 0x20) !== 0x6f || buf[i + 2] !== 0x3a) return full();
+    if (end - i < 4 || (buf[i]! | 0x20) !== 0x74 || (buf[i + 1]! | 0x20) !== 0x6f || buf[i + 2] !== 0x3a) return null;
     i += 3;
   }
-  if (buf[i] !== 0x3c /* < */) return full();
+  if (buf[i] !== 0x3c /* < */) return null;
   const localStart = ++i;
   let previousDot = true;
   for (; i < end; i++) {
     const b = buf[i]!;
     if (b === 0x40 /* @ */) break;
     if (b === 0x2e) {
-      if (previousDot) return full();
+      if (previousDot) return null;
       previousDot = true;
     } else if (ATEXT[b]) previousDot = false;
-    else return full();
+    else return null;
   }
-  if (i >= end || previousDot) return full();
+  if (i >= end || previousDot) return null;
   const at = i++;
   let label = 0;
   let hyphen = false;
@@ -336,7 +340,7 @@ export function parseMailArgumentBytes(buf: Buffer, start: number, end: number, 
     const b = buf[i]!;
     if (b === 0x3e /* > */) break;
     if (b === 0x2e) {
-      if (label === 0 || hyphen) return full();
+      if (label === 0 || hyphen) return null;
       label = 0;
     } else if (LETDIG[b]) {
       label++;
@@ -344,29 +348,29 @@ export function parseMailArgumentBytes(buf: Buffer, start: number, end: number, 
     } else if (b === 0x2d && label > 0) {
       label++;
       hyphen = true;
-    } else return full();
-    if (label > 63) return full();
+    } else return null;
+    if (label > 63) return null;
   }
-  if (i >= end || label === 0 || hyphen || i - at - 1 > 255) return full();
+  if (i >= end || label === 0 || hyphen || i - at - 1 > 255) return null;
   const path = new PlainPath(buf, localStart, at, i);
   if (++i === end) return { ok: true, path, params: NO_PARAMS, tolerated: NO_TOLERANCE };
   // Parameters: single spaces, KEY or KEY=VALUE; anything unusual (xtext "+", SMTPUTF8=, odd SIZE) takes the full path.
-  if (buf[i] !== 0x20) return full();
+  if (buf[i] !== 0x20) return null;
   const params = new Map<string, string | null>();
   while (i < end) {
-    if (buf[i] !== 0x20) return full();
+    if (buf[i] !== 0x20) return null;
     const keyStart = ++i;
     while (i < end && (LETDIG[buf[i]!] || (buf[i] === 0x2d && i > keyStart))) i++;
-    if (i === keyStart) return full();
+    if (i === keyStart) return null;
     const key = buf.toString('latin1', keyStart, i).toUpperCase();
     let value: string | null = null;
     if (i < end && buf[i] === 0x3d /* = */) {
       const valueStart = ++i;
       while (i < end && buf[i]! > 0x20 && buf[i]! < 0x7f && buf[i] !== 0x3d && buf[i] !== 0x2b) i++;
-      if (i === valueStart || (i < end && buf[i] !== 0x20)) return full();
+      if (i === valueStart || (i < end && buf[i] !== 0x20)) return null;
       value = buf.toString('latin1', valueStart, i);
-    } else if (i < end && buf[i] !== 0x20) return full();
-    if ((key === 'SIZE' && (value === null || !/^\d{1,20}$/.test(value))) || (key === 'SMTPUTF8' && value !== null)) return full();
+    } else if (i < end && buf[i] !== 0x20) return null;
+    if ((key === 'SIZE' && (value === null || !/^\d{1,20}$/.test(value))) || (key === 'SMTPUTF8' && value !== null)) return null;
     params.set(key, value);
   }
   return { ok: true, path, params, tolerated: NO_TOLERANCE };

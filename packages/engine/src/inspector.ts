@@ -74,16 +74,6 @@ type ClientMode =
   | { kind: 'passthrough' }
   | { kind: 'closed' };
 
-interface ReplyInProgress {
-  code: number;
-  lines: string[];
-  entry: ServerEntry | null;
-  streamOffset: number;
-  /** EHLO masking holds back one line so it can turn "250-" into "250 " when the last line is masked. */
-  heldLine: Buffer | null;
-  masking: boolean;
-}
-
 const RESET_TRANSACTION: Transaction = { active: false, mailFrom: undefined, rcptCount: 0, smtputf8: false, binaryMime: false, size: 0 };
 
 export function createInspector(policy: CompiledPolicy, meta: ConnectionMeta = {}): SmtpInspector {
@@ -370,16 +360,23 @@ export class SmtpInspector implements SessionView {
     this.out.toServer.push(bytes);
   }
 
-  /** Bytes for the client; consecutive slices of one server chunk go out as one range. */
   private sendClient(bytes: Uint8Array): void {
-    const pending = this.clientPending;
-    if (pending && pending.buffer === bytes.buffer && this.clientPendingEnd === bytes.byteOffset) {
-      this.clientPendingEnd += bytes.length;
+    this.sendClientRange(bytes, 0, bytes.length);
+  }
+
+  /**
+   * Bytes `buf[start, end)` for the client; consecutive ranges of one server chunk go out
+   * as one slice, cut once (no Buffer per reply line).
+   */
+  private sendClientRange(buf: Uint8Array, start: number, end: number): void {
+    if (this.clientPending === buf && this.clientPendingEnd === start) {
+      this.clientPendingEnd = end;
       return;
     }
     this.flushClient();
-    this.clientPending = bytes;
-    this.clientPendingEnd = bytes.byteOffset + bytes.length;
+    this.clientPending = buf;
+    this.clientPendingStart = start;
+    this.clientPendingEnd = end;
   }
 
   private flushClient(): void {
@@ -387,11 +384,13 @@ export class SmtpInspector implements SessionView {
     if (!pending) return;
     this.clientPending = null;
     if (this.out.toClient === NOTHING) this.out.toClient = [];
-    const length = this.clientPendingEnd - pending.byteOffset;
-    this.out.toClient.push(length === pending.length ? pending : Buffer.from(pending.buffer, pending.byteOffset, length));
+    const start = this.clientPendingStart;
+    const end = this.clientPendingEnd;
+    this.out.toClient.push(start === 0 && end === pending.length ? pending : pending.subarray(start, end));
   }
 
   private clientPending: Uint8Array | null = null;
+  private clientPendingStart = 0;
   private clientPendingEnd = 0;
 
   private notice(notice: Notice): void {
@@ -435,10 +434,10 @@ export class SmtpInspector implements SessionView {
       // Whole line in this chunk: no copy.
       const threshold = this.linePreventSettings ? this.lineThreshold(buf.subarray(start, Math.min(end, start + VERB_WINDOW)), true) : LINE_CAP;
       if (end - start <= threshold) {
-        this.handleLine(buf.subarray(start, end), false);
+        this.handleLine(buf, start, end, false);
         if (this.pendingLineForward) this.forward(buf, start, end);
       } else {
-        this.handleLine(buf.subarray(start, start + threshold), true, end - start, true);
+        this.handleLine(buf, start, start + threshold, true, end - start, true);
         if (this.pendingLineForward) this.forward(buf, start, end);
       }
       this.pendingLineForward = false;
@@ -454,7 +453,7 @@ export class SmtpInspector implements SessionView {
       const total = this.lineLength;
       this.lineParts = [];
       this.lineLength = 0;
-      this.handleLine(prefix.subarray(0, threshold), true, total, lf >= 0);
+      this.handleLine(prefix, 0, threshold, true, total, lf >= 0);
       const forward = this.pendingLineForward;
       this.pendingLineForward = false;
       if (forward) this.sendServer(prefix);
@@ -465,7 +464,7 @@ export class SmtpInspector implements SessionView {
     if (lf >= 0) {
       this.lineParts = [];
       this.lineLength = 0;
-      this.handleLine(prefix, false);
+      this.handleLine(prefix, 0, prefix.length, false);
       if (this.pendingLineForward) this.sendServer(prefix);
       this.pendingLineForward = false;
     }
@@ -505,13 +504,13 @@ export class SmtpInspector implements SessionView {
   }
 
   /**
-   * Judges one client line. `line` holds the whole line with its terminator, or only its
-   * first bytes when `truncated` (then `fullLength` is the length known so far).
+   * Judges one client line. `buf[start, end)` holds the whole line with its terminator, or
+   * only its first bytes when `truncated` (then `fullLength` is the length known so far).
    */
-  private handleLine(line: Buffer, truncated: boolean, fullLength = line.length, complete = !truncated): void {
+  private handleLine(buf: Buffer, start: number, end: number, truncated: boolean, fullLength = end - start, complete = !truncated): void {
     const sasl = this.saslNext;
     this.saslNext = false;
-    const command = new LineView(line, truncated, fullLength, sasl, this.lineStartOffset);
+    const command = new LineView(buf, start, end, truncated, fullLength, sasl, this.lineStartOffset);
     const verb = command.verb;
     const streamOffset = command.streamOffset;
 
@@ -520,7 +519,7 @@ export class SmtpInspector implements SessionView {
       this.stats.commands++;
       if (verb === 'RCPT') this.transaction.rcptCount++;
       if ((verb === 'MAIL' || verb === 'RCPT') && !truncated) {
-        command.mail = parseMailArgumentBytes(line, command.argumentStart, command.contentEnd, verb);
+        command.mail = parseMailArgumentBytes(buf, start + command.argumentStart, start + command.contentEnd, verb);
       }
     }
 
@@ -835,13 +834,13 @@ export class SmtpInspector implements SessionView {
       const end = lf < 0 ? buf.length : lf + 1;
       if (this.replyParts.length === 0 && !this.replyOverlong) this.replyLineStartOffset = this.serverOffset;
       if (this.replyOverlong) {
-        if (this.replyOverlong.forward) this.sendClient(buf.subarray(start, end));
+        if (this.replyOverlong.forward) this.sendClientRange(buf, start, end);
         if (lf >= 0) {
           this.replyOverlong = null;
           if (this.reply && this.replyFinalPending) this.completeReply();
         }
       } else if (this.replyParts.length === 0 && lf >= 0 && end - start <= REPLY_LINE_CAP) {
-        this.handleReplyLine(buf.subarray(start, end), true);
+        this.handleReplyLine(buf, start, end, true);
       } else {
         const piece = Buffer.from(buf.subarray(start, end));
         this.replyParts.push(piece);
@@ -852,13 +851,13 @@ export class SmtpInspector implements SessionView {
           // A long line that has its LF is complete; only a line still arriving past the cap streams.
           const complete = lf >= 0;
           this.replyLength = 0;
-          this.handleReplyLine(line, complete);
+          this.handleReplyLine(line, 0, line.length, complete);
         }
       }
       this.serverOffset += end - start;
       pos = end;
     }
-    if (pos < buf.length && this.mode.kind === 'passthrough') this.sendClient(buf.subarray(pos));
+    if (pos < buf.length && this.mode.kind === 'passthrough') this.sendClientRange(buf, pos, buf.length);
   }
 
   /** The reply Exchange owes after an XEXCH50 payload; the client waits for it. */
@@ -867,50 +866,55 @@ export class SmtpInspector implements SessionView {
   /** Set when an over-long final reply line is still streaming. */
   private replyFinalPending = false;
 
-  private handleReplyLine(line: Buffer, complete: boolean): void {
+  /** One server reply line, `buf[start, end)` with its terminator (or its first bytes when not `complete`). */
+  private handleReplyLine(buf: Buffer, start: number, end: number, complete: boolean): void {
     const offset = this.replyLineStartOffset;
-    const c0 = line[0]!;
-    const c1 = line[1];
-    const c2 = line[2];
-    const sep = line[3];
+    const length = end - start;
+    const c0 = buf[start]!;
+    const c1 = length > 1 ? buf[start + 1] : undefined;
+    const c2 = length > 2 ? buf[start + 2] : undefined;
+    const sep = length > 3 ? buf[start + 3] : undefined;
     const endsAt3 = sep === CR || sep === LF;
     const valid = c0 >= 50 && c0 <= 53 && isDigit(c1) && isDigit(c2) && (sep === SP || sep === 45 || endsAt3);
     if (!valid) {
-      this.fact({ kind: 'invalid-reply-line' }, 'server', line, offset);
+      this.fact({ kind: 'invalid-reply-line' }, 'server', buf.subarray(start, end), offset);
       if (this.isClosed()) return;
-      this.sendClient(line);
+      this.sendClientRange(buf, start, end);
       if (!complete) this.replyOverlong = { forward: true };
       return;
     }
     const code = (c0 - 48) * 100 + (c1! - 48) * 10 + (c2! - 48);
     const final = sep !== 45;
-    // Text is decoded only where it is read: first lines (judgement, logs) and EHLO lines (capabilities, masking).
-    const needText = !this.reply || this.reply.masking || this.reply.entry?.verb === 'EHLO';
-    let textEnd = Math.min(line.length, 600);
-    if (textEnd === line.length && line[textEnd - 1] === LF) textEnd -= line[textEnd - 2] === CR ? 2 : 1;
-    const text = needText ? line.toString('latin1', Math.min(4, textEnd), textEnd) : '';
+    let textEnd = start + Math.min(length, 600);
+    if (textEnd === end && buf[textEnd - 1] === LF) textEnd -= buf[textEnd - 2] === CR ? 2 : 1;
+    const textStart = Math.min(start + 4, textEnd);
 
     if (!this.reply) {
       const head = this.headEntry();
       const entry = head && head.kind === 'server' ? head : null;
-      this.reply = { code, lines: [], entry, streamOffset: offset, heldLine: null, masking: entry?.verb === 'EHLO' && code === 250 && this.ehloMaskers.length > 0 };
+      const reply = new ReplyInProgress(code, entry, offset, entry?.verb === 'EHLO' && code === 250 && this.ehloMaskers.length > 0);
+      this.reply = reply;
+      // Text is decoded only where it is read: the first line lazily (judgement, logs), EHLO lines at once (capabilities, masking).
+      reply.setFirstLine(buf, textStart, textEnd);
       if (!entry) this.stats.unmatchedReplies++;
       // The banner and unsolicited replies are judged on their first line, before a byte reaches the client.
       if (!entry || entry.verb === 'GREETING') {
-        this.judgeReply({ code, lines: [text], answers: entry ? 'GREETING' : '', streamOffset: offset }, 'server', line);
+        this.judgeReply(reply, 'server', buf.subarray(start, end));
         if (this.isClosed()) return;
       }
+    } else {
+      const reply = this.reply;
+      reply.addLine(reply.keepsText ? buf.toString('latin1', textStart, textEnd) : '');
     }
     const reply = this.reply;
-    reply.lines.push(text);
 
-    if (reply.masking && complete) this.maskEhloLine(reply, line, text, final);
+    if (reply.masking && complete) this.maskEhloLine(reply, buf.subarray(start, end), reply.lines[reply.lines.length - 1]!, final);
     else {
       if (reply.heldLine) {
         this.sendClient(reply.heldLine);
         reply.heldLine = null;
       }
-      this.sendClient(line);
+      this.sendClientRange(buf, start, end);
     }
     if (!complete) {
       this.replyOverlong = { forward: true };
@@ -951,7 +955,7 @@ export class SmtpInspector implements SessionView {
     const isCommandReply = entry.verb !== 'GREETING';
     if (isCommandReply && reply.code >= 400) this.badReplyCount++;
     if (isCommandReply) {
-      this.judgeReply({ code: reply.code, lines: reply.lines, answers: entry.verb, streamOffset: reply.streamOffset }, 'server');
+      this.judgeReply(reply, 'server');
       if (this.isClosed()) return;
     }
     this.applyReply(entry, reply);
@@ -1101,6 +1105,56 @@ export class SmtpInspector implements SessionView {
 const EMPTY = Buffer.alloc(0);
 
 /**
+ * The server reply being read, as the protections see it once judged. Only EHLO replies
+ * keep every line's text (capabilities, masking); otherwise the first line is decoded
+ * only if something reads it, and continuation lines are not kept.
+ */
+class ReplyInProgress implements ServerReply {
+  /** EHLO masking holds back one line so it can turn "250-" into "250 " when the last line is masked. */
+  heldLine: Buffer | null = null;
+  readonly keepsText: boolean;
+  private readonly texts: string[] = [''];
+  private firstLine: Buffer | null = null;
+  private firstStart = 0;
+  private firstEnd = 0;
+
+  constructor(
+    readonly code: number,
+    readonly entry: ServerEntry | null,
+    readonly streamOffset: number,
+    readonly masking: boolean,
+  ) {
+    this.keepsText = masking || entry?.verb === 'EHLO';
+  }
+
+  get answers(): string {
+    return this.entry?.verb ?? '';
+  }
+
+  get lines(): string[] {
+    if (this.firstLine) {
+      this.texts[0] = this.firstLine.toString('latin1', this.firstStart, this.firstEnd);
+      this.firstLine = null;
+    }
+    return this.texts;
+  }
+
+  /** The first line's text is `buf[start, end)`; the buffer is the caller's chunk, never reused. */
+  setFirstLine(buf: Buffer, start: number, end: number): void {
+    if (this.keepsText) this.texts[0] = buf.toString('latin1', start, end);
+    else {
+      this.firstLine = buf;
+      this.firstStart = start;
+      this.firstEnd = end;
+    }
+  }
+
+  addLine(text: string): void {
+    this.texts.push(text);
+  }
+}
+
+/**
  * A client line read in one pass: verb, terminator, and the positions of the bytes the
  * protections care about (space, bare CR, NUL, control, 8-bit). The sub-buffers are cut
  * only if a protection asks for them.
@@ -1118,16 +1172,19 @@ class LineView implements CommandLine {
   private lineCache: Buffer | null = null;
   private argumentCache: Buffer | null = null;
 
+  /** Positions are relative to `start`, the first byte of the line in `raw`. */
   constructor(
     private readonly raw: Buffer,
+    private readonly start: number,
+    rawEnd: number,
     readonly truncated: boolean,
     readonly length: number,
     readonly sasl: boolean,
     readonly streamOffset: number,
   ) {
-    let end = raw.length;
+    let end = rawEnd - start;
     if (!truncated) {
-      if (end >= 2 && raw[end - 2] === CR) end -= 2;
+      if (end >= 2 && raw[rawEnd - 2] === CR) end -= 2;
       else {
         end -= 1;
         this.terminator = 'lf';
@@ -1136,7 +1193,7 @@ class LineView implements CommandLine {
     this.contentEnd = end;
     let space = -1;
     for (let i = 0; i < end; i++) {
-      const b = raw[i]!;
+      const b = raw[start + i]!;
       if (b >= 0x20 && b < 0x7f) {
         if (b === SP && space < 0) space = i;
         continue;
@@ -1154,7 +1211,7 @@ class LineView implements CommandLine {
       this.argumentStart = 0;
     } else {
       const verbLength = space < 0 ? end : space;
-      this.verb = (verbLength === 4 && commonVerb(raw)) || raw.toString('latin1', 0, verbLength).toUpperCase();
+      this.verb = (verbLength === 4 && commonVerb(raw, start)) || raw.toString('latin1', start, start + verbLength).toUpperCase();
       this.argumentStart = space < 0 ? end : space + 1;
     }
   }
@@ -1164,11 +1221,11 @@ class LineView implements CommandLine {
   }
 
   get line(): Buffer {
-    return (this.lineCache ??= this.raw.subarray(0, this.contentEnd));
+    return (this.lineCache ??= this.raw.subarray(this.start, this.start + this.contentEnd));
   }
 
   get argument(): Buffer {
-    return (this.argumentCache ??= this.argumentStart === this.contentEnd ? EMPTY : this.raw.subarray(this.argumentStart, this.contentEnd));
+    return (this.argumentCache ??= this.argumentStart === this.contentEnd ? EMPTY : this.raw.subarray(this.start + this.argumentStart, this.start + this.contentEnd));
   }
 }
 
@@ -1180,9 +1237,9 @@ const COMMON_VERBS = new Map<number, string>(
   ]),
 );
 
-function commonVerb(line: Buffer): string | undefined {
+function commonVerb(line: Buffer, at: number): string | undefined {
   // Clearing bit 0x20 of each byte upper-cases letters; it cannot map a non-letter onto one of these verbs.
-  return COMMON_VERBS.get((line.readUInt32BE(0) & 0xdfdfdfdf) >>> 0);
+  return COMMON_VERBS.get((line.readUInt32BE(at) & 0xdfdfdfdf) >>> 0);
 }
 
 function isDigit(c: number | undefined): boolean {
