@@ -14,6 +14,7 @@ import {
   type WireFact,
 } from './model.js';
 import type { CompiledPolicy } from './policy.js';
+import { TransactionState } from './transaction.js';
 import { CLOSE_REPLY, QUIT_REPLY, UPSTREAM_LOST_REPLY, preventReply } from './reply.js';
 import { NOTHING, emptyVerdict, type Notice, type Verdict } from './verdict.js';
 
@@ -74,7 +75,6 @@ type ClientMode =
   | { kind: 'passthrough' }
   | { kind: 'closed' };
 
-const RESET_TRANSACTION: Transaction = { active: false, mailFrom: undefined, rcptCount: 0, smtputf8: false, binaryMime: false, size: 0 };
 
 export function createInspector(policy: CompiledPolicy, meta: ConnectionMeta = {}): SmtpInspector {
   return new SmtpInspector(policy, meta);
@@ -88,7 +88,7 @@ export class SmtpInspector implements SessionView {
   // Session state read by protections.
   helo: string | undefined;
   capabilities: ReadonlySet<string> = new Set();
-  transaction: Transaction = { ...RESET_TRANSACTION };
+  readonly transaction = new TransactionState();
   commandCount = 0;
   badReplyCount = 0;
   greeted = false;
@@ -585,21 +585,18 @@ export class SmtpInspector implements SessionView {
       case 'EHLO':
       case 'HELO':
         this.helo = command.argument.toString('latin1').trim().slice(0, 255);
-        this.transaction = { ...RESET_TRANSACTION };
+        this.transaction.reset();
         break;
       case 'MAIL': {
         const mail = command.mail;
-        this.transaction = {
-          ...RESET_TRANSACTION,
-          active: true,
-          mailFrom: mail?.ok ? (mail.path.isNull ? '<>' : `${mail.path.localPart}${mail.path.domain ? `@${mail.path.domain}` : ''}`) : command.argument.toString('latin1').slice(0, 300),
-          smtputf8: mail?.ok === true && mail.params.has('SMTPUTF8'),
-          binaryMime: mail?.ok === true && (mail.params.get('BODY') ?? '').toUpperCase() === 'BINARYMIME',
-        };
+        if (mail?.ok) {
+          const body = mail.params.size > 0 ? mail.params.get('BODY') : undefined;
+          this.transaction.begin(mail.path, mail.params.has('SMTPUTF8'), body != null && body.toUpperCase() === 'BINARYMIME');
+        } else this.transaction.begin(command.argument.toString('latin1').slice(0, 300), false, false);
         break;
       }
       case 'RSET':
-        this.transaction = { ...RESET_TRANSACTION };
+        this.transaction.reset();
         this.chunkMeter = null;
         break;
       case 'BDAT': {
@@ -662,7 +659,7 @@ export class SmtpInspector implements SessionView {
         this.pushEntry({ kind: 'server', verb: '.', size: mode.scanner.size, last: true });
       }
       if (!this.isClosed()) this.mode = { kind: 'command' };
-      this.transaction = { ...RESET_TRANSACTION };
+      this.transaction.reset();
     }
     return stop;
   }
@@ -695,7 +692,7 @@ export class SmtpInspector implements SessionView {
   }
 
   private endMessage(): void {
-    this.transaction = { ...RESET_TRANSACTION };
+    this.transaction.reset();
     this.chunkMeter = null;
   }
 
