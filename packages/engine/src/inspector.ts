@@ -349,7 +349,8 @@ export class SmtpInspector implements SessionView {
   }
 
   private flushForward(): void {
-    if (this.pendingBuf) this.pushServer(this.pendingBuf.subarray(this.pendingStart, this.pendingEnd));
+    const pending = this.pendingBuf;
+    if (pending) this.pushServer(this.pendingStart === 0 && this.pendingEnd === pending.length ? pending : pending.subarray(this.pendingStart, this.pendingEnd));
     this.pendingBuf = null;
   }
 
@@ -1034,7 +1035,7 @@ export class SmtpInspector implements SessionView {
 
   // ---------------------------------------------------------------- findings
 
-  private judgeReply(reply: ServerReply, direction: 'client' | 'server', line: Buffer = Buffer.alloc(0)): void {
+  private judgeReply(reply: ServerReply, direction: 'client' | 'server', line: Buffer = EMPTY): void {
     for (const p of this.replyChecks) {
       const hit = p.hooks.onReply!(reply, this);
       if (!hit) continue;
