@@ -169,6 +169,9 @@ net.createServer({ noDelay: true }, (c) => {
     { label: '1 MB', bytes: 1024 * 1024, messages: { 1: 40, 20: 150, 100: 200 } as Record<number, number> },
   ];
   const concurrency = [1, 20, 100];
+  // BENCH_SIZES="10 KB" / BENCH_SESSIONS=20 narrow the table (profiling one cell); the default is every cell.
+  const onlySizes = process.env.BENCH_SIZES?.split(',').map((s) => s.trim());
+  const onlySessions = process.env.BENCH_SESSIONS?.split(',').map(Number);
 
   // Warm-up (JIT, connection paths).
   for (const t of targets) await smtpSource(t.port, 10, 200, 10 * 1024);
@@ -177,7 +180,9 @@ net.createServer({ noDelay: true }, (c) => {
   const rows: string[] = [];
   const summary: Record<string, number> = {};
   for (const size of sizes) {
+    if (onlySizes && !onlySizes.includes(size.label)) continue;
     for (const sessions of concurrency) {
+      if (onlySessions && !onlySessions.includes(sessions)) continue;
       const messages = size.messages[sessions]!;
       const times: Record<string, number[]> = {};
       const cpu: Record<string, number[]> = {};

@@ -70,6 +70,9 @@ export function timedInspectorFactory(base: InspectorFactory, histogram: Duratio
       get inspecting() {
         return inner.inspecting;
       },
+      get phase() {
+        return inner.phase;
+      },
     };
   };
 }

@@ -10,6 +10,8 @@ export interface InspectorLike {
   clientEnded(): Verdict;
   serverEnded(): Verdict;
   readonly inspecting: boolean;
+  /** Where the conversation stands (picks the RFC 5321 timeout). */
+  readonly phase: 'greeting' | 'command' | 'message' | 'message-end';
 }
 
 export interface ConnectionInfo {

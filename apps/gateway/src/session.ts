@@ -310,8 +310,8 @@ export class Session {
       return;
     }
     this.#ctx.counters.bytesFromClient += chunk.length;
-    this.#trackClient(chunk);
     if (this.#passthrough || !this.#inspector) {
+      this.#trackClient(chunk);
       this.#writeUpstream(chunk);
       this.#updateFlow();
       return;
@@ -319,13 +319,15 @@ export class Session {
     const inspector = this.#inspector;
     const verdict = this.#inspect(() => inspector.fromClient(chunk), 'fromClient', chunk, 'client');
     if (verdict) this.#apply(verdict);
+    this.#armTimer(this.#currentTimerKind());
   }
 
   #onServerData(chunk: Buffer): void {
     if (this.#closing) return;
     this.#ctx.counters.bytesFromServer += chunk.length;
-    this.#trackServer(chunk);
+    this.#greeted = true;
     if (this.#passthrough || !this.#inspector) {
+      this.#trackServer(chunk);
       this.#writeClient(chunk);
       this.#updateFlow();
       return;
@@ -333,6 +335,7 @@ export class Session {
     const inspector = this.#inspector;
     const verdict = this.#inspect(() => inspector.fromServer(chunk), 'fromServer', chunk, 'server');
     if (verdict) this.#apply(verdict);
+    this.#armTimer(this.#currentTimerKind());
   }
 
   #apply(v: Verdict): void {
@@ -476,8 +479,8 @@ export class Session {
 
   // ---- timers ---------------------------------------------------------------------------
 
+  // Uninspected sessions (fail-open) follow DATA themselves; inspected ones ask the engine.
   #trackServer(chunk: Buffer): void {
-    this.#greeted = true;
     if (this.#awaitingDataEnd) this.#awaitingDataEnd = false;
     if (!this.#inData && chunk.length >= 4 && (chunk.indexOf(R354) === 0 || chunk.indexOf(NL354) >= 0)) {
       this.#inData = true;
@@ -500,6 +503,19 @@ export class Session {
   }
 
   #currentTimerKind(): TimerKind {
+    const inspector = this.#passthrough ? null : this.#inspector;
+    if (inspector) {
+      switch (inspector.phase) {
+        case 'greeting':
+          return 'greeting';
+        case 'message':
+          return 'dataBlock';
+        case 'message-end':
+          return 'dataEnd';
+        default:
+          return 'command';
+      }
+    }
     if (!this.#greeted) return 'greeting';
     if (this.#inData) return 'dataBlock';
     if (this.#awaitingDataEnd) return 'dataEnd';

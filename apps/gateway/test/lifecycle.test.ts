@@ -361,6 +361,9 @@ function throwingFactory(trigger: string, where: 'fromClient' | 'create' = 'from
       get inspecting() {
         return real.inspecting;
       },
+      get phase() {
+        return real.phase;
+      },
     };
     return inspector;
   };

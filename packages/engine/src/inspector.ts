@@ -154,6 +154,20 @@ export class SmtpInspector implements SessionView {
     this.blockedBy = greeting;
   }
 
+  /**
+   * Where the conversation stands, for the caller's timeouts (RFC 5321 4.5.3.2): before
+   * the greeting, between commands, while the client sends a message, or once a whole
+   * message is sent and its reply is awaited.
+   */
+  get phase(): 'greeting' | 'command' | 'message' | 'message-end' {
+    if (!this.greeted) return 'greeting';
+    if (this.mode.kind === 'data' || this.mode.kind === 'chunk') return 'message';
+    return this.messageEndsPending > 0 ? 'message-end' : 'command';
+  }
+
+  /** Replies owed for whole messages (DATA's end, BDAT LAST). */
+  private messageEndsPending = 0;
+
   /** False once the connection passes through uninspected (after STARTTLS). */
   get inspecting(): boolean {
     return this.mode.kind !== 'passthrough';
@@ -605,6 +619,7 @@ export class SmtpInspector implements SessionView {
         if (bdat) {
           entry.size = bdat.size;
           entry.last = bdat.last;
+          if (bdat.last) this.messageEndsPending++;
           if (bdat.size > 0) {
             // One meter per message: a line split across chunks is measured whole. BINARYMIME has no lines.
             if (!this.chunkMeter && this.dataLineLimit && !this.transaction.binaryMime) this.chunkMeter = new LineMeter(this.dataLineLimit.limit);
@@ -658,6 +673,7 @@ export class SmtpInspector implements SessionView {
         this.judgeReply({ code: Number(reply.toString('latin1', 0, 3)), lines: [], answers: 'DATA', streamOffset: this.clientOffset }, 'client');
       } else {
         this.pushEntry({ kind: 'server', verb: '.', size: mode.scanner.size, last: true });
+        this.messageEndsPending++;
       }
       if (!this.isClosed()) this.mode = { kind: 'command' };
       this.transaction.reset();
@@ -744,6 +760,7 @@ export class SmtpInspector implements SessionView {
       if (index >= 0) {
         this.queue[index] = { kind: 'local', bytes: Buffer.alloc(0), ready: false };
         this.serverPending--;
+        if (chunkEntry.last) this.messageEndsPending--;
       }
     }
     this.upstream = 'draining';
@@ -1001,11 +1018,13 @@ export class SmtpInspector implements SessionView {
         }
         break;
       case '.':
+        this.messageEndsPending--;
         this.stats.messages++;
         this.notice({ kind: 'message-complete', bytes: entry.size, accepted: code >= 200 && code < 300 });
         break;
       case 'BDAT':
         if (entry.last) {
+          this.messageEndsPending--;
           this.stats.messages++;
           this.notice({ kind: 'message-complete', bytes: entry.size, accepted: code >= 200 && code < 300 });
         }
