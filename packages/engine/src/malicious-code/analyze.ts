@@ -162,12 +162,8 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
   }
 
   // Candidate starts: before each trigger, the sled landing, the heads of the longest chains.
-  let nc = 0;
-  const addCand = (o: number): void => {
-    if (o < 0 || o >= len || nc >= MAX_CANDIDATES) return;
-    for (let i = 0; i < nc; i++) if (cand[i] === o) return;
-    cand[nc++] = o;
-  };
+  nc = 0;
+  candLen = len;
   for (let i = 0; i < scan.nLandings; i++) addCand(scan.landings[i]!);
   for (let i = 0; i < scan.nTrig && nc < MAX_CANDIDATES - MAX_HEADS; i++) {
     const t = scan.trigOff[i]!;
@@ -213,6 +209,15 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
   if (bestUseful > 4) out.add('useful', usefulAt, Math.min(USEFUL_MAX, (bestUseful - 4) * 2), `${bestUseful} instructions with defined inputs (data-flow pruned)`);
 
   return out;
+}
+
+let nc = 0;
+let candLen = 0;
+/** Add a distinct candidate start (module state: no closure per call). */
+function addCand(o: number): void {
+  if (o < 0 || o >= candLen || nc >= MAX_CANDIDATES) return;
+  for (let i = 0; i < nc; i++) if (cand[i] === o) return;
+  cand[nc++] = o;
 }
 
 /** Up to MAX_HEADS chain heads (offsets no earlier instruction falls into), longest first. */

@@ -212,9 +212,11 @@ export class Emulator {
     const mem = this.mem;
     this.mode64 = mode64;
     const startAddr = ARG_ADDR + start;
-    for (let i = 0; i < 16; i++) { this.lo[i] = startAddr; this.hi[i] = 0; }
+    this.lo.fill(startAddr);
+    this.hi.fill(0);
     this.lo[4] = STK_INIT;
-    this.undef = 0xffff & ~(1 << 4);
+    // i386 code names only registers 0-7, so the lazy set empties once those are touched.
+    this.undef = (mode64 ? 0xffff : 0xff) & ~(1 << 4);
     this.cf = this.zf = this.sf = this.of = this.pfb = this.df = 0;
     this.pcSlotN = 0;
     this.fpuIp = 0;
@@ -233,7 +235,8 @@ export class Emulator {
         const o = a - BUF_LO;
         n = decode(mem, o, this.memSize, mode64, ins);
         if (n === 0) { r.stop = Stop.Invalid; break; }
-        for (let k = 0; k < n; k++) if (this.wStamp[o + k] === gen) { written = true; break; }
+        // Only bytes this run wrote carry the current stamp: none before the first buffer write.
+        if (this.memUndoN !== 0) for (let k = 0; k < n; k++) if (this.wStamp[o + k] === gen) { written = true; break; }
         const inArg = o >= PRE && o < PRE + this.argLen;
         if (!inArg && !written) { r.stop = Stop.Left; break; }
         if (written) {
@@ -262,7 +265,12 @@ export class Emulator {
       if (this.undef !== 0) {
         const m = touchedRegs(ins) & this.undef;
         if (m !== 0) {
-          for (let i = 0; i < 16; i++) if ((m >> i) & 1) { this.lo[i] = a; this.hi[i] = 0; }
+          let bits = m;
+          while (bits !== 0) {
+            const i = 31 - Math.clz32(bits & -bits);
+            this.lo[i] = a; this.hi[i] = 0;
+            bits &= bits - 1;
+          }
           this.undef &= ~m;
         }
       }

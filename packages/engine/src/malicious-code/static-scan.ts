@@ -44,9 +44,8 @@ export class StaticScan {
   readonly tgt = new Int32Array(MAX_ARG);
   readonly kind = new Uint8Array(MAX_ARG);
   /** Instructions executed from each offset (APE chain length). */
-  readonly chain = new Uint16Array(MAX_ARG);
-  readonly sledOk = new Uint8Array(MAX_ARG);
-  private readonly linEnd = new Int32Array(MAX_ARG);
+  readonly chain = new Uint16Array(MAX_ARG + 1);
+  private readonly linEnd = new Int32Array(MAX_ARG + 1);
   readonly trigOff = new Int32Array(MAX_TRIGGERS);
   readonly trigType = new Uint8Array(MAX_TRIGGERS);
   nTrig = 0;
@@ -66,64 +65,58 @@ export class StaticScan {
   private readonly ebStamp = new Uint32Array(MAX_ARG);
   private readonly ebPath = new Int32Array(EB_STEPS + 1);
   private ebGen = 0;
+  private readonly back = new Uint8Array(MAX_ARG + 1);
+  private backReady = false;
   private readonly ring = new Int32Array(MAX_TRIGGERS);
   private readonly ringType = new Uint8Array(MAX_TRIGGERS);
 
   scan(buf: Uint8Array, len: number, mode64: boolean): void {
     this.len = len;
     this.mode64 = mode64;
+    this.backReady = false;
     this.nTrig = 0;
     this.mel = 0;
     this.melAt = -1;
-    const { ilen, tgt, kind, chain, sledOk, linEnd } = this;
+    const { ilen, tgt, kind, chain, linEnd } = this;
     // One pass (right to left): decode, chain lengths, straight-line sled ends, longest chain
     // (leftmost on ties) and triggers. Triggers go into a ring of MAX_TRIGGERS slots, so the
-    // ring ends up holding the leftmost MAX_TRIGGERS of them.
+    // ring ends up holding the leftmost MAX_TRIGGERS of them. `tgt` is written for direct
+    // branches only (readers look at it only for those kinds).
     let nt = 0; // triggers seen
     let mel = 0, melAt = -1;
     const ring = this.ring, ringType = this.ringType;
     const trigMask = mode64 ? 3 : 1;
     const fast = mode64 ? (FAST64 ??= buildFast(true)) : (FAST32 ??= buildFast(false));
+    // Sentinels: execution that falls off the end has an empty chain and ends a sled there.
+    chain[len] = 0;
+    linEnd[len] = len;
+    // Longest run of consecutive sled-instruction offsets: every offset of a sled is one, so
+    // without a run of 16 there is no sled worth reporting and the sled pass is skipped.
+    let sledRun = 0, maxSledRun = 0;
+    let b1 = 0; // byte after i (0 past the end)
     for (let i = len - 1; i >= 0; i--) {
-      // Table path (no prefix, plain one-byte opcode, Normal or short branch): the first two
-      // bytes give the length, sled property and kind; identical to `quick` by construction.
-      const b1 = i + 1 < len ? buf[i + 1]! : 0;
-      const e = fast[(buf[i]! << 8) | b1]!;
-      if (e !== 0) {
+      const b0 = buf[i]!;
+      const e = fast[(b0 << 8) | b1]!;
+      b1 = b0;
+      const cls = e & E_CLASS;
+      if (cls === C_NORMAL) {
         let n = e & 15;
         if (e & F_SIB && i + 2 < len && (buf[i + 2]! & 7) === 5) n += 4;
         const next = i + n;
-        if (next > len) {
-          ilen[i] = 0; chain[i] = 0; sledOk[i] = 0; linEnd[i] = i; tgt[i] = -1; kind[i] = 0;
-          continue;
-        }
+        if (next > len) { ilen[i] = 0; chain[i] = 0; linEnd[i] = i; kind[i] = 0; sledRun = 0; continue; }
         ilen[i] = n;
-        const fall = next < len ? chain[next]! : 0;
-        let c: number;
-        if (e & F_BR) {
-          const k = SHORT_KIND[buf[i]!]!;
-          kind[i] = k;
-          sledOk[i] = 0;
-          linEnd[i] = i;
-          const tg = next + ((b1 << 24) >> 24);
-          const inside = tg >= 0 && tg < len;
-          tgt[i] = inside ? tg : -1;
-          const tc = tg > i && tg < len ? chain[tg]! : 0;
-          c = k === Kind.Jmp ? 1 + tc : 1 + (tc > fall ? tc : fall);
-          if (inside && tg < i) {
-            const slot = nt & (MAX_TRIGGERS - 1);
-            ring[slot] = i;
-            ringType[slot] = T_BACK;
-            nt++;
-          }
+        kind[i] = 0;
+        const c = 1 + chain[next]!;
+        const cc = c > CHAIN_CAP ? CHAIN_CAP : c;
+        chain[i] = cc;
+        if (cc >= mel) { mel = cc; melAt = i; }
+        if (e & F_SLED) {
+          linEnd[i] = linEnd[next]!;
+          if (++sledRun > maxSledRun) maxSledRun = sledRun;
         } else {
-          kind[i] = 0;
-          tgt[i] = -1;
-          c = 1 + fall;
-          const sl = e & F_SLED;
-          sledOk[i] = sl ? 1 : 0;
-          linEnd[i] = sl ? (next < len ? linEnd[next]! : len) : i;
-          if ((MAYBE_TRIG[buf[i]!]! & trigMask) !== 0) {
+          linEnd[i] = i;
+          sledRun = 0;
+          if ((MAYBE_TRIG[b0]! & trigMask) !== 0) {
             const t = normalTrigger(buf, i, len, mode64);
             if (t !== 0) {
               const slot = nt & (MAX_TRIGGERS - 1);
@@ -133,60 +126,78 @@ export class StaticScan {
             }
           }
         }
+        continue;
+      }
+      if (cls === C_INVALID) { ilen[i] = 0; chain[i] = 0; linEnd[i] = i; kind[i] = 0; sledRun = 0; continue; }
+      if (cls === C_BRANCH) {
+        // Direct relative branch: Jcc/Jmp/Loop rel8, or call/jmp rel32.
+        sledRun = 0;
+        const n = e & 15;
+        const next = i + n;
+        if (next > len) { ilen[i] = 0; chain[i] = 0; linEnd[i] = i; kind[i] = 0; continue; }
+        const k = (e >> E_KIND_SHIFT) & 15;
+        ilen[i] = n;
+        kind[i] = k;
+        linEnd[i] = i;
+        const rel = n === 2 ? (buf[i + 1]! << 24) >> 24 : buf[i + 1]! | (buf[i + 2]! << 8) | (buf[i + 3]! << 16) | (buf[i + 4]! << 24);
+        const tg = next + rel;
+        const inside = tg >= 0 && tg < len;
+        tgt[i] = inside ? tg : -1;
+        const tc = tg > i && tg < len ? chain[tg]! : 0;
+        let c: number;
+        if (k === Kind.Jmp || k === Kind.Call) c = 1 + tc;
+        else { const fall = chain[next]!; c = 1 + (tc > fall ? tc : fall); }
         const cc = c > CHAIN_CAP ? CHAIN_CAP : c;
         chain[i] = cc;
         if (cc >= mel) { mel = cc; melAt = i; }
+        if (inside && (k === Kind.Call || tg < i)) {
+          const slot = nt & (MAX_TRIGGERS - 1);
+          ring[slot] = i;
+          ringType[slot] = k === Kind.Call ? T_CALL : T_BACK;
+          nt++;
+        }
         continue;
       }
-      const n = quick(buf, i, len, mode64);
-      const k = q.kind;
-      let ok = n > 0;
-      if (ok && k !== Kind.Normal) {
-        if (k === Kind.Int) ok = q.op === 0xcd && buf[i + n - 1] === 0x80 && !mode64;
-        else if (k === Kind.Syscall) ok = mode64;
-        else if (k === Kind.Sysenter) ok = !mode64;
-        else if (k >= Kind.Int3) ok = false;
-      }
-      if (!ok) {
-        ilen[i] = 0; chain[i] = 0; sledOk[i] = 0; linEnd[i] = i; tgt[i] = -1; kind[i] = 0;
-        continue;
-      }
-      ilen[i] = n;
-      kind[i] = k;
-      const next = i + n;
-      const fall = next < len ? chain[next]! : 0;
-      let c: number;
-      let t = 0; // trigger type
-      if (k === Kind.Normal) {
-        tgt[i] = -1;
-        c = 1 + fall;
-        const s = isSledInsn() ? 1 : 0;
-        sledOk[i] = s;
-        linEnd[i] = s ? (next < len ? linEnd[next]! : len) : i;
-        if ((MAYBE_TRIG[buf[i]!]! & trigMask) !== 0) t = normalTrigger(buf, i, len, mode64);
-      } else {
-        sledOk[i] = 0;
+      if (cls === C_STOP) {
+        // ret / indirect jmp / indirect call: valid, but execution cannot be followed.
+        sledRun = 0;
+        let n = e & 15;
+        if (e & F_SIB && i + 2 < len && (buf[i + 2]! & 7) === 5) n += 4;
+        if (i + n > len) { ilen[i] = 0; chain[i] = 0; linEnd[i] = i; kind[i] = 0; continue; }
+        ilen[i] = n;
+        kind[i] = (e >> E_KIND_SHIFT) & 15;
+        chain[i] = 1;
         linEnd[i] = i;
-        if (k === Kind.Jcc || k === Kind.Loop || k === Kind.Jmp || k === Kind.Call) {
-          const tg = q.target;
-          const tv = tg >= 0 && tg < len ? tg : -1;
-          tgt[i] = tv;
-          const tc = tg > i && tg < len ? chain[tg]! : 0;
-          if (k === Kind.Jmp || k === Kind.Call) c = 1 + tc;
-          else c = 1 + (tc > fall ? tc : fall);
-          if (tv >= 0) {
-            if (k === Kind.Call) t = T_CALL;
-            else if (tv < i) t = T_BACK;
-          }
-        } else {
-          tgt[i] = -1;
-          if (k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) { c = 1 + fall; t = T_GATE; }
-          else c = 1;
+        if (1 >= mel) { mel = 1; melAt = i; }
+        continue;
+      }
+      if (cls === C_SEG) {
+        // Segment override: the instruction is the prefix plus the one at i + 1 (same kind,
+        // operands and end), when that one is a plain instruction of at most 14 bytes; an
+        // invalid (or stopping) one stays invalid with the prefix.
+        const m = i + 1 < len ? ilen[i + 1]! : 0;
+        if (m === 0) { ilen[i] = 0; chain[i] = 0; linEnd[i] = i; kind[i] = 0; sledRun = 0; continue; }
+        if (kind[i + 1] === 0 && m < 15) {
+          ilen[i] = m + 1;
+          kind[i] = 0;
+          const cc = chain[i + 1]!;
+          chain[i] = cc;
+          if (cc >= mel) { mel = cc; melAt = i; }
+          const le = linEnd[i + 1]!;
+          if (le > i + 1) {
+            linEnd[i] = le;
+            if (++sledRun > maxSledRun) maxSledRun = sledRun;
+          } else { linEnd[i] = i; sledRun = 0; }
+          continue;
         }
       }
-      const cc = c > CHAIN_CAP ? CHAIN_CAP : c;
-      chain[i] = cc;
-      if (cc >= mel && cc > 0) { mel = cc; melAt = i; }
+      // Everything else (other prefixes, REX, 0F escapes, VEX, gates): the fast decoder.
+      const t = this.slowOffset(buf, i, len, mode64);
+      if (ilen[i] !== 0) {
+        const cc = chain[i]!;
+        if (cc >= mel) { mel = cc; melAt = i; }
+      }
+      if (linEnd[i]! > i) { if (++sledRun > maxSledRun) maxSledRun = sledRun; } else sledRun = 0;
       if (t !== 0) {
         const slot = nt & (MAX_TRIGGERS - 1);
         ring[slot] = i;
@@ -204,14 +215,15 @@ export class StaticScan {
       this.trigType[j] = ringType[slot]!;
     }
     this.nTrig = m;
-    // Longest sled.
+    // Longest sled (only sleds of at least 16 bytes are reported: shorter ones are no sign).
     this.sledStart = this.sledEnd = -1;
     this.sledBinary = 0;
     this.nLandings = 0;
+    if (maxSledRun < 16) return;
     let bestSled = 0;
     let p = 0;
     while (p < len) {
-      if (!sledOk[p]) { p++; continue; }
+      if (linEnd[p]! <= p) { p++; continue; }
       let q = linEnd[p]!;
       for (let j = p + 1; j < q; j++) if (linEnd[j]! < q) q = linEnd[j]!;
       if (q - p >= 16 && this.nLandings < MAX_SLEDS) this.landings[this.nLandings++] = q;
@@ -227,6 +239,55 @@ export class StaticScan {
       for (let i = this.sledStart; i < this.sledEnd; i++) { const b = buf[i]!; if (b < 0x20 || b > 0x7e) nb++; }
       this.sledBinary = nb;
     }
+  }
+
+  /**
+   * Decode offset `i` with the fast decoder (offsets the two-byte table does not cover) and fill
+   * its entries; returns the trigger type (0 for none).
+   */
+  private slowOffset(buf: Uint8Array, i: number, len: number, mode64: boolean): number {
+    const { ilen, tgt, kind, chain, linEnd } = this;
+    const n = quick(buf, i, len, mode64);
+    const k = q.kind;
+    let ok = n > 0;
+    if (ok && k !== Kind.Normal) {
+      if (k === Kind.Int) ok = q.op === 0xcd && buf[i + n - 1] === 0x80 && !mode64;
+      else if (k === Kind.Syscall) ok = mode64;
+      else if (k === Kind.Sysenter) ok = !mode64;
+      else if (k >= Kind.Int3) ok = false;
+    }
+    if (!ok) {
+      ilen[i] = 0; chain[i] = 0; linEnd[i] = i; kind[i] = 0;
+      return 0;
+    }
+    ilen[i] = n;
+    kind[i] = k;
+    const next = i + n;
+    const fall = chain[next]!;
+    let c: number;
+    let t = 0; // trigger type
+    if (k === Kind.Normal) {
+      c = 1 + fall;
+      linEnd[i] = isSledInsn() ? linEnd[next]! : i;
+      if ((MAYBE_TRIG[buf[i]!]! & (mode64 ? 3 : 1)) !== 0) t = normalTrigger(buf, i, len, mode64);
+    } else {
+      linEnd[i] = i;
+      if (k === Kind.Jcc || k === Kind.Loop || k === Kind.Jmp || k === Kind.Call) {
+        const tg = q.target;
+        const tv = tg >= 0 && tg < len ? tg : -1;
+        tgt[i] = tv;
+        const tc = tg > i && tg < len ? chain[tg]! : 0;
+        if (k === Kind.Jmp || k === Kind.Call) c = 1 + tc;
+        else c = 1 + (tc > fall ? tc : fall);
+        if (tv >= 0) {
+          if (k === Kind.Call) t = T_CALL;
+          else if (tv < i) t = T_BACK;
+        }
+      } else if (k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) { c = 1 + fall; t = T_GATE; }
+      else c = 1;
+    }
+    chain[i] = c > CHAIN_CAP ? CHAIN_CAP : c;
+    return t;
   }
 
   /**
@@ -252,6 +313,29 @@ export class StaticScan {
   }
 
   /**
+   * back[i] = 1 when the straight-line path from i (the one entryBefore follows) takes a
+   * backward direct jump somewhere: a path that has passed `t` without one never returns to it.
+   */
+  private computeBack(): void {
+    const { ilen, kind, tgt, back } = this;
+    const len = this.len;
+    back[len] = 0;
+    for (let i = len - 1; i >= 0; i--) {
+      const n = ilen[i]!;
+      let b = 0;
+      if (n !== 0) {
+        const k = kind[i]!;
+        if (k === Kind.Jmp || k === Kind.Call) {
+          const tg = tgt[i]!;
+          b = tg < 0 ? 0 : tg <= i ? 1 : back[tg]!;
+        } else if (k === Kind.Normal || k === Kind.Jcc || k === Kind.Loop || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) b = back[i + n]!;
+      }
+      back[i] = b;
+    }
+    this.backReady = true;
+  }
+
+  /**
    * The earliest offset within `window` bytes before `t` whose straight-line execution reaches
    * `t` (following direct jumps), so the emulator also runs the setup before a trigger.
    */
@@ -263,6 +347,8 @@ export class StaticScan {
     if (++this.ebGen === 0xffffffff) { this.ebStamp.fill(0); this.ebGen = 1; }
     const gen = this.ebGen, stamp = this.ebStamp, dist = this.ebDist, path = this.ebPath;
     const { ilen, kind, tgt } = this;
+    if (!this.backReady) this.computeBack();
+    const back = this.back;
     for (let s = from; s < t; s++) {
       let p = s;
       let n = 0; // nodes on the path
@@ -270,6 +356,7 @@ export class StaticScan {
       for (;;) {
         if (p === t) { base = 0; break; }
         if (p < 0 || p >= this.len) { base = EB_NEVER; break; }
+        if (p > t && back[p] === 0) { base = EB_NEVER; break; } // only forward from here on
         if (stamp[p] === gen) {
           const d = dist[p]!;
           if (d >= 0 || d === EB_NEVER) { base = d; break; }
@@ -295,33 +382,65 @@ export class StaticScan {
   }
 }
 
-// Two-byte table entries: bits 0-3 length, F_SLED, F_SIB (mod-0 SIB: base 5 adds a disp32),
-// F_BR (short relative branch; kind from SHORT_KIND). 0 = decode with `quick`.
-const F_SLED = 16, F_SIB = 32, F_BR = 64;
-let FAST32: Uint8Array | undefined;
-let FAST64: Uint8Array | undefined;
-const SHORT_KIND = new Uint8Array(256);
+// Two-byte table entries (Uint16): bits 0-3 length, bits 4-6 class, F_SLED, F_SIB (mod-0 SIB:
+// base 5 adds a disp32), bits 9-12 kind. Class 0 = decode with `quick`.
+const E_CLASS = 7 << 4;
+const C_NORMAL = 1 << 4; // plain instruction
+const C_INVALID = 2 << 4; // execution stops before it (invalid, privileged, trap, far...)
+const C_BRANCH = 3 << 4; // Jcc/Jmp/Loop rel8, call/jmp rel32
+const C_STOP = 4 << 4; // ret, indirect jmp/call
+const C_SEG = 5 << 4; // segment override prefix
+const F_SLED = 1 << 7, F_SIB = 1 << 8;
+const E_KIND_SHIFT = 9;
+let FAST32: Uint16Array | undefined;
+let FAST64: Uint16Array | undefined;
+
+/**
+ * Opcodes (no prefix) whose length, validity and kind follow from the opcode, the ModRM byte
+ * and the SIB base alone: everything `quick` decodes from its tables, plus the irregular
+ * one-byte opcodes it hands to the full decoder (groups, lea/bound/arpl, moffs, enter, far).
+ */
+function tableDriven(b: number, mode64: boolean): boolean {
+  if (quickTableDriven(b, mode64)) return true;
+  if (mode64 && (b & 0xf0) === 0x40) return false;
+  switch (b) {
+    case 0x62: case 0x63: case 0x82: case 0x8c: case 0x8d: case 0x8e: case 0x8f: case 0x9a:
+    case 0xa0: case 0xa1: case 0xa2: case 0xa3: case 0xc6: case 0xc7: case 0xc8: case 0xea:
+    case 0xf6: case 0xf7: case 0xfe: case 0xff:
+      return true;
+    default:
+      return false;
+  }
+}
 
 /**
  * Per-mode table over the first two bytes, filled by running `quick` itself on each pair (so
- * it cannot disagree with it): only for opcodes whose length `quick` derives from its tables
- * (no prefix, no irregular opcode), and only Normal instructions and 2-byte branches.
+ * it cannot disagree with it).
  */
-function buildFast(mode64: boolean): Uint8Array {
-  const t = new Uint8Array(65536);
+function buildFast(mode64: boolean): Uint16Array {
+  const t = new Uint16Array(65536);
   const b = new Uint8Array(16);
   for (let b0 = 0; b0 < 256; b0++) {
-    if (!quickTableDriven(b0, mode64)) continue;
+    if (b0 === 0x26 || b0 === 0x2e || b0 === 0x36 || b0 === 0x3e || b0 === 0x64 || b0 === 0x65) {
+      for (let b1 = 0; b1 < 256; b1++) t[(b0 << 8) | b1] = C_SEG;
+      continue;
+    }
+    if (!tableDriven(b0, mode64)) continue;
     for (let b1 = 0; b1 < 256; b1++) {
+      b.fill(0);
       b[0] = b0; b[1] = b1;
       const n = quick(b, 0, 16, mode64);
-      if (n === 0 || n > 15) continue;
       const k = q.kind;
+      const sib = q.modrm >= 0 && b1 < 0x40 && (b1 & 7) === 4 ? F_SIB : 0;
       let e: number;
-      if (k === Kind.Normal) e = n | (isSledInsn() ? F_SLED : 0);
-      else if ((k === Kind.Jcc || k === Kind.Jmp || k === Kind.Loop) && n === 2) { e = n | F_BR; SHORT_KIND[b0] = k; }
+      if (n === 0) e = C_INVALID;
+      else if (k === Kind.Normal) e = C_NORMAL | n | (isSledInsn() ? F_SLED : 0) | sib;
+      else if ((k === Kind.Jcc || k === Kind.Jmp || k === Kind.Loop) && n === 2) e = C_BRANCH | n | (k << E_KIND_SHIFT);
+      else if ((k === Kind.Jmp || k === Kind.Call) && n === 5 && (b0 === 0xe8 || b0 === 0xe9)) e = C_BRANCH | n | (k << E_KIND_SHIFT);
+      else if (k === Kind.Ret || k === Kind.JmpInd || k === Kind.CallInd) e = C_STOP | n | (k << E_KIND_SHIFT) | sib;
+      else if (k === Kind.Int && !mode64 && b0 === 0xcd && b1 === 0x80) continue; // gate: `quick`
+      else if (k === Kind.Int || k >= Kind.Int3) e = C_INVALID;
       else continue;
-      if (q.modrm >= 0 && b1 < 0x40 && (b1 & 7) === 4) e |= F_SIB;
       t[(b0 << 8) | b1] = e;
     }
   }
