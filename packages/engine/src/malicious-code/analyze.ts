@@ -143,9 +143,9 @@ function runPoints(r: RunResult): number {
   return p;
 }
 
-function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: number, threshold: number): ModeResult {
+function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: number, threshold: number, scanned: boolean): ModeResult {
   const out = new ModeResult();
-  scan.scan(arg, len, mode64);
+  if (!scanned) scan.scan(arg, len, mode64);
   const text = tclass !== 0;
   if (text && scan.mel < TEXT_MIN_CHAIN) return out;
   emu.beginArgument(arg, len);
@@ -265,13 +265,16 @@ function addRunSignals(out: ModeResult, b: RunScore, mode64: boolean, text: bool
 
 export function analyze(arg: Uint8Array, sensitivity: Sensitivity): CodeAnalysis {
   const len = arg.length < MAX_ARG ? arg.length : MAX_ARG;
-  const tclass = textClass(arg, len);
+  // Printable ASCII of analysable length (the common case) is recognised by its own 32-bit
+  // scan; anything else is classified first.
+  const printable = len >= MIN_TEXT && scan.scanPrintable32(arg, len);
+  const tclass = printable ? 2 : textClass(arg, len);
   if (tclass !== 0 && len < MIN_TEXT) return { malicious: false, score: 0, signals: [] };
   const threshold = THRESHOLDS[sensitivity] ?? THRESHOLDS.medium;
-  const a = analyzeMode(arg, len, false, tclass, threshold);
+  const a = analyzeMode(arg, len, false, tclass, threshold, printable);
   // Printable ASCII is analysed as i386 code only: 0x40-0x4F are REX prefixes in 64-bit mode,
   // so alphanumeric decoders are i386 code in practice, and this halves the cost on text.
-  const b = tclass === 2 ? EMPTY : analyzeMode(arg, len, true, tclass, threshold);
+  const b = tclass === 2 ? EMPTY : analyzeMode(arg, len, true, tclass, threshold, false);
   const m = b.score > a.score ? b : a;
   if (m.score === 0) return { malicious: false, score: 0, signals: [] };
   return { malicious: m.score >= threshold, score: m.score, signals: m.signals };

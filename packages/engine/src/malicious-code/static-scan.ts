@@ -44,7 +44,7 @@ export class StaticScan {
   readonly tgt = new Int32Array(MAX_ARG);
   readonly kind = new Uint8Array(MAX_ARG);
   /** Instructions executed from each offset (APE chain length). */
-  readonly chain = new Uint16Array(MAX_ARG + 1);
+  readonly chain = new Uint16Array(MAX_ARG + 130);
   private readonly linEnd = new Int32Array(MAX_ARG + 1);
   readonly trigOff = new Int32Array(MAX_TRIGGERS);
   readonly trigType = new Uint8Array(MAX_TRIGGERS);
@@ -239,6 +239,102 @@ export class StaticScan {
       for (let i = this.sledStart; i < this.sledEnd; i++) { const b = buf[i]!; if (b < 0x20 || b > 0x7e) nb++; }
       this.sledBinary = nb;
     }
+  }
+
+  /**
+   * The scan of a printable-ASCII argument in 32-bit mode, or false (nothing reliable filled
+   * in) when a byte is outside 0x20-0x7E or the argument holds a run of 16 sled instructions
+   * (then `scan` does the whole job). Fills `ilen`, `chain`, the longest chain and empty
+   * trigger and sled results, which is all `scan` would report for such text: printable bytes
+   * hold no call, FPU store, gate or backward branch (rel8 0x20-0x7E is forward), and no sled
+   * of 16 bytes. `kind` and `tgt` are not filled (they serve only trigger processing).
+   */
+  scanPrintable32(buf: Uint8Array, len: number): boolean {
+    this.len = len;
+    this.mode64 = false;
+    this.backReady = false;
+    this.nTrig = 0;
+    this.sledStart = this.sledEnd = -1;
+    this.sledBinary = 0;
+    this.nLandings = 0;
+    const { ilen, chain } = this;
+    const fast = (FAST32 ??= buildFast(false));
+    const ptab = (PTAB ??= buildPrintable());
+    // Execution past the end has an empty chain; a Jcc reaches at most 128 bytes past it.
+    chain.fill(0, len, len + 130);
+    let mel = 0, melAt = -1;
+    let sledRun = 0, maxSledRun = 0; // consecutive sled-instruction offsets from i + 1 on
+    let nextLen = 0; // length of the instruction at i + 1 (0: execution stops there)
+    let nextBranch = 0; // ... and whether it is a branch
+    let b1 = 0; // byte at i + 1
+    const safe = len - 16; // below this every instruction (at most 15 bytes) fits
+    for (let i = len - 1; i >= 0; i--) {
+      const b0 = buf[i]!;
+      if (b0 < 0x20 || b0 > 0x7e) return false;
+      let n = 0; // length, 0 = invalid
+      let c = 0; // chain
+      let sled = 0;
+      let branch = 0;
+      const pe = i < safe ? ptab[(b0 - 0x20) * 96 + (b1 - 0x20)]! : P_SPECIAL;
+      if ((pe & P_SPECIAL) === 0) {
+        // Table path, without data-dependent branches: plain instruction, Jcc rel8 (whose
+        // printable displacement points ahead) or invalid (chain 0 through the mask).
+        n = (pe >> 16) & 15;
+        n += ((pe >> 22) & 1) * ((((((buf[i + 2]! & 7) ^ 5) - 1) >>> 31)) << 2); // SIB base 5: disp32
+        branch = (pe >> 20) & 1;
+        const t = i + n;
+        const x = chain[t]!, y = chain[t + branch * b1]!;
+        c = ((x > y ? x : y) + 1) & pe;
+        sled = (pe >> 21) & 1;
+      } else {
+        const e = fast[(b0 << 8) | b1]!;
+        const cls = e & E_CLASS;
+        if (cls === C_NORMAL) {
+          n = e & 15;
+          if (e & F_SIB && i + 2 < len && (buf[i + 2]! & 7) === 5) n += 4;
+          if (i + n > len) n = 0;
+          else { c = 1 + chain[i + n]!; sled = e & F_SLED ? 1 : 0; }
+        } else if (cls === C_BRANCH) {
+          branch = 1;
+          if (i + 2 <= len) {
+            n = 2;
+            const x = chain[i + 2]!, y = chain[i + 2 + b1]!;
+            c = 1 + (x > y ? x : y);
+          }
+        } else if (cls === C_SEG && (nextLen === 0 || (nextBranch === 0 && nextLen < 15))) {
+          // Segment override: the next offset's instruction with one more byte (or invalid).
+          if (nextLen !== 0) { n = nextLen + 1; c = chain[i + 1]!; sled = sledRun > 0 ? 1 : 0; }
+        } else if (cls !== C_INVALID) {
+          // 66/67 prefixes, a prefixed branch: the fast decoder.
+          n = quick(buf, i, len, false);
+          const k = q.kind;
+          if (n !== 0) {
+            if (k === Kind.Normal) { c = 1 + chain[i + n]!; sled = isSledInsn() ? 1 : 0; }
+            else if (k === Kind.Jcc) {
+              branch = 1;
+              const tg = q.target;
+              const tc = tg > i && tg < len ? chain[tg]! : 0;
+              const fall = chain[i + n]!;
+              c = 1 + (tc > fall ? tc : fall);
+            } else if (k >= Kind.Int3) n = 0;
+            else return false; // no other kind decodes from printable bytes; play safe
+          }
+        }
+        if (n === 0) c = 0;
+      }
+      b1 = b0;
+      nextLen = n;
+      nextBranch = branch;
+      ilen[i] = n;
+      chain[i] = c;
+      if (c >= mel && c !== 0) { mel = c; melAt = i; }
+      sledRun = sled !== 0 ? sledRun + 1 : 0;
+      if (sledRun > maxSledRun) maxSledRun = sledRun;
+    }
+    if (maxSledRun >= 16) return false; // a sled: leave it to the full scan
+    this.mel = mel;
+    this.melAt = melAt;
+    return true;
   }
 
   /**
@@ -442,6 +538,30 @@ function buildFast(mode64: boolean): Uint16Array {
       else if (k === Kind.Int || k >= Kind.Int3) e = C_INVALID;
       else continue;
       t[(b0 << 8) | b1] = e;
+    }
+  }
+  return t;
+}
+
+// Printable 32-bit table over byte pairs 0x20-0x7F (index (b0 - 0x20) * 96 + b1 - 0x20), for
+// the pairs whose FAST32 entry is a plain instruction, a Jcc rel8 or invalid: bits 0-15 chain
+// mask (0 when invalid), 16-19 length, P_BRANCH, P_SLED, P_SIB; P_SPECIAL = take the general path.
+const P_BRANCH = 1 << 20, P_SLED = 1 << 21, P_SIB = 1 << 22, P_SPECIAL = 1 << 23;
+let PTAB: Uint32Array | undefined;
+
+function buildPrintable(): Uint32Array {
+  const fast = (FAST32 ??= buildFast(false));
+  const t = new Uint32Array(96 * 96);
+  for (let b0 = 0x20; b0 < 0x80; b0++) {
+    for (let b1 = 0x20; b1 < 0x80; b1++) {
+      const e = fast[(b0 << 8) | b1]!;
+      const cls = e & E_CLASS;
+      let v: number;
+      if (cls === C_NORMAL) v = 0xffff | ((e & 15) << 16) | (e & F_SLED ? P_SLED : 0) | (e & F_SIB ? P_SIB : 0);
+      else if (cls === C_BRANCH && (e & 15) === 2 && b1 < 0x80) v = 0xffff | (2 << 16) | P_BRANCH;
+      else if (cls === C_INVALID) v = 0;
+      else v = P_SPECIAL;
+      t[(b0 - 0x20) * 96 + (b1 - 0x20)] = v;
     }
   }
   return t;
