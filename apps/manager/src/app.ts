@@ -78,7 +78,7 @@ export async function buildApp(deps: ManagerDeps = {}): Promise<FastifyInstance>
   const now = deps.now ?? Date.now;
   const dbFile = deps.dbFile ?? join(deps.dataDir ?? 'data', 'manager.db');
   if (dbFile !== ':memory:') mkdirSync(dirname(dbFile), { recursive: true });
-  const store = openStore(dbFile);
+  const store = openStore(dbFile, { log });
   await ensureAdmin(store, deps, log, now());
 
   const manager = new Manager(store, {
@@ -171,8 +171,7 @@ export async function buildApp(deps: ManagerDeps = {}): Promise<FastifyInstance>
     manager.live.closeAll();
   });
   app.addHook('onClose', async () => {
-    store.sqlite.pragma('optimize');
-    store.sqlite.close();
+    await store.close();
   });
   return app;
 }

@@ -27,7 +27,7 @@ export class Manager {
     readonly store: Store,
     readonly options: ManagerOptions,
   ) {
-    this.events = new EventStore(store.sqlite, { gatewayIds: (n) => this.gatewayIds(n) });
+    this.events = new EventStore(store.sqlite, { gatewayIds: (n) => this.gatewayIds(n), afterCommit: (rows) => store.checkpointer?.written(rows) });
     this.live = new LiveHub((n) => this.gatewayIds(n), options.liveQueueBytes);
   }
 

@@ -18,6 +18,13 @@ function searchText(e: InspectionEvent): string {
   return [e.command, e.detail, e.context.helo ?? '', e.context.mailFrom ?? ''].join('\n').toLowerCase();
 }
 
+/** The `data` column: the event's JSON with the receiving gateway's name as `gateway` (it wins over any name the event carried). */
+function storedJson(e: InspectionEvent, gatewayName: string, nameJson: string): string {
+  if (e.gateway !== undefined) return JSON.stringify({ ...e, gateway: gatewayName });
+  const json = JSON.stringify(e);
+  return `${json.slice(0, -1)},"gateway":${nameJson}}`;
+}
+
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export function encodeCursor(time: number, id: number): string {
@@ -36,22 +43,38 @@ function decodeCursor(cursor: string): [number, number] {
 export class EventStore {
   private readonly inserts = new Map<number, Database.Statement>();
   private readonly gatewayIds: (names: string[]) => string[];
+  private readonly afterCommit: (rows: number) => void;
+  /** The last id ever given (AUTOINCREMENT's counter; max(id) too, should the counter row be missing). */
+  private readonly lastIdStatement: Database.Statement;
+  private readonly storedSeqs: Database.Statement;
 
   constructor(
     private readonly sqlite: Database.Database,
-    options: { gatewayIds: (namesOrIds: string[]) => string[] },
+    options: {
+      gatewayIds: (namesOrIds: string[]) => string[];
+      /** Rows written by a committed transaction (the background checkpoint counts them). */
+      afterCommit?: (rows: number) => void;
+    },
   ) {
     this.gatewayIds = options.gatewayIds;
+    this.afterCommit = options.afterCommit ?? (() => {});
+    this.lastIdStatement = sqlite
+      .prepare("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), coalesce((SELECT max(id) FROM events), 0))")
+      .pluck();
+    this.storedSeqs = sqlite.prepare('SELECT seq FROM events WHERE gateway_id = ? AND epoch = ? AND seq BETWEEN ? AND ?').pluck();
   }
 
-  /** One INSERT for `rows` events: far fewer statement steps than one per row. */
+  /**
+   * One INSERT for `rows` events: far fewer statement steps than one per row. Ids are given
+   * explicitly (see ingestMany), so no RETURNING: reading rows back costs more than the insert.
+   */
   private insertStatement(rows: number): Database.Statement {
     let stmt = this.inserts.get(rows);
     if (!stmt) {
-      const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+      const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
       stmt = this.sqlite.prepare(
-        `INSERT OR IGNORE INTO events (gateway_id, epoch, seq, time, received_at, protection_id, attack_name, action, client_address, text, data)
-         VALUES ${values} RETURNING id, seq`,
+        `INSERT INTO events (id, gateway_id, epoch, seq, time, received_at, protection_id, attack_name, action, client_address, text, data)
+         VALUES ${values}`,
       );
       this.inserts.set(rows, stmt);
     }
@@ -66,30 +89,88 @@ export class EventStore {
   /**
    * Commits several batches (from any gateways) in ONE synchronous transaction: a commit
    * rewrites every page it touched, so fewer, larger commits write far fewer pages per event.
+   *
+   * Exactly once: inside the transaction (the only writer), the sequence numbers of the batch
+   * already stored for (gateway, epoch) are read with one range probe of the unique index, and
+   * only the others are inserted; a re-sent batch stores nothing. The unique index stays the
+   * guard: a duplicate that got through anyway fails the whole transaction (nothing acked).
+   *
+   * Ids continue AUTOINCREMENT's sequence (never reused, even after retention emptied the
+   * table) and are assigned here in batch order, so the insert needs no RETURNING.
+   *
+   * The hot path avoids object spreads (a spread of a validated event costs several times a
+   * JSON.stringify of it): the stored JSON is the event's own serialisation with the gateway
+   * name appended, and the returned events are shallow copies with the stored fields set.
    */
   ingestMany(batches: { gatewayId: string; gatewayName: string; epoch: number; batch: SpooledEvent[] }[], now = Date.now()): StoredEvent[][] {
     const receivedAt = new Date(now).toISOString();
     const CHUNK = 64;
-    const run = this.sqlite.transaction(() =>
-      batches.map(({ gatewayId, gatewayName, epoch, batch }) => {
-        const stored: StoredEvent[] = [];
-        for (let start = 0; start < batch.length; start += CHUNK) {
-          const chunk = batch.slice(start, start + CHUNK);
-          const params: unknown[] = [];
-          const bySeq = new Map<number, InspectionEvent & { gateway: string }>();
-          for (const { seq, event } of chunk) {
-            const e = { ...event, gateway: gatewayName };
-            bySeq.set(seq, e);
-            params.push(gatewayId, epoch, seq, Date.parse(e.time), now, e.protectionId, e.attackName, e.action, e.client.address, searchText(e), JSON.stringify(e));
+    const W = 12;
+    const run = this.sqlite.transaction(() => {
+      let id = this.lastIdStatement.get() as number;
+      return batches.map(({ gatewayId, gatewayName, epoch, batch }) => {
+        const fresh = this.notStored(gatewayId, epoch, batch);
+        const stored: StoredEvent[] = new Array(fresh.length);
+        const nameJson = JSON.stringify(gatewayName);
+        for (let start = 0; start < fresh.length; start += CHUNK) {
+          const end = Math.min(fresh.length, start + CHUNK);
+          const params: unknown[] = new Array((end - start) * W);
+          let k = 0;
+          for (let i = start; i < end; i++) {
+            const { seq, event: e } = fresh[i]!;
+            id += 1;
+            params[k++] = id;
+            params[k++] = gatewayId;
+            params[k++] = epoch;
+            params[k++] = seq;
+            params[k++] = Date.parse(e.time);
+            params[k++] = now;
+            params[k++] = e.protectionId;
+            params[k++] = e.attackName;
+            params[k++] = e.action;
+            params[k++] = e.client.address;
+            params[k++] = searchText(e);
+            params[k++] = storedJson(e, gatewayName, nameJson);
+            const s = Object.assign({}, e) as StoredEvent;
+            s.gateway = gatewayName;
+            s.id = id;
+            s.gatewayId = gatewayId;
+            s.seq = seq;
+            s.receivedAt = receivedAt;
+            stored[i] = s;
           }
-          const rows = this.insertStatement(chunk.length).all(...params) as { id: number; seq: number }[];
-          for (const r of rows) stored.push({ ...bySeq.get(r.seq)!, id: r.id, gatewayId, seq: r.seq, receivedAt });
+          this.insertStatement(end - start).run(params);
         }
-        stored.sort((a, b) => a.id - b.id);
         return stored;
-      }),
-    );
-    return run();
+      });
+    });
+    const stored = run();
+    this.afterCommit(stored.reduce((n, b) => n + b.length, 0));
+    return stored;
+  }
+
+  /** The events of `batch` not stored yet (each sequence number once, the first occurrence). */
+  private notStored(gatewayId: string, epoch: number, batch: SpooledEvent[]): SpooledEvent[] {
+    if (batch.length === 0) return batch;
+    let lo = batch[0]!.seq;
+    let hi = lo;
+    let ascending = true;
+    for (let i = 1; i < batch.length; i++) {
+      const seq = batch[i]!.seq;
+      if (seq <= hi) ascending = false;
+      if (seq > hi) hi = seq;
+      if (seq < lo) lo = seq;
+    }
+    const existing = this.storedSeqs.all(gatewayId, epoch, lo, hi) as number[];
+    if (existing.length === 0 && ascending) return batch;
+    const seen = new Set(existing);
+    const fresh: SpooledEvent[] = [];
+    for (const item of batch) {
+      if (seen.has(item.seq)) continue;
+      seen.add(item.seq);
+      fresh.push(item);
+    }
+    return fresh;
   }
 
   private where(f: EventFilters): Where {
@@ -210,6 +291,7 @@ export class EventStore {
         if (n === 0) break;
       }
     }
+    this.afterCommit(deleted);
     return deleted;
   }
 }
@@ -224,8 +306,12 @@ interface Row {
 }
 
 function toStored(r: Row): StoredEvent {
-  const e = JSON.parse(r.data) as InspectionEvent & { gateway: string };
-  return { ...e, id: r.id, gatewayId: r.gateway_id, seq: r.seq, receivedAt: new Date(r.received_at).toISOString() };
+  const e = JSON.parse(r.data) as StoredEvent;
+  e.id = r.id;
+  e.gatewayId = r.gateway_id;
+  e.seq = r.seq;
+  e.receivedAt = new Date(r.received_at).toISOString();
+  return e;
 }
 
 /** The same filters as a predicate, for the live stream. */
