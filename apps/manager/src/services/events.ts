@@ -15,7 +15,7 @@ interface Where {
 
 /** The free-text column: what the `q` filter searches, lower-cased once at insert. */
 function searchText(e: InspectionEvent): string {
-  return [e.command, e.detail, e.context.helo ?? '', e.context.mailFrom ?? ''].join('\n').toLowerCase();
+  return `${e.command}\n${e.detail}\n${e.context.helo ?? ''}\n${e.context.mailFrom ?? ''}`.toLowerCase();
 }
 
 /** The `data` column: the event's JSON with the receiving gateway's name as `gateway` (it wins over any name the event carried). */
@@ -67,13 +67,16 @@ export class EventStore {
   /**
    * One INSERT for `rows` events: far fewer statement steps than one per row. Ids are given
    * explicitly (see ingestMany), so no RETURNING: reading rows back costs more than the insert.
+   * OR FAIL, not the default ABORT: ABORT makes SQLite copy every page a multi-row statement
+   * touches into a statement journal first, to undo just that statement; a failure here
+   * rolls the whole transaction back anyway.
    */
   private insertStatement(rows: number): Database.Statement {
     let stmt = this.inserts.get(rows);
     if (!stmt) {
       const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
       stmt = this.sqlite.prepare(
-        `INSERT INTO events (id, gateway_id, epoch, seq, time, received_at, protection_id, attack_name, action, client_address, text, data)
+        `INSERT OR FAIL INTO events (id, gateway_id, epoch, seq, time, received_at, protection_id, attack_name, action, client_address, text, data)
          VALUES ${values}`,
       );
       this.inserts.set(rows, stmt);
@@ -100,9 +103,15 @@ export class EventStore {
    *
    * The hot path avoids object spreads (a spread of a validated event costs several times a
    * JSON.stringify of it): the stored JSON is the event's own serialisation with the gateway
-   * name appended, and the returned events are shallow copies with the stored fields set.
+   * name appended, and the returned events are the events (or shallow copies) with the stored
+   * fields set.
    */
-  ingestMany(batches: { gatewayId: string; gatewayName: string; epoch: number; batch: SpooledEvent[] }[], now = Date.now()): StoredEvent[][] {
+  ingestMany(
+    batches: { gatewayId: string; gatewayName: string; epoch: number; batch: SpooledEvent[] }[],
+    now = Date.now(),
+    /** The events are the caller's to give away (the fleet link's freshly validated objects): they become the returned events instead of being copied. */
+    handOver = false,
+  ): StoredEvent[][] {
     const receivedAt = new Date(now).toISOString();
     const CHUNK = 64;
     const W = 12;
@@ -131,7 +140,7 @@ export class EventStore {
             params[k++] = e.client.address;
             params[k++] = searchText(e);
             params[k++] = storedJson(e, gatewayName, nameJson);
-            const s = Object.assign({}, e) as StoredEvent;
+            const s = (handOver ? e : Object.assign({}, e)) as StoredEvent;
             s.gateway = gatewayName;
             s.id = id;
             s.gatewayId = gatewayId;

@@ -242,6 +242,7 @@ export class FleetHub {
       stored = this.m.events.ingestMany(
         batches.map((b) => ({ gatewayId: b.link.gatewayId, gatewayName: b.link.name, epoch: b.epoch, batch: b.events })),
         this.m.now(),
+        true, // validated by zod for this message alone: nothing else holds these objects
       );
     } catch (err) {
       // Nothing acknowledged: the gateways keep the events and send them again.
