@@ -1,4 +1,4 @@
-import type { InspectorFactory, InspectorLike } from './inspector.js';
+import type { InspectorFactory, InspectorLike, Verdict } from './inspector.js';
 
 /** Upper bounds (seconds) of the engine-time histogram: engine calls take microseconds on a chunk. */
 export const ENGINE_TIME_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1] as const;
@@ -53,26 +53,58 @@ export function timedInspectorFactory(base: InspectorFactory, histogram: Duratio
     } finally {
       histogram.observe((performance.now() - t0) / 1000);
     }
-    const timed = <A extends unknown[], R>(fn: (...args: A) => R) =>
-      (...args: A): R => {
-        const start = performance.now();
-        try {
-          return fn(...args);
-        } finally {
-          histogram.observe((performance.now() - start) / 1000);
-        }
-      };
-    return {
-      fromClient: timed((chunk: Uint8Array) => inner.fromClient(chunk)),
-      fromServer: timed((chunk: Uint8Array) => inner.fromServer(chunk)),
-      clientEnded: timed(() => inner.clientEnded()),
-      serverEnded: timed(() => inner.serverEnded()),
-      get inspecting() {
-        return inner.inspecting;
-      },
-      get phase() {
-        return inner.phase;
-      },
-    };
+    return new TimedInspector(inner, histogram);
   };
+}
+
+/** An inspector whose every call is timed (a class, not closures: one per connection, no argument arrays per call). */
+class TimedInspector implements InspectorLike {
+  constructor(
+    private readonly inner: InspectorLike,
+    private readonly histogram: DurationHistogram,
+  ) {}
+
+  fromClient(chunk: Uint8Array): Verdict {
+    const start = performance.now();
+    try {
+      return this.inner.fromClient(chunk);
+    } finally {
+      this.histogram.observe((performance.now() - start) / 1000);
+    }
+  }
+
+  fromServer(chunk: Uint8Array): Verdict {
+    const start = performance.now();
+    try {
+      return this.inner.fromServer(chunk);
+    } finally {
+      this.histogram.observe((performance.now() - start) / 1000);
+    }
+  }
+
+  clientEnded(): Verdict {
+    const start = performance.now();
+    try {
+      return this.inner.clientEnded();
+    } finally {
+      this.histogram.observe((performance.now() - start) / 1000);
+    }
+  }
+
+  serverEnded(): Verdict {
+    const start = performance.now();
+    try {
+      return this.inner.serverEnded();
+    } finally {
+      this.histogram.observe((performance.now() - start) / 1000);
+    }
+  }
+
+  get inspecting(): boolean {
+    return this.inner.inspecting;
+  }
+
+  get phase(): InspectorLike['phase'] {
+    return this.inner.phase;
+  }
 }
