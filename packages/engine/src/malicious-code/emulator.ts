@@ -73,8 +73,6 @@ export class RunResult {
    * written instructions.
    */
   wxRun = 0;
-  /** Distinct argument/slack bytes written. */
-  bufWrites = 0;
   /** Distinct instructions executed from stack bytes this run pushed. */
   stackExec = 0;
   /** Taken backward branches (loop iterations). */
@@ -88,9 +86,6 @@ export class RunResult {
   sysNum = new Int32Array(SYSCALL_SLOTS);
   /** 0 unknown number, 1 number used by shellcode, 2 number with plausible arguments. */
   sysQuality = new Uint8Array(SYSCALL_SLOTS);
-  /** Distinct instructions executed inside the argument. */
-  insnsInArg = 0;
-  maxOffset = -1;
 
   reset(): void {
     this.steps = 0;
@@ -98,15 +93,12 @@ export class RunResult {
     this.wx = 0;
     this.wxFirst = -1;
     this.wxRun = 0;
-    this.bufWrites = 0;
     this.stackExec = 0;
     this.backJumps = 0;
     this.loopAt = -1;
     this.getpc = -1;
     this.getpcHow = 0;
     this.nSyscalls = 0;
-    this.insnsInArg = 0;
-    this.maxOffset = -1;
   }
 }
 
@@ -212,9 +204,11 @@ export class Emulator {
     const mem = this.mem;
     this.mode64 = mode64;
     const startAddr = ARG_ADDR + start;
-    this.lo.fill(startAddr);
-    this.hi.fill(0);
-    this.lo[4] = STK_INIT;
+    const lo = this.lo, hi = this.hi;
+    lo[0] = startAddr; lo[1] = startAddr; lo[2] = startAddr; lo[3] = startAddr;
+    lo[4] = STK_INIT; lo[5] = startAddr; lo[6] = startAddr; lo[7] = startAddr;
+    hi[0] = 0; hi[1] = 0; hi[2] = 0; hi[3] = 0; hi[4] = 0; hi[5] = 0; hi[6] = 0; hi[7] = 0;
+    if (mode64) for (let i = 8; i < 16; i++) { lo[i] = startAddr; hi[i] = 0; }
     // i386 code names only registers 0-7, so the lazy set empties once those are touched.
     this.undef = (mode64 ? 0xffff : 0xff) & ~(1 << 4);
     this.cf = this.zf = this.sf = this.of = this.pfb = this.df = 0;
@@ -224,6 +218,8 @@ export class Emulator {
     this.eip = startAddr;
     const ins = this.insn;
     const gen = this.gen;
+    const memSize = this.memSize, bufEnd = BUF_LO + memSize, argEnd = PRE + this.argLen;
+    const wStamp = this.wStamp, xStamp = this.xStamp, visited = this.visited, visitGen = this.visitGen;
     this.maxSteps = maxSteps;
     let run = 0;
     this.lastWrite = 0;
@@ -231,25 +227,21 @@ export class Emulator {
       const a = this.eip;
       let n: number;
       let written = false;
-      if (a >= BUF_LO && a < BUF_LO + this.memSize) {
+      if (a >= BUF_LO && a < bufEnd) {
         const o = a - BUF_LO;
-        n = decode(mem, o, this.memSize, mode64, ins);
+        n = decode(mem, o, memSize, mode64, ins);
         if (n === 0) { r.stop = Stop.Invalid; break; }
         // Only bytes this run wrote carry the current stamp: none before the first buffer write.
-        if (this.memUndoN !== 0) for (let k = 0; k < n; k++) if (this.wStamp[o + k] === gen) { written = true; break; }
-        const inArg = o >= PRE && o < PRE + this.argLen;
-        if (!inArg && !written) { r.stop = Stop.Left; break; }
+        if (this.memUndoN !== 0) for (let k = 0; k < n; k++) if (wStamp[o + k] === gen) { written = true; break; }
         if (written) {
-          if (this.xStamp[o] !== gen) { r.wx++; if (r.wxFirst < 0) r.wxFirst = o - PRE; }
+          if (xStamp[o] !== gen) { r.wx++; if (r.wxFirst < 0) r.wxFirst = o - PRE; }
           if (++run > r.wxRun) r.wxRun = run;
-        } else if (this.xStamp[o] !== gen) {
+        } else {
+          if (o < PRE || o >= argEnd) { r.stop = Stop.Left; break; }
           run = 0;
-          r.insnsInArg++;
-          if (o - PRE > r.maxOffset) r.maxOffset = o - PRE;
-          this.visited[o - PRE] = this.visitGen;
+          visited[o - PRE] = visitGen;
         }
-        if (!written && this.xStamp[o] === gen) run = 0;
-        this.xStamp[o] = gen;
+        xStamp[o] = gen;
       } else if (a >= STK_LO && a < STK_LO + STK_SIZE) {
         const o = a - STK_LO;
         n = decode(this.stk, o, STK_SIZE, mode64, ins);
@@ -311,7 +303,7 @@ export class Emulator {
     if (addr >= BUF_LO && addr < BUF_LO + this.memSize) {
       const o = addr - BUF_LO;
       this.mem[o] = v;
-      if (this.wStamp[o] !== this.gen) { this.wStamp[o] = this.gen; this.res.bufWrites++; this.memUndo[this.memUndoN++] = o; }
+      if (this.wStamp[o] !== this.gen) { this.wStamp[o] = this.gen; this.memUndo[this.memUndoN++] = o; }
       return;
     }
     if (addr >= STK_LO && addr < STK_LO + STK_SIZE) {
