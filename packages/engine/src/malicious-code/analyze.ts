@@ -98,6 +98,12 @@ function textClass(a: Uint8Array, len: number): number {
 class ModeResult {
   signals: CodeSignal[] = [];
   score = 0;
+  /** Start over (the two mode results are reused across calls; signals go out as a copy). */
+  reset(): ModeResult {
+    this.score = 0;
+    if (this.signals.length !== 0) this.signals = [];
+    return this;
+  }
   add(name: string, offset: number, weight: number, detail?: string): void {
     if (weight <= 0) return;
     this.score += weight;
@@ -110,6 +116,8 @@ class ModeResult {
 }
 
 const EMPTY = new ModeResult();
+const RESULT32 = new ModeResult();
+const RESULT64 = new ModeResult();
 
 interface RunScore { score: number; start: number; r: RunSnapshot }
 interface RunSnapshot {
@@ -144,7 +152,7 @@ function runPoints(r: RunResult): number {
 }
 
 function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: number, threshold: number, scanned: boolean): ModeResult {
-  const out = new ModeResult();
+  const out = (mode64 ? RESULT64 : RESULT32).reset();
   if (!scanned) scan.scan(arg, len, mode64);
   const text = tclass !== 0;
   if (text && scan.mel < TEXT_MIN_CHAIN) return out;
@@ -168,7 +176,7 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
   for (let i = 0; i < scan.nTrig && nc < MAX_CANDIDATES - MAX_HEADS; i++) {
     const t = scan.trigOff[i]!;
     addCand(scan.predecessor(t, 3));
-    addCand(scan.predecessor(t, 8));
+    addCand(scan.predecessor(scan.lastPredecessor, 5)); // 8 back in all
     addCand(scan.entryBefore(t, 64));
     if (scan.trigType[i] === T_CALL || scan.trigType[i] === T_FPUENV || scan.trigType[i] === T_RIPLEA) addCand(t);
   }

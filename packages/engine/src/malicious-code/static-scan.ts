@@ -67,6 +67,11 @@ export class StaticScan {
   private ebGen = 0;
   private readonly back = new Uint8Array(MAX_ARG + 1);
   private backReady = false;
+  /**
+   * After `predecessor`: where its walk ended when it made all `depth` steps (the walk can go
+   * on from there), else -1 (it stopped early: a deeper walk ends at the same place).
+   */
+  lastPredecessor = -1;
   private readonly ring = new Int32Array(MAX_TRIGGERS);
   private readonly ringType = new Uint8Array(MAX_TRIGGERS);
 
@@ -392,6 +397,7 @@ export class StaticScan {
    */
   predecessor(t: number, depth: number): number {
     let p = t;
+    this.lastPredecessor = t;
     for (let d = 0; d < depth; d++) {
       let found = -1;
       for (let j = p - 1; j >= 0 && j >= p - 15; j--) {
@@ -402,9 +408,10 @@ export class StaticScan {
           if (k === Kind.Normal || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) { found = j; break; }
         }
       }
-      if (found < 0) break;
+      if (found < 0) { this.lastPredecessor = -1; break; }
       p = found;
     }
+    if (this.lastPredecessor >= 0) this.lastPredecessor = p;
     return p;
   }
 
