@@ -181,3 +181,88 @@ describe('static scan: two-byte table path', () => {
     }
   });
 });
+
+describe('static scan: printable-text path and entry search', () => {
+  let x = 11;
+  const rnd = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16;
+  // Text-like alphabets: prefixes (segment, 66, 67), Jcc, sled letters, stops (l-o), '<', '.'.
+  const alphabets = [
+    ' !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~',
+    'fgde&.6>pqrstuvwxyz{|}~',
+    'ABCEFGHIJKMNO$%,-457<=?\'/fg.d',
+    'user.name+tag@mail.example.org<> SIZE=1234',
+  ];
+
+  it('a printable argument gets the same lengths, chains and longest chain as from the full scan', async () => {
+    const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
+    const fast = new StaticScan();
+    const full = new StaticScan();
+    let compared = 0;
+    for (let k = 0; k < 3000; k++) {
+      const alpha = alphabets[k % alphabets.length]!;
+      const n = 64 + (rnd() % 400);
+      const buf = new Uint8Array(n);
+      for (let i = 0; i < n; i++) buf[i] = alpha.charCodeAt(rnd() % alpha.length);
+      full.scan(buf, n, false);
+      if (!fast.scanPrintable32(buf, n)) {
+        // Only a 16-offset sled run sends printable text to the full scan.
+        expect(full.sledEnd - full.sledStart).toBeGreaterThanOrEqual(16);
+        continue;
+      }
+      compared++;
+      expect([fast.mel, fast.melAt]).toEqual([full.mel, full.melAt]);
+      expect(full.nTrig).toBe(0);
+      expect(full.nLandings).toBe(0);
+      expect(Array.from(fast.ilen.subarray(0, n))).toEqual(Array.from(full.ilen.subarray(0, n)));
+      expect(Array.from(fast.chain.subarray(0, n))).toEqual(Array.from(full.chain.subarray(0, n)));
+    }
+    expect(compared).toBeGreaterThan(2000);
+  });
+
+  it('rejects a non-printable byte anywhere', async () => {
+    const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
+    const s = new StaticScan();
+    const buf = new Uint8Array(100).fill(0x41);
+    expect(s.scanPrintable32(buf, 100)).toBe(false); // a 100-byte inc-ecx sled: full scan
+    buf.fill(0x30);
+    expect(s.scanPrintable32(buf, 100)).toBe(true);
+    for (const b of [0x00, 0x1f, 0x7f, 0x80, 0xff]) {
+      buf[37] = b;
+      expect(s.scanPrintable32(buf, 100)).toBe(false);
+      buf[37] = 0x30;
+    }
+  });
+
+  it('entryBefore finds the earliest start whose straight-line path reaches the trigger', async () => {
+    const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
+    const s = new StaticScan();
+    // Reference: walk each start's path step by step (no memo, no shortcut).
+    const reference = (t: number, window: number): number => {
+      for (let st = Math.max(0, t - window); st < t; st++) {
+        let p = st;
+        // Reached within at most 47 moves.
+        for (let moves = 0; moves < 48; moves++) {
+          if (p === t) return st;
+          if (p < 0 || p >= s.len) break;
+          const n = s.ilen[p]!;
+          if (n === 0) break;
+          const k = s.kind[p]!;
+          if (k === Kind.Jmp || k === Kind.Call) p = s.tgt[p]!;
+          else if (k === Kind.Normal || k === Kind.Jcc || k === Kind.Loop || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) p += n;
+          else break;
+        }
+      }
+      return t;
+    };
+    const pool = [0x90, 0x41, 0xeb, 0xe9, 0xe8, 0x74, 0xe2, 0xcd, 0x80, 0x0f, 0x05, 0xff, 0xc3, 0x66, 0x2e, 0x31, 0xc0, 0x04];
+    for (let k = 0; k < 300; k++) {
+      const n = 40 + (rnd() % 300);
+      const buf = new Uint8Array(n);
+      for (let i = 0; i < n; i++) buf[i] = k % 2 ? rnd() & 255 : pool[rnd() % pool.length]!;
+      for (const m64 of [false, true]) {
+        s.scan(buf, n, m64);
+        for (let t = 0; t < n; t += 1 + (rnd() % 7)) expect(s.entryBefore(t, 64)).toBe(reference(t, 64));
+      }
+    }
+  });
+});
