@@ -18,7 +18,9 @@ const children = [];
 let stopping = false;
 
 function launch(name, args, env = {}) {
-  const child = spawn('pnpm', ['--silent', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, INIT_CWD: root, ...env } });
+  // Each part in its own process group: pnpm does not pass signals on to what it runs, so
+  // stopping kills the whole group (pnpm, tsx and node alike), however we were stopped.
+  const child = spawn('pnpm', ['--silent', ...args], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, INIT_CWD: root, ...env } });
   const prefix = `[${name}] `;
   for (const stream of [child.stdout, child.stderr]) {
     let rest = '';
@@ -41,8 +43,20 @@ function launch(name, args, env = {}) {
 function stop(code = 0) {
   if (stopping) return;
   stopping = true;
-  for (const child of children) child.kill('SIGTERM');
-  setTimeout(() => process.exit(code), 5000).unref();
+  const signalAll = (signal) => {
+    for (const child of children) {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // that group is gone already
+      }
+    }
+  };
+  signalAll('SIGTERM');
+  setTimeout(() => {
+    signalAll('SIGKILL');
+    process.exit(code);
+  }, 5000).unref();
   Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.once('exit', r))))).then(() => process.exit(code));
 }
 process.on('SIGINT', () => stop(0));
