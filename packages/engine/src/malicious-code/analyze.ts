@@ -31,8 +31,8 @@
  * starts x 64 decodes of data-flow counting, and at most EMU_TOTAL emulated steps in all (each step is one decode plus constant
  * work, except rep-string steps, which are also counted). Text arguments shorter than MIN_TEXT
  * bytes are rejected after one byte scan. Longer arguments first get the printable-ASCII 32-bit
- * scan (also the text check); anything else pays it at most up to its last non-printable byte
- * before the classification and the full scans.
+ * scan (also the text check); when that scan gives up (a non-printable byte, found from the
+ * end, or a 16-offset sled run) the classification and full scans follow: at most one extra pass.
  */
 import { Emulator, MAX_ARG, Stop, syscallName, type RunResult } from './emulator.js';
 import { StaticScan, T_BACK, T_CALL, T_FPUENV, T_GATE, T_RIPLEA } from './static-scan.js';
