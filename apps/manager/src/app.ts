@@ -171,6 +171,7 @@ export async function buildApp(deps: ManagerDeps = {}): Promise<FastifyInstance>
     manager.live.closeAll();
   });
   app.addHook('onClose', async () => {
+    await fleet.close();
     await store.close();
   });
   return app;

@@ -60,6 +60,7 @@ describe('event ingestion over the fleet link', () => {
   it('commits then acks; a re-sent batch (lost ack) and an overlapping one are acked and stored once; ids only grow', async () => {
     const { t, base } = await started();
     const gw = await gateway(t, base, 'gw-a');
+    expect(t.app.fleet.parserThreaded).toBe(true); // frames are parsed beside the event loop
     gw.send(1, events(1, 5));
     await until(() => gw.of('ack').length === 1, 'first ack');
     expect(gw.of('ack')[0]).toEqual({ type: 'ack', epoch: 1, first: 1, last: 5 });
@@ -79,6 +80,8 @@ describe('event ingestion over the fleet link', () => {
     gw.send(2, events(1, 2));
     await until(() => gw.of('ack').length === 4, 'ack of epoch 2');
     expect(t.app.manager.events.count()).toBe(9);
+    expect(t.app.fleet.parserThreaded).toBe(true);
+    expect(t.logs.filter((l) => l.includes('parser'))).toEqual([]);
   });
 
   it('a bad event in a batch: an error naming the field, nothing of the batch stored, no ack; the corrected batch goes in whole', async () => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { StoredEvent } from '@smtpguard/contracts';
 import type { Manager } from '../services/context.js';
+import { committedEvents, type Committed } from '../services/events.js';
 import type { FleetHub } from '../services/fleet.js';
 import { LogExporter, type LogExporterOptions } from './log-export.js';
 import { ManagerMetrics } from './metrics.js';
@@ -47,18 +48,19 @@ export function setupObservability(app: FastifyInstance, m: Manager, fleet: Flee
   const mm = metrics;
 
   const publish = m.live.publish.bind(m.live);
-  m.live.publish = (events: StoredEvent[]) => {
+  m.live.publish = (events: StoredEvent[] | Committed) => {
+    const committed = Array.isArray(events) ? committedEvents(events) : events;
     // One counter call per (protection, action) in the batch, not one per event.
     const counts = new Map<string, { protection: string; action: string; n: number }>();
-    for (const e of events) {
-      const key = `${e.protectionId}\u0000${e.action}`;
+    committed.forEachKind((protection, action) => {
+      const key = `${protection}\u0000${action}`;
       const c = counts.get(key);
       if (c) c.n += 1;
-      else counts.set(key, { protection: e.protectionId, action: e.action, n: 1 });
-    }
+      else counts.set(key, { protection, action, n: 1 });
+    });
     for (const c of counts.values()) mm.eventsCommitted.inc({ protection: c.protection, action: c.action }, c.n);
-    publish(events);
-    if (events.length > 0) exporter.kick();
+    publish(committed);
+    if (committed.size > 0) exporter.kick();
   };
 
   app.addHook('onResponse', async (req, reply) => {

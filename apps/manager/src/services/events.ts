@@ -25,6 +25,105 @@ function storedJson(e: InspectionEvent, gatewayName: string, nameJson: string): 
   return `${json.slice(0, -1)},"gateway":${nameJson}}`;
 }
 
+/**
+ * A batch of validated events ready to insert. The six text columns of every event
+ * (protection_id, attack_name, action, client_address, text, data) end to end in one string:
+ * column c of event i ends at ends[6 * i + c]. One string and three typed arrays cross a
+ * thread boundary for the price of a copy, where the events' objects would be serialised.
+ */
+export interface PackedBatch {
+  n: number;
+  seqs: Float64Array;
+  /** Event times, unix ms. */
+  times: Float64Array;
+  strings: string;
+  ends: Uint32Array;
+}
+
+/** What ingestPacked stored of one batch: `count` events with ids firstId.., at these indexes of the batch (null: all, in order). */
+export interface Inserted {
+  count: number;
+  firstId: number;
+  indexes: number[] | null;
+}
+
+/** The columns of a batch of validated events: the search text, and the JSON the API serves (the event plus its gateway's name). */
+export function packEvents(batch: SpooledEvent[], gatewayName: string): PackedBatch {
+  const n = batch.length;
+  const seqs = new Float64Array(n);
+  const times = new Float64Array(n);
+  const ends = new Uint32Array(6 * n);
+  const parts: string[] = new Array(6 * n);
+  const nameJson = JSON.stringify(gatewayName);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const { seq, event: e } = batch[i]!;
+    seqs[i] = seq;
+    times[i] = Date.parse(e.time);
+    const cols = [e.protectionId, e.attackName, e.action, e.client.address, searchText(e), storedJson(e, gatewayName, nameJson)];
+    for (let c = 0; c < 6; c++) {
+      const v = cols[c]!;
+      parts[6 * i + c] = v;
+      at += v.length;
+      ends[6 * i + c] = at;
+    }
+  }
+  return { n, seqs, times, strings: parts.join(''), ends };
+}
+
+/**
+ * Events just committed, as the live stream and the metrics see them. Building the event
+ * objects costs about what parsing them did: done only when asked (a live console is open).
+ */
+export interface Committed {
+  readonly size: number;
+  /** Protection and action of each event: what the metrics count. */
+  forEachKind(fn: (protectionId: string, action: string) => void): void;
+  events(): StoredEvent[];
+}
+
+export function committedEvents(events: StoredEvent[]): Committed {
+  return {
+    size: events.length,
+    forEachKind: (fn) => {
+      for (const e of events) fn(e.protectionId, e.action);
+    },
+    events: () => events,
+  };
+}
+
+/** The committed part of packed batches (as ingestPacked reported it), in commit order. */
+export function committedPacked(batches: { gatewayId: string; packed: PackedBatch; inserted: Inserted }[], receivedAt: string): Committed {
+  const each = (fn: (p: PackedBatch, i: number, id: number, gatewayId: string) => void) => {
+    for (const { gatewayId, packed, inserted } of batches) {
+      for (let k = 0; k < inserted.count; k++) fn(packed, inserted.indexes ? inserted.indexes[k]! : k, inserted.firstId + k, gatewayId);
+    }
+  };
+  let built: StoredEvent[] | null = null;
+  return {
+    size: batches.reduce((n, b) => n + b.inserted.count, 0),
+    forEachKind: (fn) =>
+      each((p, i) => {
+        const start = i === 0 ? 0 : p.ends[6 * i - 1]!;
+        fn(p.strings.slice(start, p.ends[6 * i]!), p.strings.slice(p.ends[6 * i + 1]!, p.ends[6 * i + 2]!));
+      }),
+    events: () => {
+      if (built) return built;
+      const out: StoredEvent[] = [];
+      each((p, i, id, gatewayId) => {
+        const e = JSON.parse(p.strings.slice(p.ends[6 * i + 4]!, p.ends[6 * i + 5]!)) as StoredEvent;
+        e.id = id;
+        e.gatewayId = gatewayId;
+        e.seq = p.seqs[i]!;
+        e.receivedAt = receivedAt;
+        out.push(e);
+      });
+      built = out;
+      return out;
+    },
+  };
+}
+
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export function encodeCursor(time: number, id: number): string {
@@ -92,6 +191,39 @@ export class EventStore {
   /**
    * Commits several batches (from any gateways) in ONE synchronous transaction: a commit
    * rewrites every page it touched, so fewer, larger commits write far fewer pages per event.
+   * Returns, per batch, the events that were new, as StoredEvents.
+   */
+  ingestMany(
+    batches: { gatewayId: string; gatewayName: string; epoch: number; batch: SpooledEvent[] }[],
+    now = Date.now(),
+    /** The events are the caller's to give away: they become the returned events instead of being copied. */
+    handOver = false,
+  ): StoredEvent[][] {
+    const receivedAt = new Date(now).toISOString();
+    const inserted = this.ingestPacked(
+      batches.map((b) => ({ gatewayId: b.gatewayId, epoch: b.epoch, packed: packEvents(b.batch, b.gatewayName) })),
+      now,
+    );
+    return inserted.map((ins, j) => {
+      const { gatewayId, gatewayName, batch } = batches[j]!;
+      const stored: StoredEvent[] = new Array(ins.count);
+      for (let k = 0; k < ins.count; k++) {
+        const item = batch[ins.indexes ? ins.indexes[k]! : k]!;
+        const s = (handOver ? item.event : Object.assign({}, item.event)) as StoredEvent;
+        s.gateway = gatewayName;
+        s.id = ins.firstId + k;
+        s.gatewayId = gatewayId;
+        s.seq = item.seq;
+        s.receivedAt = receivedAt;
+        stored[k] = s;
+      }
+      return stored;
+    });
+  }
+
+  /**
+   * The insert itself, from packed batches (see packEvents: the fleet link packs them on its
+   * parser thread). One transaction for all of them.
    *
    * Exactly once: inside the transaction (the only writer), the sequence numbers of the batch
    * already stored for (gateway, epoch) are read with one range probe of the unique index, and
@@ -100,84 +232,67 @@ export class EventStore {
    *
    * Ids continue AUTOINCREMENT's sequence (never reused, even after retention emptied the
    * table) and are assigned here in batch order, so the insert needs no RETURNING.
-   *
-   * The hot path avoids object spreads (a spread of a validated event costs several times a
-   * JSON.stringify of it): the stored JSON is the event's own serialisation with the gateway
-   * name appended, and the returned events are the events (or shallow copies) with the stored
-   * fields set.
    */
-  ingestMany(
-    batches: { gatewayId: string; gatewayName: string; epoch: number; batch: SpooledEvent[] }[],
-    now = Date.now(),
-    /** The events are the caller's to give away (the fleet link's freshly validated objects): they become the returned events instead of being copied. */
-    handOver = false,
-  ): StoredEvent[][] {
-    const receivedAt = new Date(now).toISOString();
+  ingestPacked(batches: { gatewayId: string; epoch: number; packed: PackedBatch }[], now = Date.now()): Inserted[] {
     const CHUNK = 64;
     const W = 12;
     const run = this.sqlite.transaction(() => {
       let id = this.lastIdStatement.get() as number;
-      return batches.map(({ gatewayId, gatewayName, epoch, batch }) => {
-        const fresh = this.notStored(gatewayId, epoch, batch);
-        const stored: StoredEvent[] = new Array(fresh.length);
-        const nameJson = JSON.stringify(gatewayName);
-        for (let start = 0; start < fresh.length; start += CHUNK) {
-          const end = Math.min(fresh.length, start + CHUNK);
+      return batches.map(({ gatewayId, epoch, packed: p }): Inserted => {
+        const indexes = this.notStored(gatewayId, epoch, p.seqs);
+        const count = indexes ? indexes.length : p.n;
+        const firstId = id + 1;
+        const { strings, ends, seqs, times } = p;
+        for (let start = 0; start < count; start += CHUNK) {
+          const end = Math.min(count, start + CHUNK);
           const params: unknown[] = new Array((end - start) * W);
           let k = 0;
-          for (let i = start; i < end; i++) {
-            const { seq, event: e } = fresh[i]!;
+          for (let j = start; j < end; j++) {
+            const i = indexes ? indexes[j]! : j;
+            let at = i === 0 ? 0 : ends[6 * i - 1]!;
             id += 1;
             params[k++] = id;
             params[k++] = gatewayId;
             params[k++] = epoch;
-            params[k++] = seq;
-            params[k++] = Date.parse(e.time);
+            params[k++] = seqs[i];
+            params[k++] = times[i];
             params[k++] = now;
-            params[k++] = e.protectionId;
-            params[k++] = e.attackName;
-            params[k++] = e.action;
-            params[k++] = e.client.address;
-            params[k++] = searchText(e);
-            params[k++] = storedJson(e, gatewayName, nameJson);
-            const s = (handOver ? e : Object.assign({}, e)) as StoredEvent;
-            s.gateway = gatewayName;
-            s.id = id;
-            s.gatewayId = gatewayId;
-            s.seq = seq;
-            s.receivedAt = receivedAt;
-            stored[i] = s;
+            for (let c = 6 * i; c < 6 * i + 6; c++) {
+              const to = ends[c]!;
+              params[k++] = strings.slice(at, to);
+              at = to;
+            }
           }
           this.insertStatement(end - start).run(params);
         }
-        return stored;
+        return { count, firstId, indexes };
       });
     });
-    const stored = run();
-    this.afterCommit(stored.reduce((n, b) => n + b.length, 0));
-    return stored;
+    const inserted = run();
+    this.afterCommit(inserted.reduce((n, b) => n + b.count, 0));
+    return inserted;
   }
 
-  /** The events of `batch` not stored yet (each sequence number once, the first occurrence). */
-  private notStored(gatewayId: string, epoch: number, batch: SpooledEvent[]): SpooledEvent[] {
-    if (batch.length === 0) return batch;
-    let lo = batch[0]!.seq;
+  /** Indexes (into `seqs`) of the events not stored yet, each sequence number once; null: all of them. */
+  private notStored(gatewayId: string, epoch: number, seqs: Float64Array): number[] | null {
+    if (seqs.length === 0) return null;
+    let lo = seqs[0]!;
     let hi = lo;
     let ascending = true;
-    for (let i = 1; i < batch.length; i++) {
-      const seq = batch[i]!.seq;
+    for (let i = 1; i < seqs.length; i++) {
+      const seq = seqs[i]!;
       if (seq <= hi) ascending = false;
       if (seq > hi) hi = seq;
       if (seq < lo) lo = seq;
     }
     const existing = this.storedSeqs.all(gatewayId, epoch, lo, hi) as number[];
-    if (existing.length === 0 && ascending) return batch;
+    if (existing.length === 0 && ascending) return null;
     const seen = new Set(existing);
-    const fresh: SpooledEvent[] = [];
-    for (const item of batch) {
-      if (seen.has(item.seq)) continue;
-      seen.add(item.seq);
-      fresh.push(item);
+    const fresh: number[] = [];
+    for (let i = 0; i < seqs.length; i++) {
+      if (seen.has(seqs[i]!)) continue;
+      seen.add(seqs[i]!);
+      fresh.push(i);
     }
     return fresh;
   }

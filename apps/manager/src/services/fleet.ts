@@ -2,8 +2,6 @@ import { timingSafeEqual } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { and, desc, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
 import {
-  describeZodError,
-  zGatewayMessage,
   type Gateway,
   type GatewayMessage,
   type Install,
@@ -16,6 +14,9 @@ import { sha256, token } from '../auth.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import type { Manager } from './context.js';
 import { compilePolicy, policyHash, profileFor } from './policy.js';
+import { committedPacked, type PackedBatch } from './events.js';
+import { FrameParser } from './frame-parser.js';
+import type { PreparedFrame } from './frames.js';
 
 type GatewayRow = typeof gateways.$inferSelect;
 type InstallStatus = 'pending' | 'installed' | 'failed' | 'unreachable';
@@ -26,7 +27,16 @@ interface Link {
   name: string;
   /** Last frame received (heartbeats arrive every heartbeatSeconds). */
   lastSeen: number;
+  /** Bytes of this link's frames received and not handled yet (parsing, or waiting for the commit). */
+  unhandledBytes: number;
 }
+
+/**
+ * A link whose unhandled frames pass this stops being read (TCP pushes back on the gateway)
+ * until they are down to half: frames are handed to the parser thread as they arrive, so
+ * without this a gateway sending faster than the manager commits would fill memory.
+ */
+const LINK_BACKLOG_BYTES = 8 * 1024 * 1024;
 
 export function gatewayView(row: GatewayRow, online: boolean): Gateway {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -58,10 +68,13 @@ export class FleetHub {
 
   private readonly watchdog: NodeJS.Timeout;
   /** Event batches received and not committed yet: committed together at the next turn of the event loop. */
-  private pendingBatches: { link: Link; epoch: number; events: Extract<GatewayMessage, { type: 'events' }>['events'] }[] = [];
+  private pendingBatches: { link: Link; epoch: number; first: number; last: number; packed: PackedBatch; bytes: number }[] = [];
   private flushScheduled = false;
+  private readonly parser: FrameParser;
+  private closing = false;
 
   constructor(private readonly m: Manager) {
+    this.parser = new FrameParser(m.options.log);
     // An install the manager was waiting on when it stopped: nobody will collect those answers.
     const open = m.db.select({ id: installs.id }).from(installs).where(eq(installs.done, false)).all();
     for (const { id } of open) {
@@ -148,9 +161,20 @@ export class FleetHub {
     for (const id of [...this.links.keys()]) this.disconnect(id, 1001, 'manager shutting down');
   }
 
+  /** Whether fleet-link frames are parsed on the parser thread (not on the event loop). */
+  get parserThreaded(): boolean {
+    return this.parser.threaded;
+  }
+
+  /** Stops the frame parser thread (after closeAll; frames still in it are prepared inline). */
+  async close(): Promise<void> {
+    this.closing = true; // frames still in the parser are dropped: never acked, the gateways send them again
+    await this.parser.close();
+  }
+
   attach(ws: WebSocket, row: GatewayRow, address: string): void {
     this.disconnect(row.id, 4001, 'replaced by a newer connection');
-    const link: Link = { ws, gatewayId: row.id, name: row.name, lastSeen: Date.now() };
+    const link: Link = { ws, gatewayId: row.id, name: row.name, lastSeen: Date.now(), unhandledBytes: 0 };
     this.links.set(row.id, link);
     this.touch(row.id, { address, lastSeenAt: this.m.now() });
     ws.on('close', () => {
@@ -159,20 +183,10 @@ export class FleetHub {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       link.lastSeen = Date.now();
       if (isBinary) return this.send(link, { type: 'error', message: 'frames are JSON text' });
-      let json: unknown;
-      try {
-        json = JSON.parse(data.toString('utf8'));
-      } catch {
-        return this.send(link, { type: 'error', message: 'frame is not JSON' });
-      }
-      const parsed = zGatewayMessage.safeParse(json);
-      if (!parsed.success) return this.send(link, { type: 'error', message: describeZodError(parsed.error) });
-      try {
-        this.handle(link, parsed.data);
-      } catch (err) {
-        this.m.options.log(`fleet: ${row.name}: ${(err as Error).message}`);
-        this.send(link, { type: 'error', message: 'manager could not process the message' });
-      }
+      // Parsed and validated on the parser thread; results come back in arrival order.
+      link.unhandledBytes += data.length;
+      if (link.unhandledBytes > LINK_BACKLOG_BYTES && !ws.isPaused) ws.pause();
+      void this.parser.prepare(data, row.name).then((frame) => this.received(link, frame, data.length));
     });
     this.send(link, {
       type: 'welcome',
@@ -191,7 +205,32 @@ export class FleetHub {
     this.m.db.update(gateways).set(set).where(eq(gateways.id, id)).run();
   }
 
-  private handle(link: Link, msg: GatewayMessage): void {
+  private handled(link: Link, bytes: number): void {
+    link.unhandledBytes -= bytes;
+    if (link.ws.isPaused && link.unhandledBytes <= LINK_BACKLOG_BYTES / 2) link.ws.resume();
+  }
+
+  private received(link: Link, frame: PreparedFrame, bytes: number): void {
+    if (this.closing) return;
+    if (frame.kind !== 'events') this.handled(link, bytes);
+    try {
+      if (frame.kind === 'error') return this.send(link, { type: 'error', message: frame.message });
+      if (frame.kind === 'events') {
+        this.pendingBatches.push({ link, epoch: frame.epoch, first: frame.first, last: frame.last, packed: frame.packed, bytes });
+        if (!this.flushScheduled) {
+          this.flushScheduled = true;
+          setImmediate(() => this.flush());
+        }
+        return;
+      }
+      this.handle(link, frame.message);
+    } catch (err) {
+      this.m.options.log(`fleet: ${link.name}: ${(err as Error).message}`);
+      this.send(link, { type: 'error', message: 'manager could not process the message' });
+    }
+  }
+
+  private handle(link: Link, msg: Exclude<GatewayMessage, { type: 'events' }>): void {
     const now = this.m.now();
     switch (msg.type) {
       case 'hello': {
@@ -207,14 +246,6 @@ export class FleetHub {
           detail: msg.detail ?? null,
           counters: JSON.stringify(msg.counters),
         });
-        return;
-      }
-      case 'events': {
-        this.pendingBatches.push({ link, epoch: msg.epoch, events: msg.events });
-        if (!this.flushScheduled) {
-          this.flushScheduled = true;
-          setImmediate(() => this.flush());
-        }
         return;
       }
       case 'install-result': {
@@ -236,13 +267,14 @@ export class FleetHub {
     this.flushScheduled = false;
     const batches = this.pendingBatches;
     this.pendingBatches = [];
-    if (batches.length === 0) return;
-    let stored: ReturnType<typeof this.m.events.ingestMany>;
+    if (batches.length === 0 || this.closing) return;
+    for (const b of batches) this.handled(b.link, b.bytes);
+    const now = this.m.now();
+    let inserted: ReturnType<typeof this.m.events.ingestPacked>;
     try {
-      stored = this.m.events.ingestMany(
-        batches.map((b) => ({ gatewayId: b.link.gatewayId, gatewayName: b.link.name, epoch: b.epoch, batch: b.events })),
-        this.m.now(),
-        true, // validated by zod for this message alone: nothing else holds these objects
+      inserted = this.m.events.ingestPacked(
+        batches.map((b) => ({ gatewayId: b.link.gatewayId, epoch: b.epoch, packed: b.packed })),
+        now,
       );
     } catch (err) {
       // Nothing acknowledged: the gateways keep the events and send them again.
@@ -252,9 +284,14 @@ export class FleetHub {
     }
     batches.forEach((b) => {
       // Committed (or already stored): the gateway may delete them now.
-      this.send(b.link, { type: 'ack', epoch: b.epoch, first: b.events[0]!.seq, last: b.events[b.events.length - 1]!.seq });
+      this.send(b.link, { type: 'ack', epoch: b.epoch, first: b.first, last: b.last });
     });
-    this.m.live.publish(stored.flat());
+    this.m.live.publish(
+      committedPacked(
+        batches.map((b, i) => ({ gatewayId: b.link.gatewayId, packed: b.packed, inserted: inserted[i]! })),
+        new Date(now).toISOString(),
+      ),
+    );
   }
 
   /** A gateway that missed its target revision (it was down during the install) gets it now. */

@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { EventFilters, StoredEvent, StreamFrame } from '@smtpguard/contracts';
-import { matches } from './events.js';
+import { matches, type Committed } from './events.js';
 
 interface Client {
   ws: WebSocket;
@@ -41,7 +41,10 @@ export class LiveHub {
     };
   }
 
-  publish(events: StoredEvent[]): void {
+  /** Committed events to the consoles whose filters they match (objects built only if a console is open). */
+  publish(committed: StoredEvent[] | Committed): void {
+    if (this.clients.size === 0) return;
+    const events = Array.isArray(committed) ? committed : committed.events();
     if (events.length === 0) return;
     for (const client of this.clients) {
       if (client.dropped) continue;
