@@ -4,6 +4,7 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { fileURLToPath } from 'node:url';
 import { addressInCidr } from '@smtpguard/contracts';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
+import { clientKey } from './client-key.js';
 import * as schema from './schema.js';
 
 export type Db = BetterSQLite3Database<typeof schema>;
@@ -40,6 +41,8 @@ export function openStore(file: string, options: { nativeBinding?: string; log?:
   sqlite.function('in_cidr', { deterministic: true }, (address: unknown, cidr: unknown) =>
     addressInCidr(String(address), String(cidr)) ? 1 : 0,
   );
+  // Used by migration 0004 to fill client_key for the rows stored before it.
+  sqlite.function('client_key', { deterministic: true }, (address: unknown) => clientKey(String(address)));
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS });
 

@@ -107,7 +107,8 @@ export const installResults = sqliteTable(
  * for the API. Indexes: each selective filter (protection, gateway, client) paired with time,
  * so "filter, newest first, LIMIT n" walks one index backwards. Action (2 values) and attack
  * name (3 values) have no index of their own: every value is common, so walking the time
- * index finds a page quickly, and each index costs ingestion rate.
+ * index finds a page quickly, and each index costs ingestion rate. The client index is keyed
+ * by an integer hash of the address (client_key).
  */
 export const events = sqliteTable(
   'events',
@@ -122,6 +123,8 @@ export const events = sqliteTable(
     attackName: text('attack_name').notNull(),
     action: text('action').notNull(),
     clientAddress: text('client_address').notNull(),
+    /** clientKey(client_address) (db/client-key.ts): the client index is on this integer, not the text. */
+    clientKey: integer('client_key').notNull().default(0),
     /** Lower-cased command + detail + HELO + MAIL FROM, for free-text search. */
     text: text('text').notNull(),
     data: text('data').notNull(),
@@ -132,7 +135,10 @@ export const events = sqliteTable(
     index('events_time_text').on(t.time, t.id, t.text),
     index('events_protection_time').on(t.protectionId, t.time, t.id),
     index('events_gateway_time').on(t.gatewayId, t.time, t.id),
-    index('events_client_time').on(t.clientAddress, t.time, t.id),
+    // An integer key (a hash of the address) instead of the text: the same lookups (the query
+    // checks client_address too), a third of the insert cost of a text index whose inserts land
+    // at random places.
+    index('events_client_key_time').on(t.clientKey, t.time, t.id),
   ],
 );
 

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { EventFilters, InspectionEvent, SpooledEvent, StoredEvent } from '@smtpguard/contracts';
 import { CATALOG, addressInCidr, isProtectionId } from '@smtpguard/contracts';
+import { clientKey } from '../db/client-key.js';
 import { badRequest } from '../errors.js';
 
 export interface Retention {
@@ -36,6 +37,8 @@ export interface PackedBatch {
   seqs: Float64Array;
   /** Event times, unix ms. */
   times: Float64Array;
+  /** clientKey() of each event's client address. */
+  clientKeys: Float64Array;
   strings: string;
   ends: Uint32Array;
 }
@@ -52,6 +55,7 @@ export function packEvents(batch: SpooledEvent[], gatewayName: string): PackedBa
   const n = batch.length;
   const seqs = new Float64Array(n);
   const times = new Float64Array(n);
+  const clientKeys = new Float64Array(n);
   const ends = new Uint32Array(6 * n);
   const parts: string[] = new Array(6 * n);
   const nameJson = JSON.stringify(gatewayName);
@@ -60,6 +64,7 @@ export function packEvents(batch: SpooledEvent[], gatewayName: string): PackedBa
     const { seq, event: e } = batch[i]!;
     seqs[i] = seq;
     times[i] = Date.parse(e.time);
+    clientKeys[i] = clientKey(e.client.address);
     const cols = [e.protectionId, e.attackName, e.action, e.client.address, searchText(e), storedJson(e, gatewayName, nameJson)];
     for (let c = 0; c < 6; c++) {
       const v = cols[c]!;
@@ -68,7 +73,7 @@ export function packEvents(batch: SpooledEvent[], gatewayName: string): PackedBa
       ends[6 * i + c] = at;
     }
   }
-  return { n, seqs, times, strings: parts.join(''), ends };
+  return { n, seqs, times, clientKeys, strings: parts.join(''), ends };
 }
 
 /**
@@ -173,9 +178,9 @@ export class EventStore {
   private insertStatement(rows: number): Database.Statement {
     let stmt = this.inserts.get(rows);
     if (!stmt) {
-      const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+      const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
       stmt = this.sqlite.prepare(
-        `INSERT OR FAIL INTO events (id, gateway_id, epoch, seq, time, received_at, protection_id, attack_name, action, client_address, text, data)
+        `INSERT OR FAIL INTO events (id, gateway_id, epoch, seq, time, received_at, protection_id, attack_name, action, client_address, text, data, client_key)
          VALUES ${values}`,
       );
       this.inserts.set(rows, stmt);
@@ -235,14 +240,14 @@ export class EventStore {
    */
   ingestPacked(batches: { gatewayId: string; epoch: number; packed: PackedBatch }[], now = Date.now()): Inserted[] {
     const CHUNK = 64;
-    const W = 12;
+    const W = 13;
     const run = this.sqlite.transaction(() => {
       let id = this.lastIdStatement.get() as number;
       return batches.map(({ gatewayId, epoch, packed: p }): Inserted => {
         const indexes = this.notStored(gatewayId, epoch, p.seqs);
         const count = indexes ? indexes.length : p.n;
         const firstId = id + 1;
-        const { strings, ends, seqs, times } = p;
+        const { strings, ends, seqs, times, clientKeys } = p;
         for (let start = 0; start < count; start += CHUNK) {
           const end = Math.min(count, start + CHUNK);
           const params: unknown[] = new Array((end - start) * W);
@@ -262,6 +267,7 @@ export class EventStore {
               params[k++] = strings.slice(at, to);
               at = to;
             }
+            params[k++] = clientKeys[i];
           }
           this.insertStatement(end - start).run(params);
         }
@@ -325,7 +331,11 @@ export class EventStore {
       if (f.client.includes('/')) {
         parts.push('in_cidr(client_address, ?)');
         args.push(f.client);
-      } else list('client_address', [f.client.replace(/^\[|\]$/g, '')]);
+      } else {
+        const address = f.client.replace(/^\[|\]$/g, '');
+        parts.push('client_key = ? AND client_address = ?');
+        args.push(clientKey(address), address);
+      }
     }
     if (f.q) {
       parts.push("text LIKE ? ESCAPE '\\'");

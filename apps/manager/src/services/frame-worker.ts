@@ -10,6 +10,6 @@ parentPort!.on('message', ({ id, bytes, gatewayName }: { id: number; bytes: Arra
   } catch (err) {
     r = { kind: 'error' as const, message: `manager could not read the frame: ${(err as Error).message}` };
   }
-  parentPort!.postMessage({ id, r }, r.kind === 'events' ? [r.packed.seqs.buffer as ArrayBuffer, r.packed.times.buffer as ArrayBuffer, r.packed.ends.buffer as ArrayBuffer] : []);
+  parentPort!.postMessage({ id, r }, r.kind === 'events' ? [r.packed.seqs.buffer as ArrayBuffer, r.packed.times.buffer as ArrayBuffer, r.packed.clientKeys.buffer as ArrayBuffer, r.packed.ends.buffer as ArrayBuffer] : []);
 });
 parentPort!.postMessage({ ready: true });
