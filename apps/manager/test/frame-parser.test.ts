@@ -18,6 +18,10 @@ describe('fleet frame parser thread', () => {
     const logs: string[] = [];
     const p = new FrameParser((l) => logs.push(l));
     parsers.push(p);
+    expect(p.threaded).toBe(false); // not started: inline
+    expect((await p.prepare(frame(1, 1), 'gw')).kind).toBe('events');
+    p.start();
+    expect(await p.ready).toBe(true);
     expect(p.threaded).toBe(true);
     const results = await Promise.all([
       p.prepare(frame(1, 3), 'gw'),
@@ -34,6 +38,8 @@ describe('fleet frame parser thread', () => {
     const logs: string[] = [];
     const p = new FrameParser((l) => logs.push(l));
     parsers.push(p);
+    p.start();
+    expect(await p.ready).toBe(true);
     const inFlight = [p.prepare(frame(1, 200), 'gw'), p.prepare(frame(201, 200), 'gw')];
     await (p as unknown as { worker: Worker }).worker.terminate();
     const later = p.prepare(frame(401, 1), 'gw');

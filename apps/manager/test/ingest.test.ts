@@ -60,7 +60,7 @@ describe('event ingestion over the fleet link', () => {
   it('commits then acks; a re-sent batch (lost ack) and an overlapping one are acked and stored once; ids only grow', async () => {
     const { t, base } = await started();
     const gw = await gateway(t, base, 'gw-a');
-    expect(t.app.fleet.parserThreaded).toBe(true); // frames are parsed beside the event loop
+    expect(await t.app.fleet.parserReady()).toBe(true); // started by the link: frames are parsed beside the event loop
     gw.send(1, events(1, 5));
     await until(() => gw.of('ack').length === 1, 'first ack');
     expect(gw.of('ack')[0]).toEqual({ type: 'ack', epoch: 1, first: 1, last: 5 });

@@ -166,6 +166,11 @@ export class FleetHub {
     return this.parser.threaded;
   }
 
+  /** Resolves once the parser thread (started by the first link) takes frames: true, or false if it could not. */
+  parserReady(): Promise<boolean> {
+    return this.parser.ready;
+  }
+
   /** Stops the frame parser thread (after closeAll; frames still in it are prepared inline). */
   async close(): Promise<void> {
     this.closing = true; // frames still in the parser are dropped: never acked, the gateways send them again
@@ -173,6 +178,7 @@ export class FleetHub {
   }
 
   attach(ws: WebSocket, row: GatewayRow, address: string): void {
+    this.parser.start();
     this.disconnect(row.id, 4001, 'replaced by a newer connection');
     const link: Link = { ws, gatewayId: row.id, name: row.name, lastSeen: Date.now(), unhandledBytes: 0 };
     this.links.set(row.id, link);

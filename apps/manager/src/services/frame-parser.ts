@@ -17,30 +17,47 @@ interface Pending {
  * come back in the order the frames were sent (one thread, FIFO), so each gateway's messages
  * are handled in order. If the thread cannot start or fails, frames are prepared inline (the
  * same function) and nothing in flight is lost: pending frames are prepared again inline.
+ *
+ * The thread is started by the first gateway link (loading the schemas in a fresh isolate
+ * costs about a second of CPU: not for a manager no gateway talks to); until it is ready,
+ * frames are prepared inline.
  */
 export class FrameParser {
   private worker: Worker | null = null;
+  private started = false;
+  private isReady = false;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  private signalReady: (ok: boolean) => void = () => {};
+  /** Resolves true once frames go to the thread, false if it failed (or closed) first. */
+  readonly ready = new Promise<boolean>((resolve) => {
+    this.signalReady = resolve;
+  });
 
-  constructor(private readonly log: (line: string) => void) {
+  constructor(private readonly log: (line: string) => void) {}
+
+  /** Starts the thread (once). */
+  start(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
     try {
-      this.start();
+      this.spawn();
     } catch (err) {
       this.log(`fleet: frame parser thread unavailable (${(err as Error).message}); parsing on the main thread`);
+      this.signalReady(false);
     }
   }
 
   /** Whether frames go to the thread now (false: inline on the event loop). */
   get threaded(): boolean {
-    return this.worker !== null;
+    return this.worker !== null && this.isReady;
   }
 
   /** `bytes` stays the caller's: it is copied for the thread. */
   prepare(bytes: Buffer, gatewayName: string): Promise<PreparedFrame> {
     const worker = this.worker;
-    if (!worker) return Promise.resolve(prepareFrame(bytes.toString('utf8'), gatewayName));
+    if (!worker || !this.isReady) return Promise.resolve(prepareFrame(bytes.toString('utf8'), gatewayName));
     return new Promise((resolve) => {
       const id = this.nextId++;
       this.pending.set(id, { bytes, gatewayName, resolve });
@@ -55,10 +72,11 @@ export class FrameParser {
     const w = this.worker;
     this.worker = null;
     this.drainInline();
+    this.signalReady(false);
     await w?.terminate();
   }
 
-  private start(): void {
+  private spawn(): void {
     // The thread runs TypeScript like the rest of the app: tsx's loader, registered in the thread.
     const require = createRequire(import.meta.url);
     const tsx = dirname(require.resolve('tsx/package.json'));
@@ -67,7 +85,13 @@ export class FrameParser {
     const worker = new Worker(`import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`, { eval: true });
     worker.unref();
     worker.on('message', (m: { id: number; r: PreparedFrame } | { ready: true }) => {
-      if ('ready' in m) return;
+      if ('ready' in m) {
+        if (this.worker === worker) {
+          this.isReady = true;
+          this.signalReady(true);
+        }
+        return;
+      }
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
@@ -76,6 +100,7 @@ export class FrameParser {
     const fail = (why: string) => {
       if (this.worker !== worker) return;
       this.worker = null;
+      this.signalReady(false);
       if (!this.closed) this.log(`fleet: frame parser thread ${why}; parsing on the main thread`);
       this.drainInline();
     };
