@@ -28,7 +28,7 @@ function collect(ws: WebSocket) {
 const until = async (check: () => boolean, what: string) => {
   const start = Date.now();
   while (!check()) {
-    if (Date.now() - start > 5000) throw new Error(`timed out: ${what}`);
+    if (Date.now() - start > 20_000) throw new Error(`timed out: ${what}`); // a loaded machine: 8000 frames to a console can take seconds
     await new Promise((r) => setTimeout(r, 10));
   }
 };
@@ -108,7 +108,7 @@ describe('live stream /api/events/stream', () => {
     expect(dropped).toMatchObject({ type: 'dropped', data: { reason: expect.stringContaining('too slow') } });
     expect(slowFrames.length).toBeLessThan(8001);
     fast.close();
-  });
+  }, 60_000);
 });
 
 describe('console static build', () => {
