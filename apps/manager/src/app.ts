@@ -165,6 +165,9 @@ export async function buildApp(deps: ManagerDeps = {}): Promise<FastifyInstance>
   const retention = setInterval(applyRetention, deps.retentionIntervalMs ?? 60_000);
   retention.unref();
 
+  // The fleet-link parser thread starts with the server (a listening manager expects gateways); an app only
+  // used through inject starts it with its first link, if any.
+  app.addHook('onListen', async () => fleet.startParser());
   app.addHook('preClose', async () => {
     clearInterval(retention);
     fleet.closeAll();

@@ -166,6 +166,11 @@ export class FleetHub {
     return this.parser.threaded;
   }
 
+  /** Starts the frame parser thread (the first link does it anyway). */
+  startParser(): void {
+    this.parser.start();
+  }
+
   /** Resolves once the parser thread (started by the first link) takes frames: true, or false if it could not. */
   parserReady(): Promise<boolean> {
     return this.parser.ready;

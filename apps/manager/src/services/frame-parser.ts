@@ -18,9 +18,9 @@ interface Pending {
  * are handled in order. If the thread cannot start or fails, frames are prepared inline (the
  * same function) and nothing in flight is lost: pending frames are prepared again inline.
  *
- * The thread is started by the first gateway link (loading the schemas in a fresh isolate
- * costs about a second of CPU: not for a manager no gateway talks to); until it is ready,
- * frames are prepared inline.
+ * The thread is started when the server listens or by the first gateway link (loading the
+ * schemas in a fresh isolate costs about a second of CPU: not for an app no gateway talks
+ * to); until it is ready, frames are prepared inline.
  */
 export class FrameParser {
   private worker: Worker | null = null;
