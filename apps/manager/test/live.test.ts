@@ -93,11 +93,14 @@ describe('live stream /api/events/stream', () => {
     const m = t.app.manager;
     const big = 'A'.repeat(1000);
     let seq = 1;
-    for (let round = 0; round < 40; round++) {
-      const batch = seed(200, { command: big }, seq);
-      seq += 200;
+    for (let round = 0; round < 80; round++) {
+      const batch = seed(100, { command: big }, seq);
+      seq += 100;
       m.live.publish(m.events.ingest('gw_x', 'gw-x', 1, batch));
-      await new Promise((r) => setImmediate(r));
+      // A console that keeps up: it has read each commit before the next (160 KB a commit, under
+      // the 256 KB limit). Back-to-back commits with no time to read got even a reading console
+      // dropped on a loaded machine.
+      await until(() => fastFrames.length === seq, `fast client read commit ${round + 1}`);
     }
     expect(m.events.count()).toBe(8000);
     await until(() => fastFrames.length === 8001, 'fast client got everything');
