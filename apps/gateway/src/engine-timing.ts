@@ -64,40 +64,22 @@ class TimedInspector implements InspectorLike {
     private readonly histogram: DurationHistogram,
   ) {}
 
+  // The start time is taken before the call (arguments evaluate left to right); a call that
+  // throws is not observed, its exception goes to the session's fail-open/closed handling.
   fromClient(chunk: Uint8Array): Verdict {
-    const start = performance.now();
-    try {
-      return this.inner.fromClient(chunk);
-    } finally {
-      this.histogram.observe((performance.now() - start) / 1000);
-    }
+    return this.since(performance.now(), this.inner.fromClient(chunk));
   }
 
   fromServer(chunk: Uint8Array): Verdict {
-    const start = performance.now();
-    try {
-      return this.inner.fromServer(chunk);
-    } finally {
-      this.histogram.observe((performance.now() - start) / 1000);
-    }
+    return this.since(performance.now(), this.inner.fromServer(chunk));
   }
 
   clientEnded(): Verdict {
-    const start = performance.now();
-    try {
-      return this.inner.clientEnded();
-    } finally {
-      this.histogram.observe((performance.now() - start) / 1000);
-    }
+    return this.since(performance.now(), this.inner.clientEnded());
   }
 
   serverEnded(): Verdict {
-    const start = performance.now();
-    try {
-      return this.inner.serverEnded();
-    } finally {
-      this.histogram.observe((performance.now() - start) / 1000);
-    }
+    return this.since(performance.now(), this.inner.serverEnded());
   }
 
   get inspecting(): boolean {
@@ -106,5 +88,10 @@ class TimedInspector implements InspectorLike {
 
   get phase(): InspectorLike['phase'] {
     return this.inner.phase;
+  }
+
+  private since(start: number, verdict: Verdict): Verdict {
+    this.histogram.observe((performance.now() - start) / 1000);
+    return verdict;
   }
 }
