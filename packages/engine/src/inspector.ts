@@ -1,5 +1,6 @@
 import { CATALOG, actionsForConnection, type Finding, type ProtectionId } from '@smtpguard/contracts';
 import { parseMailArgumentBytes } from './address.js';
+import { ByteRun } from './byte-run.js';
 import { CR, LF, SP, asBuffer, escapeForLog } from './bytes.js';
 import { DataScanner, LineMeter } from './data-scanner.js';
 import {
@@ -346,26 +347,16 @@ export class SmtpInspector implements SessionView {
     return pos;
   }
 
-  /**
-   * Queues bytes for upstream. Consecutive slices of one chunk are kept as one range and
-   * cut once (a million pipelined commands stay one write, and no Buffer per command).
-   */
+  /** Queues `buf[start, end)` for upstream (merged with the slice before it when contiguous). */
   private forward(buf: Buffer, start: number, end: number): void {
     if (end <= start || this.upstream !== 'open') return;
-    if (this.pendingBuf === buf && this.pendingEnd === start) {
-      this.pendingEnd = end;
-      return;
-    }
-    this.flushForward();
-    this.pendingBuf = buf;
-    this.pendingStart = start;
-    this.pendingEnd = end;
+    const done = this.toServerRun.add(buf, start, end);
+    if (done) this.pushServer(done);
   }
 
   private flushForward(): void {
-    const pending = this.pendingBuf;
-    if (pending) this.pushServer(this.pendingStart === 0 && this.pendingEnd === pending.length ? pending : pending.subarray(this.pendingStart, this.pendingEnd));
-    this.pendingBuf = null;
+    const done = this.toServerRun.take();
+    if (done) this.pushServer(done);
   }
 
   // Verdict lists start as one shared empty array and are allocated on first use: most
@@ -379,34 +370,24 @@ export class SmtpInspector implements SessionView {
     this.sendClientRange(bytes, 0, bytes.length);
   }
 
-  /**
-   * Bytes `buf[start, end)` for the client; consecutive ranges of one server chunk go out
-   * as one slice, cut once (no Buffer per reply line).
-   */
+  /** Queues `buf[start, end)` for the client (merged with the slice before it when contiguous). */
   private sendClientRange(buf: Uint8Array, start: number, end: number): void {
-    if (this.clientPending === buf && this.clientPendingEnd === start) {
-      this.clientPendingEnd = end;
-      return;
-    }
-    this.flushClient();
-    this.clientPending = buf;
-    this.clientPendingStart = start;
-    this.clientPendingEnd = end;
+    const done = this.toClientRun.add(buf, start, end);
+    if (done) this.pushClient(done);
   }
 
   private flushClient(): void {
-    const pending = this.clientPending;
-    if (!pending) return;
-    this.clientPending = null;
-    if (this.out.toClient === NOTHING) this.out.toClient = [];
-    const start = this.clientPendingStart;
-    const end = this.clientPendingEnd;
-    this.out.toClient.push(start === 0 && end === pending.length ? pending : pending.subarray(start, end));
+    const done = this.toClientRun.take();
+    if (done) this.pushClient(done);
   }
 
-  private clientPending: Uint8Array | null = null;
-  private clientPendingStart = 0;
-  private clientPendingEnd = 0;
+  private pushClient(bytes: Uint8Array): void {
+    if (this.out.toClient === NOTHING) this.out.toClient = [];
+    this.out.toClient.push(bytes);
+  }
+
+  private readonly toServerRun = new ByteRun();
+  private readonly toClientRun = new ByteRun();
 
   private notice(notice: Notice): void {
     if (this.out.notices === NOTHING) this.out.notices = [];
@@ -418,9 +399,6 @@ export class SmtpInspector implements SessionView {
     this.out.findings.push(finding);
   }
 
-  private pendingBuf: Buffer | null = null;
-  private pendingStart = 0;
-  private pendingEnd = 0;
 
   /** Bytes for upstream that are not a slice of the current chunk. */
   private sendServer(bytes: Buffer): void {
