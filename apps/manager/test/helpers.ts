@@ -45,3 +45,12 @@ export async function makeApp(deps: ManagerDeps = {}): Promise<TestApp> {
     as: async (cookie, opts) => app.inject({ ...opts, headers: { ...(opts.headers ?? {}), ...(cookie ? { cookie } : {}) } }),
   };
 }
+
+/** Polls `check` every 10 ms; fails naming `what` after `timeoutMs`. */
+export async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ManagerMessage, StoredEvent } from '@smtpguard/contracts';
 import { zEventPage } from './schemas.js';
-import { makeApp, type TestApp } from './helpers.js';
+import { makeApp, until, type TestApp } from './helpers.js';
 import { makeEvent } from './fixtures.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -14,13 +14,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const until = async (check: () => boolean, what: string, ms = 10_000) => {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > ms) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 async function started(deps: Parameters<typeof makeApp>[0] = {}) {
   const t = await makeApp(deps);

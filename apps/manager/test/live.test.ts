@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { zStreamFrame, type StreamFrame } from '@smtpguard/contracts';
-import { makeApp, type TestApp } from './helpers.js';
+import { makeApp, until, type TestApp } from './helpers.js';
 import { makeEvent } from './fixtures.js';
 
 let t: TestApp;
@@ -25,13 +25,8 @@ function collect(ws: WebSocket) {
   ws.on('message', (d: Buffer) => frames.push(zStreamFrame.parse(JSON.parse(d.toString()))));
   return frames;
 }
-const until = async (check: () => boolean, what: string) => {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > 20_000) throw new Error(`timed out: ${what}`); // a loaded machine: 8000 frames to a console can take seconds
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+// A loaded machine: 8000 frames to a console can take seconds.
+const LOADED_MACHINE_MS = 20_000;
 const seed = (n: number, over: Parameters<typeof makeEvent>[1] = {}, from = 1) =>
   Array.from({ length: n }, (_, i) => ({ seq: from + i, event: makeEvent('exchange-commands', over) }));
 
@@ -51,23 +46,23 @@ describe('live stream /api/events/stream', () => {
     const base = await listen();
     const ws = new WebSocket(`ws://${base}/api/events/stream?action=detect`, { headers: { cookie: t.operator } });
     const frames = collect(ws);
-    await until(() => frames.length === 1, 'ready');
+    await until(() => frames.length === 1, 'ready', LOADED_MACHINE_MS);
     expect(frames[0]).toMatchObject({ type: 'ready', seq: 1, data: { filters: { action: ['detect'] } } });
     const m = t.app.manager;
     m.live.publish(m.events.ingest('gw_x', 'gw-x', 1, [...seed(2, { action: 'prevent' }), ...seed(3, { action: 'detect' }, 3)]));
-    await until(() => frames.length === 4, 'three detect events');
+    await until(() => frames.length === 4, 'three detect events', LOADED_MACHINE_MS);
     expect(frames.slice(1).map((f) => [f.type, f.seq])).toEqual([
       ['event', 2],
       ['event', 3],
       ['event', 4],
     ]);
     ws.send(JSON.stringify({ type: 'filters', data: { action: 'prevent' } }));
-    await until(() => frames.length === 5, 'ready again');
+    await until(() => frames.length === 5, 'ready again', LOADED_MACHINE_MS);
     m.live.publish(m.events.ingest('gw_x', 'gw-x', 1, seed(1, { action: 'prevent' }, 10)));
-    await until(() => frames.length === 6, 'prevent event');
+    await until(() => frames.length === 6, 'prevent event', LOADED_MACHINE_MS);
     expect(frames[5]).toMatchObject({ type: 'event', seq: 6, data: { action: 'prevent', gateway: 'gw-x' } });
     ws.send(JSON.stringify({ type: 'filters', data: { action: 'block' } }));
-    await until(() => frames.length === 7, 'error');
+    await until(() => frames.length === 7, 'error', LOADED_MACHINE_MS);
     expect(frames[6]).toMatchObject({ type: 'error', data: { message: expect.stringContaining('action') } });
     ws.close();
   });
@@ -87,7 +82,7 @@ describe('live stream /api/events/stream', () => {
     const fast = new WebSocket(`ws://${base}/api/events/stream`, { headers: { cookie: t.operator } });
     const slowFrames = collect(slow);
     const fastFrames = collect(fast);
-    await until(() => slowFrames.length === 1 && fastFrames.length === 1, 'both ready');
+    await until(() => slowFrames.length === 1 && fastFrames.length === 1, 'both ready', LOADED_MACHINE_MS);
     // The slow console stops reading: its socket buffers fill, its queue grows past the limit.
     (slow as unknown as { _socket: { pause(): void } })._socket.pause();
     const m = t.app.manager;
@@ -100,10 +95,10 @@ describe('live stream /api/events/stream', () => {
       // A console that keeps up: it has read each commit before the next (160 KB a commit, under
       // the 256 KB limit). Back-to-back commits with no time to read got even a reading console
       // dropped on a loaded machine.
-      await until(() => fastFrames.length === seq, `fast client read commit ${round + 1}`);
+      await until(() => fastFrames.length === seq, `fast client read commit ${round + 1}`, LOADED_MACHINE_MS);
     }
     expect(m.events.count()).toBe(8000);
-    await until(() => fastFrames.length === 8001, 'fast client got everything');
+    await until(() => fastFrames.length === 8001, 'fast client got everything', LOADED_MACHINE_MS);
     (slow as unknown as { _socket: { resume(): void } })._socket.resume();
     const code = await new Promise<number>((resolve) => slow.on('close', (c) => resolve(c)));
     expect(code).toBe(4008);

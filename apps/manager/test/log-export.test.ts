@@ -7,7 +7,7 @@ import { zLogExportTestResponse, zLogExportView, zStoredEvent, type InspectionEv
 import { cef, cefHeader, cefValue, eventMessage, headerField, octetFrame, rfc5424, sdValue } from '../src/observability/syslog.js';
 import { buildApp } from '../src/app.js';
 import { makeEvent } from './fixtures.js';
-import { makeApp, type TestApp } from './helpers.js';
+import { makeApp, until, type TestApp } from './helpers.js';
 import { OctetDeframer, StreamReceiver, UdpReceiver, parseCef, parseRfc5424 } from './syslog-receiver.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -23,13 +23,6 @@ async function app(deps: Parameters<typeof makeApp>[0] = {}): Promise<TestApp> {
   return t;
 }
 
-const until = async (check: () => boolean, what: string, timeoutMs = 10_000) => {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 let seqs = 0;
 /** Commits events the way the fleet link does (ingest, then publish). */

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { zManagerMessage, type ManagerMessage } from '@smtpguard/contracts';
 import { startMetricsServer } from '../src/observability/index.js';
 import { makeEvent } from './fixtures.js';
-import { makeApp, type TestApp } from './helpers.js';
+import { makeApp, until, type TestApp } from './helpers.js';
 
 const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cleanups: Array<() => unknown> = [];
@@ -19,13 +19,6 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-const until = async (check: () => boolean, what: string, timeoutMs = 10_000) => {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 function parse(text: string): Map<string, number> {
   const out = new Map<string, number>();
