@@ -10,7 +10,6 @@ import {
   type Hit,
   type ServerReply,
   type SessionView,
-  type Transaction,
   type VerdictKind,
   type WireFact,
 } from './model.js';
@@ -136,7 +135,7 @@ export class SmtpInspector implements SessionView {
   private replyOverlong: { forward: boolean } | null = null;
   private reply: ReplyInProgress | null = null;
 
-  constructor(policy: CompiledPolicy, private readonly meta: ConnectionMeta) {
+  constructor(policy: CompiledPolicy, meta: ConnectionMeta) {
     const actions = actionsForConnection(policy.resolved, meta);
     this.active = policy.instantiate(actions);
     this.lineChecks = this.active.filter((p) => p.hooks.onLine);

@@ -85,7 +85,7 @@ export class LogExporter {
   };
 
   constructor(
-    private readonly sqlite: Database.Database,
+    sqlite: Database.Database,
     private readonly options: LogExporterOptions = {},
   ) {
     this.now = options.now ?? Date.now;

@@ -35,7 +35,7 @@
  * end, or a 16-offset sled run) the classification and full scans follow: at most one extra pass.
  */
 import { Emulator, MAX_ARG, Stop, syscallName, type RunResult } from './emulator.js';
-import { StaticScan, T_BACK, T_CALL, T_FPUENV, T_GATE, T_RIPLEA } from './static-scan.js';
+import { StaticScan, T_CALL, T_FPUENV, T_RIPLEA } from './static-scan.js';
 import { usefulCount as usefulCount_ } from './dataflow.js';
 
 const usefulCount = usefulCount_; // local copy: imported bindings are getters under tsx

@@ -19,7 +19,7 @@
  * memory) ends the run, which is what the real process would most likely do too.
  */
 import { touchedRegs as touchedRegs_ } from './dataflow.js';
-import { decode as decode_, F_MEM as F_MEM_, F_MOFFS as F_MOFFS_, F_OPSIZE as F_OPSIZE_, F_REP as F_REP_, F_REPNE as F_REPNE_, F_REX as F_REX_, F_RIPREL as F_RIPREL_, F_SEGFS as F_SEGFS_, F_SEGGS as F_SEGGS_, Insn, Kind as Kind_, NO_REG as NO_REG_, REG_RIP as REG_RIP_ } from './x86-decoder.js';
+import { decode as decode_, F_MEM as F_MEM_, F_MOFFS as F_MOFFS_, F_OPSIZE as F_OPSIZE_, F_REP as F_REP_, F_REPNE as F_REPNE_, F_REX as F_REX_, F_SEGFS as F_SEGFS_, F_SEGGS as F_SEGGS_, Insn, Kind as Kind_, NO_REG as NO_REG_, REG_RIP as REG_RIP_ } from './x86-decoder.js';
 // Local copies: imported bindings are getter calls under tsx/vitest (hot path).
 const decode = decode_;
 const F_MEM = F_MEM_;
@@ -28,7 +28,6 @@ const F_OPSIZE = F_OPSIZE_;
 const F_REP = F_REP_;
 const F_REPNE = F_REPNE_;
 const F_REX = F_REX_;
-const F_RIPREL = F_RIPREL_;
 const F_SEGFS = F_SEGFS_;
 const F_SEGGS = F_SEGGS_;
 const Kind = Kind_;

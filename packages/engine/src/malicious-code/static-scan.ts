@@ -10,11 +10,8 @@
  * - triggers: instructions only code needs (call into the buffer, FPU environment store,
  *   system-call gates, backward branches, RIP-relative lea) that tell the emulator where to look.
  */
-import { decode as decode_, F_MEM as F_MEM_, F_RIPREL as F_RIPREL_, Insn, Kind as Kind_ } from './x86-decoder.js';
-// Local copies: imported bindings are getter calls under tsx/vitest (hot path).
-const decode = decode_;
-const F_MEM = F_MEM_;
-const F_RIPREL = F_RIPREL_;
+import { Kind as Kind_ } from './x86-decoder.js';
+// A local copy: imported bindings are getter calls under tsx/vitest (hot path).
 const Kind = Kind_;
 import { MAX_ARG } from './emulator.js';
 import { q as q_, quick as quick_, quickTableDriven as quickTableDriven_ } from './x86-quick.js';
