@@ -135,7 +135,10 @@ export class SmtpInspector implements SessionView {
   private replyOverlong: { forward: boolean } | null = null;
   private reply: ReplyInProgress | null = null;
 
-  constructor(policy: CompiledPolicy, meta: ConnectionMeta) {
+  constructor(
+    private readonly policy: CompiledPolicy,
+    meta: ConnectionMeta,
+  ) {
     const actions = actionsForConnection(policy.resolved, meta);
     this.active = policy.instantiate(actions);
     this.lineChecks = this.active.filter((p) => p.hooks.onLine);
@@ -530,7 +533,8 @@ export class SmtpInspector implements SessionView {
         const fact: WireFact = { kind: 'pipelining', detail: 'command pipelined although the server did not advertise PIPELINING' };
         for (const p of this.factChecks) this.consider(p, p.hooks.onFact!(fact, this), command);
       }
-      for (const p of this.commandChecks) this.consider(p, p.hooks.onCommand!(command, this), command);
+      const mask = this.policy.commandMask(verb);
+      for (const p of this.commandChecks) if (mask & p.bit) this.consider(p, p.hooks.onCommand!(command, this), command);
     }
 
     const verdict = this.strongest as { id: ProtectionId; hit: Hit } | null;

@@ -95,6 +95,11 @@ export interface Hit {
 export interface ProtectionHooks {
   onLine?(line: CommandLine, session: SessionView): Hit | undefined;
   onCommand?(command: CommandLine, session: SessionView): Hit | undefined;
+  /**
+   * True when onCommand can never fire for this (upper-cased) verb, whatever the line and
+   * the session: the engine then skips the call. Depends on settings only (asked once per verb and policy).
+   */
+  ignoresVerb?(verb: string): boolean;
   onReply?(reply: ServerReply, session: SessionView): Hit | undefined;
   onFact?(fact: WireFact, session: SessionView): Hit | undefined;
   /** Prevent only: hide this EHLO keyword from the client. */
@@ -112,6 +117,8 @@ export interface ProtectionModule<Id extends ProtectionId = ProtectionId> {
 
 export interface ActiveProtection {
   id: ProtectionId;
+  /** 1 << the protection's index in the catalog: its bit in the policy's per-verb masks. */
+  bit: number;
   action: Exclude<Action, 'inactive'>;
   hooks: ProtectionHooks;
 }

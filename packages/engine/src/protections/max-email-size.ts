@@ -4,6 +4,7 @@ export const maxEmailSize: ProtectionModule<'max-email-size'> = {
   id: 'max-email-size',
   hooks: (settings) => ({
     messageSizeLimit: settings.limit,
+    ignoresVerb: (verb) => verb !== 'MAIL' || !settings.checkSizeParameter || settings.limit === 0,
     onCommand(command) {
       if (!settings.checkSizeParameter || settings.limit === 0 || command.verb !== 'MAIL' || !command.mail?.ok) return undefined;
       const declared = command.mail.params.get('SIZE');

@@ -6,6 +6,7 @@ export const maxNoEffectCommands: ProtectionModule<'max-no-effect-commands'> = {
     const verbs = new Set(settings.commands);
     let seen = 0;
     return {
+      ignoresVerb: (verb) => !verbs.has(verb),
       onCommand(command) {
         if (command.sasl || !verbs.has(command.verb)) return undefined;
         seen++;

@@ -4,6 +4,7 @@ import type { ProtectionModule } from '../model.js';
 export const maxRecipients: ProtectionModule<'max-recipients'> = {
   id: 'max-recipients',
   hooks: (settings) => ({
+    ignoresVerb: (verb) => verb !== 'RCPT' || settings.limit === 0,
     onCommand(command, session) {
       if (command.verb !== 'RCPT' || settings.limit === 0) return undefined;
       const count = session.transaction.rcptCount;

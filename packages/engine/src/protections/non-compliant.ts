@@ -12,6 +12,7 @@ export const nonCompliant: ProtectionModule<'non-compliant'> = {
       if (settings.nulInCommands && line.nulAt >= 0) return { detail: `NUL byte at offset ${line.nulAt} of a command line`, verdict: 'close' };
       return undefined;
     },
+    ignoresVerb: (verb) => verb !== 'MAIL' && verb !== 'RCPT',
     onCommand(command) {
       if (!command.mail || command.mail.ok === undefined) return undefined;
       if (!command.mail.ok) {

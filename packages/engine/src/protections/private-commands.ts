@@ -12,6 +12,7 @@ export function privateCommandsModule(exchangeVerbs: readonly string[]): Protect
     hooks: (settings) => {
       const allowed = new Set(settings.allow);
       return {
+        ignoresVerb: (verb) => verb.charCodeAt(0) !== 88 /* X */ || exchange.has(verb) || allowed.has(verb),
         onCommand(command) {
           const verb = command.verb;
           if (verb.charCodeAt(0) !== 88 /* X */ || command.sasl) return undefined;

@@ -4,6 +4,7 @@ import type { ProtectionModule } from '../model.js';
 export const starttls: ProtectionModule<'starttls'> = {
   id: 'starttls',
   hooks: () => ({
+    ignoresVerb: (verb) => verb !== 'STARTTLS',
     onCommand(command) {
       return command.verb === 'STARTTLS' ? { detail: 'client asked for STARTTLS', verdict: 'reject-command' } : undefined;
     },

@@ -1,0 +1,65 @@
+import type { Action, PolicyInput } from '@smtpguard/contracts';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { CompiledPolicy } from '../src/index.js';
+import { HELLO, policyWith, run } from './harness.js';
+
+/**
+ * The engine skips a protection's onCommand for verbs the protection declares it ignores.
+ * Skipping must never change what a user sees: same findings, same bytes, same replies as
+ * calling every hook for every command.
+ */
+function callingEveryHook(policy: CompiledPolicy): CompiledPolicy {
+  return { ...policy, commandMask: () => ~0 };
+}
+
+const VERBS = ['MAIL', 'RCPT', 'DATA', 'RSET', 'NOOP', 'VRFY', 'EXPN', 'HELP', 'STARTTLS', 'XEXCH50', 'X-ANYTHING', 'XFOO', 'TURN', 'ETRN', 'FOO', 'mail', 'Rcpt', 'starttls', 'xexch50', 'X', ''];
+const ARGUMENTS = ['FROM:<a@example.org>', 'FROM:<a@example.org> SIZE=99999999', 'TO:<postmaster>', 'TO:<user>', 'TO:<b@example.com>', 'TO:b@example.com', '', 'x', '1 LAST'];
+
+const commandLine = fc
+  .tuple(fc.constantFrom(...VERBS), fc.constantFrom(...ARGUMENTS))
+  .map(([verb, argument]) => (argument && verb ? `${verb} ${argument}` : verb));
+
+const settingsVariants: { name: string; action: Action; protections: PolicyInput['protections'] }[] = [
+  { name: 'defaults, Detect', action: 'detect', protections: {} },
+  { name: 'defaults, Prevent', action: 'prevent', protections: {} },
+  {
+    name: 'changed lists and limits',
+    action: 'detect',
+    protections: {
+      'unknown-commands': { action: 'detect', settings: { allowed: ['MAIL', 'RCPT', 'DATA', 'FOO'] } },
+      'private-commands': { action: 'detect', settings: { allow: ['XFOO'] } },
+      'exchange-commands': { action: 'detect', settings: { commands: ['XEXCH50', 'X-ANYTHING'] } },
+      'max-recipients': { action: 'detect', settings: { limit: 1 } },
+      'max-no-effect-commands': { action: 'detect', settings: { limit: 2, commands: ['NOOP', 'HELP'] } },
+      'max-email-size': { action: 'detect', settings: { limit: 1000 } },
+      'recipient-no-domain': { action: 'detect', settings: { allowPostmaster: false } },
+    },
+  },
+];
+
+describe('per-verb command dispatch', () => {
+  for (const variant of settingsVariants) {
+    it(`gives what calling every hook gives (${variant.name})`, () => {
+      const policy = policyWith(variant.protections, variant.action);
+      fc.assert(
+        fc.property(fc.array(commandLine, { minLength: 1, maxLength: 12 }), (lines) => {
+          const transcript = `${HELLO}\n${lines.map((line) => `C: ${line}\nS: 250 ok`).join('\n')}`;
+          const skipping = run(transcript, policy);
+          const everyHook = run(transcript, callingEveryHook(policy));
+          expect(skipping.findings.map((f) => [f.protectionId, f.attackInfo])).toEqual(everyHook.findings.map((f) => [f.protectionId, f.attackInfo]));
+          expect(skipping.toServer).toBe(everyHook.toServer);
+          expect(skipping.toClient).toBe(everyHook.toClient);
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  it('still judges a verb an attacker invents after the per-policy verb memory is full', () => {
+    const policy = policyWith({ 'unknown-commands': { action: 'detect' } });
+    for (let i = 0; i < 300; i++) policy.commandMask(`INVENTED${i}`);
+    const result = run(`${HELLO}\nC: INVENTED999 x\nS: 500 no`, policy);
+    expect(result.findings.map((f) => f.protectionId)).toEqual(['unknown-commands']);
+  });
+});
