@@ -141,10 +141,10 @@ export class SmtpInspector implements SessionView {
   ) {
     const actions = actionsForConnection(policy.resolved, meta);
     this.active = policy.instantiate(actions);
-    this.lineChecks = this.active.filter((p) => p.hooks.onLine);
-    this.commandChecks = this.active.filter((p) => p.hooks.onCommand);
-    this.replyChecks = this.active.filter((p) => p.hooks.onReply);
-    this.factChecks = this.active.filter((p) => p.hooks.onFact);
+    this.lineChecks = this.active.filter((p) => p.onLine);
+    this.commandChecks = this.active.filter((p) => p.onCommand);
+    this.replyChecks = this.active.filter((p) => p.onReply);
+    this.factChecks = this.active.filter((p) => p.onFact);
     this.ehloMaskers = this.active.filter((p) => p.action === 'prevent' && p.hooks.masksEhloKeyword);
     const lineProtection = this.active.find((p) => (p.hooks.dataLineLimit ?? 0) > 0);
     this.dataLineLimit = lineProtection ? { id: lineProtection.id, limit: lineProtection.hooks.dataLineLimit! } : null;
@@ -177,44 +177,23 @@ export class SmtpInspector implements SessionView {
   }
 
   fromClient(chunk: Uint8Array): Verdict {
-    return this.run(() => {
-      const buf = asBuffer(chunk);
-      if (buf.length === 0) return;
-      if (this.isClosed()) return;
-      if (this.mode.kind === 'passthrough') {
-        this.sendServer(buf);
-        return;
-      }
-      if (!this.canConsume()) this.noteEarlyBytes();
-      if (this.isClosed()) return;
-      // Held input is the caller's own buffers, kept by reference; only a caller that goes
-      // on feeding after being asked to pause makes it grow, and that is cut off.
-      const ignoredPause = this.heldBytes > HELD_HIGH_WATER;
-      this.held.push(buf);
-      this.heldBytes += buf.length;
-      this.drainHeld();
-      if (ignoredPause && this.heldBytes > HELD_HARD_CAP) {
-        this.notice({ kind: 'resource-limit', detail: `over ${HELD_HARD_CAP} bytes of client input held unread` });
-        this.closeBoth(CLOSE_REPLY);
-      }
-    });
+    this.begin();
+    this.takeClient(asBuffer(chunk));
+    return this.finish();
   }
 
   fromServer(chunk: Uint8Array): Verdict {
-    return this.run(() => {
-      const buf = asBuffer(chunk);
-      if (buf.length === 0 || this.isClosed() || this.upstream === 'gone') return;
-      if (this.mode.kind === 'passthrough') {
-        this.sendClient(buf);
-        return;
-      }
-      this.consumeServer(buf);
-    });
+    this.begin();
+    const buf = asBuffer(chunk);
+    if (buf.length === 0 || this.isClosed() || this.upstream === 'gone') return this.finish();
+    if (this.mode.kind === 'passthrough') this.sendClient(buf);
+    else this.consumeServer(buf);
+    return this.finish();
   }
 
   clientEnded(): Verdict {
-    return this.run(() => {
-      if (this.isClosed()) return;
+    this.begin();
+    if (!this.isClosed()) {
       const midMessage = this.mode.kind === 'data' || this.mode.kind === 'chunk';
       this.clientGone = true;
       if (this.mode.kind === 'passthrough' || midMessage || this.pendingServerReplies() === 0 || this.upstream !== 'open') {
@@ -222,12 +201,13 @@ export class SmtpInspector implements SessionView {
         this.out.closeServer = true;
         this.out.closeClient = true;
       }
-    });
+    }
+    return this.finish();
   }
 
   serverEnded(): Verdict {
-    return this.run(() => {
-      if (this.isClosed() || this.upstream === 'gone') return;
+    this.begin();
+    if (!this.isClosed() && this.upstream !== 'gone') {
       const orderly = this.lastReplyCode === 221 || this.lastReplyCode === 421;
       if (this.mode.kind !== 'passthrough' && (!orderly || this.pendingServerReplies() > 0)) {
         this.sendClient(UPSTREAM_LOST_REPLY);
@@ -235,12 +215,38 @@ export class SmtpInspector implements SessionView {
       this.mode = { kind: 'closed' };
       this.out.closeClient = true;
       this.out.closeServer = true;
-    });
+    }
+    return this.finish();
   }
 
-  private run(work: () => void): Verdict {
+  private takeClient(buf: Buffer): void {
+    if (buf.length === 0) return;
+    if (this.isClosed()) return;
+    if (this.mode.kind === 'passthrough') {
+      this.sendServer(buf);
+      return;
+    }
+    if (!this.canConsume()) this.noteEarlyBytes();
+    if (this.isClosed()) return;
+    // Held input is the caller's own buffers, kept by reference; only a caller that goes
+    // on feeding after being asked to pause makes it grow, and that is cut off.
+    const ignoredPause = this.heldBytes > HELD_HIGH_WATER;
+    this.held.push(buf);
+    this.heldBytes += buf.length;
+    this.drainHeld();
+    if (ignoredPause && this.heldBytes > HELD_HARD_CAP) {
+      this.notice({ kind: 'resource-limit', detail: `over ${HELD_HARD_CAP} bytes of client input held unread` });
+      this.closeBoth(CLOSE_REPLY);
+    }
+  }
+
+  /** Every call starts a fresh verdict ... */
+  private begin(): void {
     this.out = emptyVerdict();
-    work();
+  }
+
+  /** ... and ends by cutting what was queued for each side. */
+  private finish(): Verdict {
     this.flushForward();
     this.flushClient();
     const out = this.out;
@@ -527,14 +533,14 @@ export class SmtpInspector implements SessionView {
     }
 
     this.strongest = null;
-    for (const p of this.lineChecks) this.consider(p, p.hooks.onLine!(command, this), command);
+    for (const p of this.lineChecks) this.consider(p, p.onLine!(command, this), command);
     if (!sasl) {
       if (!this.pipelining && this.serverPending > 0) {
         const fact: WireFact = { kind: 'pipelining', detail: 'command pipelined although the server did not advertise PIPELINING' };
-        for (const p of this.factChecks) this.consider(p, p.hooks.onFact!(fact, this), command);
+        for (const p of this.factChecks) this.consider(p, p.onFact!(fact, this), command);
       }
       const mask = this.policy.commandMask(verb);
-      for (const p of this.commandChecks) if (mask & p.bit) this.consider(p, p.hooks.onCommand!(command, this), command);
+      for (const p of this.commandChecks) if (mask & p.bit) this.consider(p, p.onCommand!(command, this), command);
     }
 
     const verdict = this.strongest as { id: ProtectionId; hit: Hit } | null;
@@ -716,7 +722,7 @@ export class SmtpInspector implements SessionView {
     const sample = Buffer.from(`(${verb} body of message from ${this.transaction.mailFrom ?? 'unknown sender'})`, 'latin1');
     let rejection: { id: ProtectionId; verdict: VerdictKind } | null = null;
     for (const p of this.factChecks) {
-      const hit = p.hooks.onFact!(fact, this);
+      const hit = p.onFact!(fact, this);
       if (!hit) continue;
       this.record(p.id, p.action, hit, 'client', sample, this.bodyStartOffset, undefined);
       if (p.action !== 'prevent') continue;
@@ -1037,7 +1043,7 @@ export class SmtpInspector implements SessionView {
 
   private judgeReply(reply: ServerReply, direction: 'client' | 'server', line: Buffer = EMPTY): void {
     for (const p of this.replyChecks) {
-      const hit = p.hooks.onReply!(reply, this);
+      const hit = p.onReply!(reply, this);
       if (!hit) continue;
       const sample = line.length ? line : Buffer.from(reply.lines[0] !== undefined ? `${reply.code} ${reply.lines[0]}` : `${reply.code}`, 'latin1');
       this.record(p.id, p.action, hit, direction, sample, reply.streamOffset, undefined);
@@ -1050,7 +1056,7 @@ export class SmtpInspector implements SessionView {
 
   private fact(fact: WireFact, direction: 'client' | 'server', sample: Buffer, streamOffset: number): void {
     for (const p of this.factChecks) {
-      const hit = p.hooks.onFact!(fact, this);
+      const hit = p.onFact!(fact, this);
       if (!hit) continue;
       this.record(p.id, p.action, hit, direction, sample, streamOffset, undefined);
       if (p.action === 'prevent' && hit.verdict === 'close') {

@@ -115,10 +115,19 @@ export interface ProtectionModule<Id extends ProtectionId = ProtectionId> {
   hooks(settings: SettingsOf<Id>): ProtectionHooks;
 }
 
+/**
+ * One protection on one connection. The judging hooks are copied out of `hooks` so every
+ * ActiveProtection has the same shape (one hidden class: the engine's per-line loops stay
+ * monomorphic); they are called without a receiver, so hooks never use `this`.
+ */
 export interface ActiveProtection {
   id: ProtectionId;
   /** 1 << the protection's index in the catalog: its bit in the policy's per-verb masks. */
   bit: number;
+  onLine: ProtectionHooks['onLine'] | null;
+  onCommand: ProtectionHooks['onCommand'] | null;
+  onReply: ProtectionHooks['onReply'] | null;
+  onFact: ProtectionHooks['onFact'] | null;
   action: Exclude<Action, 'inactive'>;
   hooks: ProtectionHooks;
 }

@@ -36,7 +36,10 @@ export function compilePolicy(resolved: ResolvedPolicy): CompiledPolicy {
       const active: ActiveProtection[] = [];
       PROTECTION_IDS.forEach((id, index) => {
         const action = actions[id];
-        if (action !== 'inactive') active.push({ id, action, bit: 1 << index, hooks: hooksOf(id) });
+        if (action === 'inactive') return;
+        const hooks = hooksOf(id);
+        const { onLine = null, onCommand = null, onReply = null, onFact = null } = hooks;
+        active.push({ id, action, bit: 1 << index, onLine, onCommand, onReply, onFact, hooks });
       });
       return active;
     },
