@@ -19,7 +19,7 @@ export interface ParsedPath {
   /** null when the path has no `@domain`. */
   domain: string | null;
   /** Source route hops (`@a,@b:`), kept only to report them. */
-  route: string[];
+  route: readonly string[];
 }
 
 export type AddressTolerance =
@@ -280,13 +280,38 @@ for (let c = 0; c < 256; c++) {
   if (isAlnum(c)) LETDIG[c] = 1;
 }
 const NO_TOLERANCE: AddressTolerance[] = [];
+const NO_ROUTE: readonly string[] = Object.freeze([]);
+
+/** ESMTP parameter keywords seen in real traffic, upper-cased; matched on bytes so the common case builds no string. */
+const KNOWN_PARAMS = ['SIZE', 'BODY', 'AUTH', 'RET', 'ENVID', 'NOTIFY', 'ORCPT', 'SMTPUTF8', 'REQUIRETLS', 'MT-PRIORITY', 'HOLDFOR', 'BY'];
+
+function paramKeyword(buf: Buffer, start: number, end: number): string {
+  const length = end - start;
+  for (const known of KNOWN_PARAMS) {
+    if (known.length !== length) continue;
+    let j = 0;
+    for (; j < length; j++) {
+      const b = buf[start + j]!;
+      if ((b >= 0x61 && b <= 0x7a ? b - 0x20 : b) !== known.charCodeAt(j)) break;
+    }
+    if (j === length) return known;
+  }
+  return buf.toString('latin1', start, end).toUpperCase();
+}
+
+/** RFC 1870: SIZE=1*20DIGIT. */
+function isSizeValue(buf: Buffer, start: number, end: number): boolean {
+  if (end <= start || end - start > 20) return false;
+  for (let i = start; i < end; i++) if (buf[i]! < 0x30 || buf[i]! > 0x39) return false;
+  return true;
+}
 
 /** A plain `<local@domain>` read straight from the line; its strings are decoded only if asked for. */
 class PlainPath implements ParsedPath {
   readonly hasDomain = true;
   readonly isNull = false;
   readonly isPostmaster = false;
-  readonly route: string[] = [];
+  readonly route: readonly string[] = NO_ROUTE;
   constructor(
     private readonly buf: Buffer,
     private readonly localStart: number,
@@ -362,15 +387,16 @@ function parsePlainMailArgument(buf: Buffer, start: number, end: number, verb: '
     const keyStart = ++i;
     while (i < end && (LETDIG[buf[i]!] || (buf[i] === 0x2d && i > keyStart))) i++;
     if (i === keyStart) return null;
-    const key = buf.toString('latin1', keyStart, i).toUpperCase();
+    const key = paramKeyword(buf, keyStart, i);
     let value: string | null = null;
     if (i < end && buf[i] === 0x3d /* = */) {
       const valueStart = ++i;
       while (i < end && buf[i]! > 0x20 && buf[i]! < 0x7f && buf[i] !== 0x3d && buf[i] !== 0x2b) i++;
       if (i === valueStart || (i < end && buf[i] !== 0x20)) return null;
+      if (key === 'SIZE' && !isSizeValue(buf, valueStart, i)) return null;
       value = buf.toString('latin1', valueStart, i);
     } else if (i < end && buf[i] !== 0x20) return null;
-    if ((key === 'SIZE' && (value === null || !/^\d{1,20}$/.test(value))) || (key === 'SMTPUTF8' && value !== null)) return null;
+    if ((key === 'SIZE' && value === null) || (key === 'SMTPUTF8' && value !== null)) return null;
     params.set(key, value);
   }
   return { ok: true, path, params, tolerated: NO_TOLERANCE };

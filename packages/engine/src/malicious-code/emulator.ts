@@ -155,18 +155,6 @@ export class Emulator {
   readonly visited = new Uint32Array(MAX_ARG);
   private visitGen = 1;
   private gen = 1;
-  /**
-   * Decode cache for the current argument and mode: the instruction decoded at each buffer
-   * offset from bytes no run had written (runs restore the argument, so such a decode holds for
-   * every run of the argument) and the registers it touches. `decStamp[o] === decGen` marks a
-   * valid entry; a new argument or mode starts a new generation.
-   */
-  private readonly decCache: Insn[] = [];
-  private readonly decLen = new Uint8Array(PRE + MAX_ARG + POST);
-  private readonly decTouch = new Uint32Array(PRE + MAX_ARG + POST);
-  private readonly decStamp = new Uint32Array(PRE + MAX_ARG + POST);
-  private decGen = 1;
-  private decMode64 = false;
   private readonly lo = new Uint32Array(16);
   private readonly hi = new Uint32Array(16);
   private readonly insn = new Insn();
@@ -196,12 +184,6 @@ export class Emulator {
     mem.fill(0, PRE + len, this.memSize);
     this.visitGen++;
     if (this.visitGen === 0xffffffff) { this.visited.fill(0); this.visitGen = 1; }
-    this.newDecodeGen();
-  }
-
-  private newDecodeGen(): void {
-    this.decGen++;
-    if (this.decGen === 0xffffffff) { this.decStamp.fill(0); this.decGen = 1; }
   }
 
   wasVisited(off: number): boolean {
@@ -220,7 +202,6 @@ export class Emulator {
     this.restore();
     const mem = this.mem;
     this.mode64 = mode64;
-    if (mode64 !== this.decMode64) { this.decMode64 = mode64; this.newDecodeGen(); }
     const startAddr = ARG_ADDR + start;
     const lo = this.lo, hi = this.hi;
     lo[0] = startAddr; lo[1] = startAddr; lo[2] = startAddr; lo[3] = startAddr;
@@ -234,10 +215,7 @@ export class Emulator {
     this.fpuIp = 0;
     this.fault = false;
     this.eip = startAddr;
-    const scratch = this.insn;
-    let ins = scratch;
-    let touch = 0;
-    const decCache = this.decCache, decLen = this.decLen, decTouch = this.decTouch, decStamp = this.decStamp, decGen = this.decGen;
+    const ins = this.insn;
     const gen = this.gen;
     const memSize = this.memSize, bufEnd = BUF_LO + memSize, argEnd = PRE + this.argLen;
     const wStamp = this.wStamp, xStamp = this.xStamp, visited = this.visited, visitGen = this.visitGen;
@@ -250,35 +228,10 @@ export class Emulator {
       let written = false;
       if (a >= BUF_LO && a < bufEnd) {
         const o = a - BUF_LO;
+        n = decode(mem, o, memSize, mode64, ins);
+        if (n === 0) { r.stop = Stop.Invalid; break; }
         // Only bytes this run wrote carry the current stamp: none before the first buffer write.
-        if (decStamp[o] === decGen) {
-          // Cached decode of the original bytes: valid unless this run wrote one of them.
-          n = decLen[o]!;
-          if (this.memUndoN !== 0) for (let k = 0; k < n; k++) if (wStamp[o + k] === gen) { written = true; break; }
-          if (written) {
-            ins = scratch;
-            n = decode(mem, o, memSize, mode64, ins);
-            if (n === 0) { r.stop = Stop.Invalid; break; }
-            written = false;
-            for (let k = 0; k < n; k++) if (wStamp[o + k] === gen) { written = true; break; }
-            touch = -1;
-          } else {
-            ins = decCache[o]!;
-            touch = decTouch[o]!;
-          }
-        } else {
-          ins = decCache[o] ?? (decCache[o] = new Insn());
-          n = decode(mem, o, memSize, mode64, ins);
-          if (n === 0) { r.stop = Stop.Invalid; break; }
-          if (this.memUndoN !== 0) for (let k = 0; k < n; k++) if (wStamp[o + k] === gen) { written = true; break; }
-          if (written) touch = -1;
-          else {
-            touch = touchedRegs(ins);
-            decLen[o] = n;
-            decTouch[o] = touch;
-            decStamp[o] = decGen;
-          }
-        }
+        if (this.memUndoN !== 0) for (let k = 0; k < n; k++) if (wStamp[o + k] === gen) { written = true; break; }
         if (written) {
           if (xStamp[o] !== gen) { r.wx++; if (r.wxFirst < 0) r.wxFirst = o - PRE; }
           if (++run > r.wxRun) r.wxRun = run;
@@ -290,8 +243,6 @@ export class Emulator {
         xStamp[o] = gen;
       } else if (a >= STK_LO && a < STK_LO + STK_SIZE) {
         const o = a - STK_LO;
-        ins = scratch;
-        touch = -1;
         n = decode(this.stk, o, STK_SIZE, mode64, ins);
         if (n === 0) { r.stop = Stop.Invalid; break; }
         if (this.swStamp[o] !== gen) { r.stop = Stop.Left; break; }
@@ -303,7 +254,7 @@ export class Emulator {
       if (r.steps - this.lastWrite > IDLE_STEPS && r.nSyscalls === 0) { r.stop = Stop.Idle; break; }
       this.curAddr = a;
       if (this.undef !== 0) {
-        const m = (touch >= 0 ? touch : touchedRegs(ins)) & this.undef;
+        const m = touchedRegs(ins) & this.undef;
         if (m !== 0) {
           let bits = m;
           while (bits !== 0) {
