@@ -511,7 +511,7 @@ export class SmtpInspector implements SessionView {
   private handleLine(buf: Buffer, start: number, end: number, truncated: boolean, fullLength = end - start, complete = !truncated): void {
     const sasl = this.saslNext;
     this.saslNext = false;
-    const command = new LineView(buf, start, end, truncated, fullLength, sasl, this.lineStartOffset);
+    const command = this.lineView.read(buf, start, end, truncated, fullLength, sasl, this.lineStartOffset);
     const verb = command.verb;
     const streamOffset = command.streamOffset;
 
@@ -567,6 +567,9 @@ export class SmtpInspector implements SessionView {
     this.pendingLineForward = true;
     this.afterForward(command);
   }
+
+  /** Reused for every line: protections read it only during their call (they keep strings, never the view). */
+  private readonly lineView = new LineView();
 
   /** The strongest Prevent verdict on the line being judged (close > reject command > reject recipient). */
   private strongest: { id: ProtectionId; hit: Hit } | null = null;
@@ -1170,22 +1173,30 @@ class LineView implements CommandLine {
   nulAt = -1;
   controlAt = -1;
   eightBitAt = -1;
-  readonly contentEnd: number;
-  readonly argumentStart: number;
-  mail?: CommandLine['mail'];
+  contentEnd = 0;
+  argumentStart = 0;
+  truncated = false;
+  length = 0;
+  sasl = false;
+  streamOffset = 0;
+  mail: CommandLine['mail'] = undefined;
+  private raw: Buffer = EMPTY;
+  private start = 0;
   private lineCache: Buffer | null = null;
   private argumentCache: Buffer | null = null;
 
-  /** Positions are relative to `start`, the first byte of the line in `raw`. */
-  constructor(
-    private readonly raw: Buffer,
-    private readonly start: number,
-    rawEnd: number,
-    readonly truncated: boolean,
-    readonly length: number,
-    readonly sasl: boolean,
-    readonly streamOffset: number,
-  ) {
+  /** Reads the line `raw[start, rawEnd)`; positions are relative to `start`. Returns itself. */
+  read(raw: Buffer, start: number, rawEnd: number, truncated: boolean, length: number, sasl: boolean, streamOffset: number): this {
+    this.raw = raw;
+    this.start = start;
+    this.truncated = truncated;
+    this.length = length;
+    this.sasl = sasl;
+    this.streamOffset = streamOffset;
+    this.mail = undefined;
+    this.lineCache = null;
+    this.argumentCache = null;
+    this.terminator = 'crlf';
     let end = rawEnd - start;
     if (!truncated) {
       if (end >= 2 && raw[rawEnd - 2] === CR) end -= 2;
@@ -1196,6 +1207,10 @@ class LineView implements CommandLine {
     }
     this.contentEnd = end;
     let space = -1;
+    let bareCrAt = -1;
+    let nulAt = -1;
+    let controlAt = -1;
+    let eightBitAt = -1;
     for (let i = 0; i < end; i++) {
       const b = raw[start + i]!;
       if (b >= 0x20 && b < 0x7f) {
@@ -1203,21 +1218,27 @@ class LineView implements CommandLine {
         continue;
       }
       if (b >= 0x80) {
-        if (this.eightBitAt < 0) this.eightBitAt = i;
+        if (eightBitAt < 0) eightBitAt = i;
       } else if (b === CR) {
-        if (this.bareCrAt < 0) this.bareCrAt = i;
+        if (bareCrAt < 0) bareCrAt = i;
       } else if (b !== 9 && b !== LF) {
-        if (this.controlAt < 0) this.controlAt = i;
-        if (b === 0 && this.nulAt < 0) this.nulAt = i;
+        if (controlAt < 0) controlAt = i;
+        if (b === 0 && nulAt < 0) nulAt = i;
       }
     }
+    this.bareCrAt = bareCrAt;
+    this.nulAt = nulAt;
+    this.controlAt = controlAt;
+    this.eightBitAt = eightBitAt;
     if (sasl) {
+      this.verb = 'AUTH';
       this.argumentStart = 0;
     } else {
       const verbLength = space < 0 ? end : space;
       this.verb = (verbLength === 4 && commonVerb(raw, start)) || raw.toString('latin1', start, start + verbLength).toUpperCase();
       this.argumentStart = space < 0 ? end : space + 1;
     }
+    return this;
   }
 
   get argumentLength(): number {
