@@ -30,6 +30,8 @@ import { NOTHING, emptyVerdict, type Notice, type Verdict } from './verdict.js';
 export const LINE_CAP = 16 * 1024;
 export const REPLY_LINE_CAP = 4 * 1024;
 export const MAX_PENDING = 10_000;
+/** EHLO reply lines whose text is kept (capabilities); real servers send about 10-20. */
+export const EHLO_LINES_KEPT = 256;
 export const HELD_HIGH_WATER = 64 * 1024;
 export const HELD_HARD_CAP = 4 * 1024 * 1024;
 const MIN_LINE_THRESHOLD = 64;
@@ -133,7 +135,9 @@ export class SmtpInspector implements SessionView {
   private replyParts: Buffer[] = [];
   private replyLength = 0;
   private replyOverlong: { forward: boolean } | null = null;
+  /** The reply being read: `replyView` while one is, else null. */
   private reply: ReplyInProgress | null = null;
+  private readonly replyView = new ReplyInProgress();
 
   constructor(
     private readonly policy: CompiledPolicy,
@@ -897,7 +901,7 @@ export class SmtpInspector implements SessionView {
     if (!this.reply) {
       const head = this.headEntry();
       const entry = head && head.kind === 'server' ? head : null;
-      const reply = new ReplyInProgress(code, entry, offset, entry?.verb === 'EHLO' && code === 250 && this.ehloMaskers.length > 0);
+      const reply = this.replyView.begin(code, entry, offset, entry?.verb === 'EHLO' && code === 250 && this.ehloMaskers.length > 0);
       this.reply = reply;
       // Text is decoded only where it is read: the first line lazily (judgement, logs), EHLO lines at once (capabilities, masking).
       reply.setFirstLine(buf, textStart, textEnd);
@@ -909,11 +913,12 @@ export class SmtpInspector implements SessionView {
       }
     } else {
       const reply = this.reply;
-      reply.addLine(reply.keepsText ? buf.toString('latin1', textStart, textEnd) : '');
+      reply.lineCount++;
+      if (reply.keepsText) reply.addLine(buf.toString('latin1', textStart, textEnd));
     }
     const reply = this.reply;
 
-    if (reply.masking && complete) this.maskEhloLine(reply, buf.subarray(start, end), reply.lines[reply.lines.length - 1]!, final);
+    if (reply.masking && complete) this.maskEhloLine(reply, buf.subarray(start, end), buf.toString('latin1', textStart, textEnd), final);
     else {
       if (reply.heldLine) {
         this.sendClient(reply.heldLine);
@@ -931,7 +936,7 @@ export class SmtpInspector implements SessionView {
 
   private maskEhloLine(reply: ReplyInProgress, line: Buffer, text: string, final: boolean): void {
     const keyword = text.split(' ', 1)[0]!.toUpperCase();
-    const masked = reply.lines.length > 1 && this.ehloMaskers.some((p) => p.hooks.masksEhloKeyword!(keyword));
+    const masked = reply.lineCount > 1 && this.ehloMaskers.some((p) => p.hooks.masksEhloKeyword!(keyword));
     if (masked) {
       if (final && reply.heldLine) {
         const held = Buffer.from(reply.heldLine);
@@ -991,6 +996,7 @@ export class SmtpInspector implements SessionView {
         if (code === 250) {
           const caps = new Set<string>();
           for (const line of reply.lines.slice(1)) caps.add(line.split(' ', 1)[0]!.toUpperCase());
+          if (reply.pipeliningPastCap) caps.add('PIPELINING');
           this.capabilities = caps;
           this.pipelining = caps.has('PIPELINING');
         }
@@ -1113,25 +1119,40 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * The server reply being read, as the protections see it once judged. Only EHLO replies
- * keep every line's text (capabilities, masking); otherwise the first line is decoded
- * only if something reads it, and continuation lines are not kept.
+ * keep their lines' text (capabilities, masking; at most EHLO_LINES_KEPT); otherwise the
+ * first line is decoded only if something reads it, and continuation lines are not kept.
  */
 class ReplyInProgress implements ServerReply {
   /** EHLO masking holds back one line so it can turn "250-" into "250 " when the last line is masked. */
   heldLine: Buffer | null = null;
-  readonly keepsText: boolean;
-  private readonly texts: string[] = [''];
+  keepsText = false;
+  code = 0;
+  entry: ServerEntry | null = null;
+  streamOffset = 0;
+  masking = false;
+  /** Lines read so far. */
+  lineCount = 1;
+  /** PIPELINING was advertised after the last kept line. */
+  pipeliningPastCap = false;
+  /** Line texts once asked for or kept; a fresh array per reply, so a reader may keep it. */
+  private texts: string[] | null = null;
   private firstLine: Buffer | null = null;
   private firstStart = 0;
   private firstEnd = 0;
 
-  constructor(
-    readonly code: number,
-    readonly entry: ServerEntry | null,
-    readonly streamOffset: number,
-    readonly masking: boolean,
-  ) {
+  /** Starts the next reply (one instance per connection: replies never overlap). */
+  begin(code: number, entry: ServerEntry | null, streamOffset: number, masking: boolean): this {
+    this.code = code;
+    this.entry = entry;
+    this.streamOffset = streamOffset;
+    this.masking = masking;
     this.keepsText = masking || entry?.verb === 'EHLO';
+    this.heldLine = null;
+    this.lineCount = 1;
+    this.pipeliningPastCap = false;
+    this.texts = null;
+    this.firstLine = null;
+    return this;
   }
 
   get answers(): string {
@@ -1139,16 +1160,17 @@ class ReplyInProgress implements ServerReply {
   }
 
   get lines(): string[] {
+    const texts = (this.texts ??= ['']);
     if (this.firstLine) {
-      this.texts[0] = this.firstLine.toString('latin1', this.firstStart, this.firstEnd);
+      texts[0] = this.firstLine.toString('latin1', this.firstStart, this.firstEnd);
       this.firstLine = null;
     }
-    return this.texts;
+    return texts;
   }
 
   /** The first line's text is `buf[start, end)`; the buffer is the caller's chunk, never reused. */
   setFirstLine(buf: Buffer, start: number, end: number): void {
-    if (this.keepsText) this.texts[0] = buf.toString('latin1', start, end);
+    if (this.keepsText) this.texts = [buf.toString('latin1', start, end)];
     else {
       this.firstLine = buf;
       this.firstStart = start;
@@ -1156,8 +1178,12 @@ class ReplyInProgress implements ServerReply {
     }
   }
 
+  /** Keeps an EHLO line's text, up to EHLO_LINES_KEPT (an endless reply still streams, unkept). */
   addLine(text: string): void {
-    this.texts.push(text);
+    const lines = this.lines;
+    if (lines.length < EHLO_LINES_KEPT) lines.push(text);
+    // The one capability the engine itself relies on is noted wherever it comes.
+    else if (text.length >= 10 && text.slice(0, 10).toUpperCase() === 'PIPELINING' && (text.length === 10 || text[10] === ' ')) this.pipeliningPastCap = true;
   }
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HELD_HARD_CAP, LINE_CAP, createInspector, parseTranscript } from '../src/index.js';
+import { EHLO_LINES_KEPT, HELD_HARD_CAP, LINE_CAP, createInspector, parseTranscript } from '../src/index.js';
 import { HELLO, policyWith } from './harness.js';
 
 const policies = [policyWith({}, 'prevent'), policyWith({}, 'detect'), policyWith({}, 'inactive')];
@@ -107,6 +107,19 @@ describe('bounded memory', () => {
     for (let i = 0; i < 100; i++) delivered += inspector.fromServer(lines).toClient.reduce((n, b) => n + b.length, 0);
     // All but the one line EHLO masking holds back reached the client.
     expect(delivered).toBe(100 * lines.length - 16);
+  });
+
+  it('an endless EHLO reply keeps a bounded number of capabilities', () => {
+    const inspector = createInspector(policyWith({}, 'detect'), {});
+    inspector.fromServer(Buffer.from('220 mx\r\n'));
+    inspector.fromClient(Buffer.from('EHLO x\r\n'));
+    const lines = Array.from({ length: 20_000 }, (_, i) => `250-X${i}\r\n`).join('');
+    const delivered = inspector.fromServer(Buffer.from(`250-mx\r\n${lines}250 PIPELINING\r\n`)).toClient.reduce((n, b) => n + b.length, 0);
+    expect(delivered).toBe(Buffer.byteLength(`250-mx\r\n${lines}250 PIPELINING\r\n`));
+    expect(inspector.capabilities.size).toBeLessThanOrEqual(EHLO_LINES_KEPT);
+    expect(inspector.capabilities.has('X0')).toBe(true);
+    // PIPELINING came last, past the kept lines: still known, so pipelined commands are not a violation.
+    expect(inspector.capabilities.has('PIPELINING')).toBe(true);
   });
 
   it('a million pipelined commands in one chunk: bounded queue, the rest held by reference, pause asked', () => {
