@@ -38,7 +38,21 @@ const MIN_LINE_THRESHOLD = 64;
 const VERB_WINDOW = 33;
 
 /** Commands after which a client may go on sending without waiting (RFC 2920 3.1, RFC 3030). */
-const PIPELINABLE = new Set(['MAIL', 'RCPT', 'RSET', 'SEND', 'SOML', 'SAML', 'BDAT']);
+/** RFC 2920 3.1: commands after which the client may go on without waiting for the reply. */
+function isPipelinable(verb: string): boolean {
+  switch (verb) {
+    case 'MAIL':
+    case 'RCPT':
+    case 'RSET':
+    case 'SEND':
+    case 'SOML':
+    case 'SAML':
+    case 'BDAT':
+      return true;
+    default:
+      return false;
+  }
+}
 
 export interface ConnectionMeta {
   clientAddress?: string;
@@ -634,7 +648,7 @@ export class SmtpInspector implements SessionView {
     }
     if (verb === 'MAIL' || verb === 'EHLO' || verb === 'HELO') this.chunkMeter = null;
     this.pushEntry(entry);
-    if (!PIPELINABLE.has(verb)) this.blockOn(entry);
+    if (!isPipelinable(verb)) this.blockOn(entry);
   }
 
   /** One line meter across the BDAT chunks of a message, so lines spanning chunks count whole. */
@@ -1290,7 +1304,8 @@ const COMMON_VERBS = new Map<number, string>(
 
 function commonVerb(line: Buffer, at: number): string | undefined {
   // Clearing bit 0x20 of each byte upper-cases letters; it cannot map a non-letter onto one of these verbs.
-  return COMMON_VERBS.get((line.readUInt32BE(at) & 0xdfdfdfdf) >>> 0);
+  // An 8-bit first byte makes the key negative (int32): no verb matches it.
+  return COMMON_VERBS.get(((line[at]! << 24) | (line[at + 1]! << 16) | (line[at + 2]! << 8) | line[at + 3]!) & 0xdfdfdfdf);
 }
 
 function isDigit(c: number | undefined): boolean {

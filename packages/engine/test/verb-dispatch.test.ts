@@ -56,6 +56,16 @@ describe('per-verb command dispatch', () => {
     });
   }
 
+  it('reads verbs in any case, and never takes an 8-bit or other look-alike for one', () => {
+    const policy = policyWith({ 'unknown-commands': { action: 'detect' } });
+    const verbsJudgedUnknown = (line: string) => run(`${HELLO}\nC: ${line}\nS: 250 ok`, policy).findings.map((f) => f.protectionId);
+    expect(verbsJudgedUnknown('mAiL FROM:<a@example.org>')).toEqual([]);
+    // 0xCD, 0xD2 and 0x8D differ from "M", "R" and 0x0D only in a bit a case-folding mask could drop.
+    for (const lookAlike of ['\\xcdAIL FROM:<a@example.org>', '\\xd2CPT TO:<b@example.com>', 'MAI\\x8c x', 'DAT\\x01']) {
+      expect(verbsJudgedUnknown(lookAlike)).toEqual(['unknown-commands']);
+    }
+  });
+
   it('still judges a verb an attacker invents after the per-policy verb memory is full', () => {
     const policy = policyWith({ 'unknown-commands': { action: 'detect' } });
     for (let i = 0; i < 300; i++) policy.commandMask(`INVENTED${i}`);
