@@ -4,6 +4,12 @@ import { ByteRun } from './byte-run.js';
 import { CR, LF, SP, asBuffer, escapeForLog } from './bytes.js';
 import { DataScanner, LineMeter } from './data-scanner.js';
 import {
+  LINE_ANY,
+  LINE_BINARY,
+  LINE_IRREGULAR,
+  REPLY_ANY,
+  REPLY_ERROR,
+  REPLY_FIRST,
   VERDICT_STRENGTH,
   type ActiveProtection,
   type CommandLine,
@@ -551,7 +557,9 @@ export class SmtpInspector implements SessionView {
     }
 
     this.strongest = null;
-    for (const p of this.lineChecks) this.consider(p, p.onLine!(command, this), command);
+    for (const p of this.lineChecks) {
+      if ((command.flags & p.lineTrigger.flags) !== 0 || command.length > p.lineTrigger.longerThan) this.consider(p, p.onLine!(command, this), command);
+    }
     if (!sasl) {
       if (!this.pipelining && this.serverPending > 0) {
         const fact: WireFact = { kind: 'pipelining', detail: 'command pipelined although the server did not advertise PIPELINING' };
@@ -1065,7 +1073,10 @@ export class SmtpInspector implements SessionView {
   // ---------------------------------------------------------------- findings
 
   private judgeReply(reply: ServerReply, direction: 'client' | 'server', line: Buffer = EMPTY): void {
+    const answers = reply.answers;
+    const flags = REPLY_ANY | (reply.code >= 400 ? REPLY_ERROR : 0) | (answers === 'GREETING' || answers === '' ? REPLY_FIRST : 0);
     for (const p of this.replyChecks) {
+      if ((flags & p.replyTrigger) === 0) continue;
       const hit = p.onReply!(reply, this);
       if (!hit) continue;
       const sample = line.length ? line : Buffer.from(reply.lines[0] !== undefined ? `${reply.code} ${reply.lines[0]}` : `${reply.code}`, 'latin1');
@@ -1220,6 +1231,7 @@ class LineView implements CommandLine {
   sasl = false;
   streamOffset = 0;
   mail: CommandLine['mail'] = undefined;
+  flags = LINE_ANY;
   private raw: Buffer = EMPTY;
   private start = 0;
   private lineCache: Buffer | null = null;
@@ -1270,6 +1282,10 @@ class LineView implements CommandLine {
     this.nulAt = nulAt;
     this.controlAt = controlAt;
     this.eightBitAt = eightBitAt;
+    this.flags =
+      LINE_ANY |
+      (controlAt >= 0 || eightBitAt >= 0 ? LINE_BINARY : 0) |
+      (this.terminator === 'lf' || bareCrAt >= 0 || nulAt >= 0 ? LINE_IRREGULAR : 0);
     if (sasl) {
       this.verb = 'AUTH';
       this.argumentStart = 0;

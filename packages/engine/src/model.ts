@@ -28,6 +28,34 @@ export interface CommandLine {
   streamOffset: number;
   /** MAIL/RCPT only. */
   mail?: ParsedMailArgument;
+  /** LINE_* bits describing the line (which line triggers it matches). */
+  flags: number;
+}
+
+/** Every line has this bit. */
+export const LINE_ANY = 1;
+/** A control byte (other than TAB, CR, LF) or an 8-bit byte. */
+export const LINE_BINARY = 2;
+/** Ended by a bare LF, or holding a bare CR or a NUL. */
+export const LINE_IRREGULAR = 4;
+
+/** Every reply has this bit. */
+export const REPLY_ANY = 1;
+/** 4xx or 5xx. */
+export const REPLY_ERROR = 2;
+/** The greeting, or a reply no command is waiting for. */
+export const REPLY_FIRST = 4;
+
+/**
+ * When a hook can fire, as data the engine checks before calling it (a call per line or
+ * reply to every hook is most of the cost of a short command). Omitted: always.
+ * Settings-bound, like ignoresVerb; a trigger may be wider than the hook, never narrower.
+ */
+export interface LineTrigger {
+  /** Lines with any of these LINE_* bits. */
+  flags: number;
+  /** Or lines longer than this (CommandLine.length). */
+  longerThan: number;
 }
 
 export interface ServerReply {
@@ -95,6 +123,10 @@ export interface Hit {
 export interface ProtectionHooks {
   onLine?(line: CommandLine, session: SessionView): Hit | undefined;
   onCommand?(command: CommandLine, session: SessionView): Hit | undefined;
+  /** Omitted: every line. */
+  lineTrigger?: LineTrigger;
+  /** REPLY_* bits of the replies onReply can fire on; omitted: every reply. */
+  replyTrigger?: number;
   /**
    * True when onCommand can never fire for this (upper-cased) verb, whatever the line and
    * the session: the engine then skips the call. Depends on settings only (asked once per verb and policy).
@@ -128,6 +160,8 @@ export interface ActiveProtection {
   onCommand: ProtectionHooks['onCommand'] | null;
   onReply: ProtectionHooks['onReply'] | null;
   onFact: ProtectionHooks['onFact'] | null;
+  lineTrigger: LineTrigger;
+  replyTrigger: number;
   action: Exclude<Action, 'inactive'>;
   hooks: ProtectionHooks;
 }

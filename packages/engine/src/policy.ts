@@ -1,5 +1,5 @@
 import { PROTECTION_IDS, type Action, type ProtectionId, type ResolvedPolicy } from '@smtpguard/contracts';
-import type { ActiveProtection, ProtectionHooks, ProtectionModule } from './model.js';
+import { LINE_ANY, REPLY_ANY, type ActiveProtection, type LineTrigger, type ProtectionHooks, type ProtectionModule } from './model.js';
 import { PROTECTIONS } from './protections/index.js';
 import { privateCommandsModule } from './protections/private-commands.js';
 
@@ -11,6 +11,8 @@ export interface CompiledPolicy {
   /** Bits (ActiveProtection.bit) of the protections whose onCommand may fire for this verb. */
   commandMask(verb: string): number;
 }
+
+const EVERY_LINE: LineTrigger = { flags: LINE_ANY, longerThan: Number.POSITIVE_INFINITY };
 
 /** Verbs remembered per policy; past this (an attacker inventing verbs) masks are computed each time. */
 const VERB_MASK_CACHE = 256;
@@ -38,8 +40,8 @@ export function compilePolicy(resolved: ResolvedPolicy): CompiledPolicy {
         const action = actions[id];
         if (action === 'inactive') return;
         const hooks = hooksOf(id);
-        const { onLine = null, onCommand = null, onReply = null, onFact = null } = hooks;
-        active.push({ id, action, bit: 1 << index, onLine, onCommand, onReply, onFact, hooks });
+        const { onLine = null, onCommand = null, onReply = null, onFact = null, lineTrigger = EVERY_LINE, replyTrigger = REPLY_ANY } = hooks;
+        active.push({ id, action, bit: 1 << index, onLine, onCommand, onReply, onFact, lineTrigger, replyTrigger, hooks });
       });
       return active;
     },

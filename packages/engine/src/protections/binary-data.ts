@@ -1,10 +1,11 @@
 import { isValidUtf8 } from '../bytes.js';
-import type { ProtectionModule } from '../model.js';
+import { LINE_BINARY, type ProtectionModule } from '../model.js';
 
 /** Control bytes (other than TAB, and CR/LF which Non Compliant judges) and 8-bit bytes. */
 export const binaryData: ProtectionModule<'binary-data'> = {
   id: 'binary-data',
   hooks: (settings) => ({
+    lineTrigger: { flags: LINE_BINARY, longerThan: Number.POSITIVE_INFINITY },
     onLine(line, session) {
       if (line.controlAt >= 0) {
         const b = line.line[line.controlAt]!;

@@ -1,9 +1,10 @@
-import type { ProtectionModule } from '../model.js';
+import { LINE_IRREGULAR, type ProtectionModule } from '../model.js';
 
 /** Violations of the fundamentals of SMTP framing and ordering; every one closes in Prevent. */
 export const nonCompliant: ProtectionModule<'non-compliant'> = {
   id: 'non-compliant',
   hooks: (settings) => ({
+    lineTrigger: { flags: LINE_IRREGULAR, longerThan: Number.POSITIVE_INFINITY },
     onLine(line) {
       if (settings.bareLineEndingsInCommands) {
         if (line.terminator === 'lf') return { detail: 'command line ended by a bare LF', verdict: 'close' };

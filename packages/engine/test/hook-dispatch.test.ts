@@ -5,16 +5,29 @@ import type { CompiledPolicy } from '../src/index.js';
 import { HELLO, policyWith, run } from './harness.js';
 
 /**
- * The engine skips a protection's onCommand for verbs the protection declares it ignores.
- * Skipping must never change what a user sees: same findings, same bytes, same replies as
- * calling every hook for every command.
+ * The engine skips hooks that cannot fire: onCommand for verbs a protection ignores, onLine
+ * and onReply outside their triggers. Skipping must never change what a user sees: same
+ * findings, same bytes, same replies as calling every hook on everything.
  */
 function callingEveryHook(policy: CompiledPolicy): CompiledPolicy {
-  return { ...policy, commandMask: () => ~0 };
+  return {
+    ...policy,
+    commandMask: () => ~0,
+    instantiate: (actions) =>
+      policy.instantiate(actions).map((p) => ({ ...p, lineTrigger: { flags: ~0, longerThan: -1 }, replyTrigger: ~0 })),
+  };
 }
 
 const VERBS = ['MAIL', 'RCPT', 'DATA', 'RSET', 'NOOP', 'VRFY', 'EXPN', 'HELP', 'STARTTLS', 'XEXCH50', 'X-ANYTHING', 'XFOO', 'TURN', 'ETRN', 'FOO', 'mail', 'Rcpt', 'starttls', 'xexch50', 'X', ''];
-const ARGUMENTS = ['FROM:<a@example.org>', 'FROM:<a@example.org> SIZE=99999999', 'TO:<postmaster>', 'TO:<user>', 'TO:<b@example.com>', 'TO:b@example.com', '', 'x', '1 LAST'];
+const ARGUMENTS = [
+  // Binary, irregular and long arguments (escapes are the transcript's).
+  'x\\x01y',
+  'caf\\xc3\\xa9',
+  'a\\rb',
+  'a\\x00b',
+  'x'.repeat(600),
+  'x'.repeat(1100),
+  'FROM:<a@example.org>', 'FROM:<a@example.org> SIZE=99999999', 'TO:<postmaster>', 'TO:<user>', 'TO:<b@example.com>', 'TO:b@example.com', '', 'x', '1 LAST'];
 
 const commandLine = fc
   .tuple(fc.constantFrom(...VERBS), fc.constantFrom(...ARGUMENTS))
@@ -34,17 +47,25 @@ const settingsVariants: { name: string; action: Action; protections: PolicyInput
       'max-no-effect-commands': { action: 'detect', settings: { limit: 2, commands: ['NOOP', 'HELP'] } },
       'max-email-size': { action: 'detect', settings: { limit: 1000 } },
       'recipient-no-domain': { action: 'detect', settings: { allowPostmaster: false } },
+      'max-bad-commands': { action: 'detect', settings: { limit: 1 } },
+      'max-command-line-length': { action: 'detect', settings: { limit: 0, perVerb: { RCPT: 40, AUTH: 0 } } },
+      'non-compliant': { action: 'detect', settings: { bareLineEndingsInCommands: false, nulInCommands: true } },
     },
+  },
+  {
+    name: 'line limits in Prevent',
+    action: 'prevent',
+    protections: { 'max-command-line-length': { action: 'prevent', settings: { limit: 100, perVerb: { MAIL: 0, XFOO: 30 } } } },
   },
 ];
 
-describe('per-verb command dispatch', () => {
+describe('hook dispatch', () => {
   for (const variant of settingsVariants) {
     it(`gives what calling every hook gives (${variant.name})`, () => {
       const policy = policyWith(variant.protections, variant.action);
       fc.assert(
-        fc.property(fc.array(commandLine, { minLength: 1, maxLength: 12 }), (lines) => {
-          const transcript = `${HELLO}\n${lines.map((line) => `C: ${line}\nS: 250 ok`).join('\n')}`;
+        fc.property(fc.array(fc.tuple(commandLine, fc.constantFrom('250 ok', '354 go', '451 later', '550 no', '421 bye', '250-a\nS: 250 b', '250 ok\nS: 250 unsolicited')), { minLength: 1, maxLength: 12 }), (lines) => {
+          const transcript = `${HELLO}\n${lines.map(([line, reply]) => `C: ${line}\nS: ${reply}`).join('\n')}`;
           const skipping = run(transcript, policy);
           const everyHook = run(transcript, callingEveryHook(policy));
           expect(skipping.findings.map((f) => [f.protectionId, f.attackInfo])).toEqual(everyHook.findings.map((f) => [f.protectionId, f.attackInfo]));
