@@ -26,6 +26,7 @@ const ARGUMENTS = [
   'a\\rb',
   'a\\x00b',
   'x'.repeat(600),
+  'PYIIIIIIIIIIIIIIII7QZjAXP0A0AkAAQ2AB2BB0BBABXP8ABuJIXkweaHrJwpf02pQzePMhyzWwSuQnioXPOHuBxKnaQlkOjpJHIvKOYokObPPwRN1uqt5PA', // alphanumeric shellcode shape
   'x'.repeat(1100),
   'FROM:<a@example.org>', 'FROM:<a@example.org> SIZE=99999999', 'TO:<postmaster>', 'TO:<user>', 'TO:<b@example.com>', 'TO:b@example.com', '', 'x', '1 LAST'];
 

@@ -1,5 +1,5 @@
 import { MIN_TEXT, analyzeArgument } from '../malicious-code/index.js';
-import type { ProtectionModule } from '../model.js';
+import { LINE_BINARY, type ProtectionModule } from '../model.js';
 
 /**
  * Machine code in command arguments (never mail data: the body is not a command line).
@@ -9,6 +9,8 @@ import type { ProtectionModule } from '../model.js';
 export const maliciousCode: ProtectionModule<'malicious-code'> = {
   id: 'malicious-code',
   hooks: (settings) => ({
+    // The skip below as a trigger (wider: a line is longer than its argument), so most short lines cost no call.
+    lineTrigger: { flags: LINE_BINARY, longerThan: MIN_TEXT - 1 },
     onLine(line) {
       // Plain ASCII text shorter than MIN_TEXT cannot hold a decoder and its payload; skip the call.
       if (line.controlAt < 0 && line.eightBitAt < 0 && line.argumentLength < MIN_TEXT) return undefined;
