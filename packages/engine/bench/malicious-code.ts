@@ -49,6 +49,36 @@ export async function main(): Promise<void> {
   rates.sort((a, b) => a - b);
   console.log(`throughput over the benign set: median ${rates[RUNS >> 1]!.toFixed(1)} MB/s (runs: ${rates.map((x) => x.toFixed(1)).join(', ')})`);
 
+  // Where the time goes, per kind of argument (the classes take different paths in analyze.ts:
+  // printable text gets the printable i386 scan and text emulation; other text and binary get
+  // the full scan in both modes; short text is rejected after one byte scan). Classes alternate
+  // within each run, so a change of CPU speed during the bench affects them alike.
+  const classes: { name: string; args: Uint8Array[]; bytes: number; ms: number[] }[] = [
+    { name: 'printable >= 64 B', args: [], bytes: 0, ms: [] },
+    { name: 'other >= 64 B', args: [], bytes: 0, ms: [] },
+    { name: 'shorter than 64 B', args: [], bytes: 0, ms: [] },
+  ];
+  for (const b of benign) {
+    let printable = true;
+    for (const x of b.arg) if (x < 0x20 || x > 0x7e) { printable = false; break; }
+    const c = classes[b.arg.length < 64 ? 2 : printable ? 0 : 1]!;
+    c.args.push(b.arg);
+    c.bytes += b.arg.length;
+  }
+  for (let r = 0; r < RUNS; r++) {
+    for (const c of classes) {
+      const t0 = performance.now();
+      for (const a of c.args) analyzeArgument(a, 'medium');
+      c.ms.push(performance.now() - t0);
+    }
+  }
+  const medMs = classes.map((c) => [...c.ms].sort((a, b) => a - b)[RUNS >> 1]!);
+  const totalMs = medMs.reduce((a, b) => a + b, 0);
+  console.log('per argument class (medium, median of runs):');
+  classes.forEach((c, i) => {
+    console.log(`  ${c.name.padEnd(18)} ${String(c.args.length).padStart(6)} args ${(c.bytes / 1e6).toFixed(2).padStart(6)} MB  ${(c.bytes / 1e3 / medMs[i]!).toFixed(1).padStart(6)} MB/s  ${((100 * medMs[i]!) / totalMs).toFixed(0).padStart(3)}% of the time`);
+  });
+
   // Short arguments (every command line goes through the detector): ns per call.
   const te = new TextEncoder();
   const shorts = ['<user@example.com>', '<john.smith@mail.example.org> SIZE=12345 BODY=8BITMIME', 'mail.example.com', '<>'].map((x) => te.encode(x));
