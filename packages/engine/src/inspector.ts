@@ -1,4 +1,4 @@
-import { CATALOG, actionsForConnection, type Finding, type ProtectionId } from '@smtpguard/contracts';
+import { CATALOG, PROTECTION_IDS, actionsForConnection, type Finding, type ProtectionId } from '@smtpguard/contracts';
 import { parseMailArgumentBytes } from './address.js';
 import { ByteRun } from './byte-run.js';
 import { CR, LF, SP, asBuffer, escapeForLog } from './bytes.js';
@@ -114,15 +114,17 @@ export class SmtpInspector implements SessionView {
   commandCount = 0;
   badReplyCount = 0;
   greeted = false;
+  /** One counter per protection (catalog order) for the protections' own per-connection counts. */
+  readonly counters = new Int32Array(PROTECTION_IDS.length);
 
   readonly stats: InspectorStats = { commands: 0, replies: 0, messages: 0, unmatchedReplies: 0, pendingCommands: 0 };
 
-  private readonly active: ActiveProtection[];
-  private readonly lineChecks: ActiveProtection[];
-  private readonly commandChecks: ActiveProtection[];
-  private readonly replyChecks: ActiveProtection[];
-  private readonly factChecks: ActiveProtection[];
-  private readonly ehloMaskers: ActiveProtection[];
+  private readonly active: readonly ActiveProtection[];
+  private readonly lineChecks: readonly ActiveProtection[];
+  private readonly commandChecks: readonly ActiveProtection[];
+  private readonly replyChecks: readonly ActiveProtection[];
+  private readonly factChecks: readonly ActiveProtection[];
+  private readonly ehloMaskers: readonly ActiveProtection[];
   private readonly dataLineLimit: { id: ProtectionId; limit: number } | null;
   private readonly sizeLimit: number;
   private readonly watchEndOfData: boolean;
@@ -163,19 +165,17 @@ export class SmtpInspector implements SessionView {
     private readonly policy: CompiledPolicy,
     meta: ConnectionMeta,
   ) {
-    const actions = actionsForConnection(policy.resolved, meta);
-    this.active = policy.instantiate(actions);
-    this.lineChecks = this.active.filter((p) => p.onLine);
-    this.commandChecks = this.active.filter((p) => p.onCommand);
-    this.replyChecks = this.active.filter((p) => p.onReply);
-    this.factChecks = this.active.filter((p) => p.onFact);
-    this.ehloMaskers = this.active.filter((p) => p.action === 'prevent' && p.hooks.masksEhloKeyword);
-    const lineProtection = this.active.find((p) => (p.hooks.dataLineLimit ?? 0) > 0);
-    this.dataLineLimit = lineProtection ? { id: lineProtection.id, limit: lineProtection.hooks.dataLineLimit! } : null;
-    this.sizeLimit = this.active.find((p) => (p.hooks.messageSizeLimit ?? 0) > 0)?.hooks.messageSizeLimit ?? 0;
-    this.watchEndOfData = this.active.some((p) => p.hooks.watchesEndOfData);
-    const lineLimit = this.active.find((p) => p.id === 'max-command-line-length' && p.action === 'prevent');
-    this.linePreventSettings = lineLimit ? (policy.resolved.settings['max-command-line-length'] as { limit: number; perVerb: Record<string, number> }) : null;
+    const protections = policy.instantiate(actionsForConnection(policy.resolved, meta));
+    this.active = protections.active;
+    this.lineChecks = protections.lineChecks;
+    this.commandChecks = protections.commandChecks;
+    this.replyChecks = protections.replyChecks;
+    this.factChecks = protections.factChecks;
+    this.ehloMaskers = protections.ehloMaskers;
+    this.dataLineLimit = protections.dataLineLimit;
+    this.sizeLimit = protections.sizeLimit;
+    this.watchEndOfData = protections.watchEndOfData;
+    this.linePreventSettings = protections.linePreventSettings;
     const greeting: ServerEntry = { kind: 'server', verb: 'GREETING', size: 0, last: false };
     this.queue.push(greeting);
     this.blockedBy = greeting;

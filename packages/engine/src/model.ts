@@ -94,6 +94,8 @@ export interface SessionView {
   readonly commandCount: number;
   readonly badReplyCount: number;
   readonly greeted: boolean;
+  /** Per-connection counters the protections keep for themselves: slot = the protection's index in the catalog. */
+  readonly counters: Int32Array;
 }
 
 export type VerdictKind = 'close' | 'reject-command' | 'reject-recipient' | 'reject-message';
@@ -119,7 +121,10 @@ export interface Hit {
   signals?: CodeSignal[];
 }
 
-/** Hooks a protection provides, with its settings already bound. */
+/**
+ * Hooks a protection provides, with its settings already bound. Made once per policy and
+ * shared by every connection: per-connection state goes in `session.counters`, never in the hooks.
+ */
 export interface ProtectionHooks {
   onLine?(line: CommandLine, session: SessionView): Hit | undefined;
   onCommand?(command: CommandLine, session: SessionView): Hit | undefined;

@@ -2,6 +2,7 @@ import type { Action, PolicyInput } from '@smtpguard/contracts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CompiledPolicy } from '../src/index.js';
+import type { ActiveProtection } from '../src/model.js';
 import { HELLO, policyWith, run } from './harness.js';
 
 /**
@@ -13,8 +14,11 @@ function callingEveryHook(policy: CompiledPolicy): CompiledPolicy {
   return {
     ...policy,
     commandMask: () => ~0,
-    instantiate: (actions) =>
-      policy.instantiate(actions).map((p) => ({ ...p, lineTrigger: { flags: ~0, longerThan: -1 }, replyTrigger: ~0 })),
+    instantiate: (actions) => {
+      const set = policy.instantiate(actions);
+      const widen = (list: readonly ActiveProtection[]) => list.map((p) => ({ ...p, lineTrigger: { flags: ~0, longerThan: -1 }, replyTrigger: ~0 }));
+      return { ...set, lineChecks: widen(set.lineChecks), replyChecks: widen(set.replyChecks) };
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HELLO, ids, modes } from '../harness.js';
+import { HELLO, ids, modes, only, run } from '../harness.js';
 
 const noops = (n: number, verb = 'NOOP') => Array.from({ length: n }, () => `C: ${verb}\nS: 250 ok\n`).join('');
 
@@ -16,6 +16,11 @@ describe('max-no-effect-commands', () => {
   it('VRFY, EXPN, RSET and HELP count together', () => {
     const mix = ['VRFY a', 'EXPN b', 'RSET', 'HELP'].flatMap((v) => Array.from({ length: 6 }, () => `C: ${v}\nS: 250 ok\n`)).join('');
     expect(ids(modes('max-no-effect-commands', HELLO + mix).detect)).toEqual(['max-no-effect-commands:detect']);
+  });
+  it('counts per connection: connections sharing a policy do not add up', () => {
+    const policy = only('max-no-effect-commands', 'detect', { limit: 3 });
+    for (let connection = 0; connection < 5; connection++) expect(ids(run(HELLO + noops(3), policy))).toEqual([]);
+    expect(ids(run(HELLO + noops(4), policy))).toEqual(['max-no-effect-commands:detect']);
   });
   it('Inactive: nothing; the limit and the verb list are settings', () => {
     expect(ids(modes('max-no-effect-commands', HELLO + noops(40)).inactive)).toEqual([]);
