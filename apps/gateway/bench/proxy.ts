@@ -264,7 +264,7 @@ net.createServer({ noDelay: true }, (c) => {
   console.log(`ratios (messages/s; for 1 MB the MB/s ratio is the same):`);
   for (const [k, v] of Object.entries(summary)) console.log(`  ${k.padEnd(34)} ${v.toFixed(2)}`);
   console.log(
-    `1,000 idle connections: ${greeted.n} greeted, gateway RSS ${(held.rss / 1024).toFixed(0)} MB (target < 150 MB; ${(idleBefore.rss / 1024).toFixed(0)} MB before the connections, of which ~36 MB is the tsx loader)`,
+    `1,000 idle connections: ${greeted.n} greeted, gateway RSS ${(held.rss / 1024).toFixed(0)} MB (target < 150 MB; ${(idleBefore.rss / 1024).toFixed(0)} MB before the connections${GATEWAY_ENTRY[0] === 'dist/main.mjs' ? ', the bundled gateway' : ', of which ~36 MB is the tsx loader'})`,
   );
   console.log(`gateway peak RSS over the whole bench (VmHWM): ${(rssKb(gwPid).hwm / 1024).toFixed(0)} MB`);
   console.log(`inspection events written during the bench: ${events}`);
