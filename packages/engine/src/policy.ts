@@ -77,9 +77,12 @@ export function compilePolicy(resolved: ResolvedPolicy): CompiledPolicy {
   };
 
   const bundles = new Map<string, ConnectionProtections>();
+  // Without network exceptions every connection gets the policy's own actions object.
+  let plain: ConnectionProtections | null = null;
   return {
     resolved,
     instantiate(actions) {
+      if (actions === resolved.actions) return (plain ??= bundle(actions));
       let key = '';
       for (const id of PROTECTION_IDS) key += actions[id][0];
       const known = bundles.get(key);
