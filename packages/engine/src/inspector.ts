@@ -44,7 +44,6 @@ const MIN_LINE_THRESHOLD = 64;
 const VERB_WINDOW = 33;
 
 /** Commands after which a client may go on sending without waiting (RFC 2920 3.1, RFC 3030). */
-/** RFC 2920 3.1: commands after which the client may go on without waiting for the reply. */
 function isPipelinable(verb: string): boolean {
   switch (verb) {
     case 'MAIL':
@@ -940,7 +939,7 @@ export class SmtpInspector implements SessionView {
     }
     const reply = this.reply;
 
-    if (reply.masking && complete) this.maskEhloLine(reply, buf.subarray(start, end), buf.toString('latin1', textStart, textEnd), final);
+    if (reply.masking && complete) this.maskEhloLine(reply, buf.subarray(start, end), reply.lastText, final);
     else {
       if (reply.heldLine) {
         this.sendClient(reply.heldLine);
@@ -1159,6 +1158,8 @@ class ReplyInProgress implements ServerReply {
   lineCount = 1;
   /** PIPELINING was advertised after the last kept line. */
   pipeliningPastCap = false;
+  /** The text of the line just read, when the reply keeps text. */
+  lastText = '';
   /** Line texts once asked for or kept; a fresh array per reply, so a reader may keep it. */
   private texts: string[] | null = null;
   private firstLine: Buffer | null = null;
@@ -1175,6 +1176,7 @@ class ReplyInProgress implements ServerReply {
     this.heldLine = null;
     this.lineCount = 1;
     this.pipeliningPastCap = false;
+    this.lastText = '';
     this.texts = null;
     this.firstLine = null;
     return this;
@@ -1195,7 +1197,7 @@ class ReplyInProgress implements ServerReply {
 
   /** The first line's text is `buf[start, end)`; the buffer is the caller's chunk, never reused. */
   setFirstLine(buf: Buffer, start: number, end: number): void {
-    if (this.keepsText) this.texts = [buf.toString('latin1', start, end)];
+    if (this.keepsText) this.texts = [(this.lastText = buf.toString('latin1', start, end))];
     else {
       this.firstLine = buf;
       this.firstStart = start;
@@ -1205,6 +1207,7 @@ class ReplyInProgress implements ServerReply {
 
   /** Keeps an EHLO line's text, up to EHLO_LINES_KEPT (an endless reply still streams, unkept). */
   addLine(text: string): void {
+    this.lastText = text;
     const lines = this.lines;
     if (lines.length < EHLO_LINES_KEPT) lines.push(text);
     // The one capability the engine itself relies on is noted wherever it comes.
