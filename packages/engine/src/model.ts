@@ -153,7 +153,8 @@ export interface ProtectionModule<Id extends ProtectionId = ProtectionId> {
 }
 
 /**
- * One protection on one connection. The judging hooks are copied out of `hooks` so every
+ * One protection with its action, shared by the connections that have the same actions
+ * (see policy.ts). The judging hooks are copied out of `hooks` so every
  * ActiveProtection has the same shape (one hidden class: the engine's per-line loops stay
  * monomorphic); they are called without a receiver, so hooks never use `this`.
  */
