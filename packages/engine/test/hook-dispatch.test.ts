@@ -86,7 +86,8 @@ describe('hook dispatch', () => {
     const policy = policyWith({ 'unknown-commands': { action: 'detect' } });
     const verbsJudgedUnknown = (line: string) => run(`${HELLO}\nC: ${line}\nS: 250 ok`, policy).findings.map((f) => f.protectionId);
     expect(verbsJudgedUnknown('mAiL FROM:<a@example.org>')).toEqual([]);
-    // 0xCD, 0xD2 and 0x8D differ from "M", "R" and 0x0D only in a bit a case-folding mask could drop.
+    // 0xCD, 0xD2 and 0x8C are "M", "R" and "L" with the top bit set, which a careless case-folding
+    // mask would drop; 0x01 is "A" without bit 0x40.
     for (const lookAlike of ['\\xcdAIL FROM:<a@example.org>', '\\xd2CPT TO:<b@example.com>', 'MAI\\x8c x', 'DAT\\x01']) {
       expect(verbsJudgedUnknown(lookAlike)).toEqual(['unknown-commands']);
     }
