@@ -226,6 +226,8 @@ net.createServer({ noDelay: true }, (c) => {
       summary[`${size.label} x${sessions} node-pipe/haproxy`] = stats['node-pipe']!.mps / ha.mps;
       summary[`${size.label} x${sessions} haproxy/direct`] = ha.mps / stats.direct!.mps;
       summary[`${size.label} x${sessions} gateway/haproxy cpu-per-msg`] = median(cpu.gateway!) / median(cpu.haproxy!);
+      // The floor for any Node proxy on this machine: how far the gateway is from a bare socket pipe.
+      summary[`${size.label} x${sessions} gateway/node-pipe`] = stats.gateway!.mps / stats['node-pipe']!.mps;
     }
   }
 
