@@ -19,7 +19,7 @@ import {
   type VerdictKind,
   type WireFact,
 } from './model.js';
-import type { CompiledPolicy } from './policy.js';
+import type { CompiledPolicy, ConnectionProtections } from './policy.js';
 import { TransactionState } from './transaction.js';
 import { CLOSE_REPLY, QUIT_REPLY, UPSTREAM_LOST_REPLY, preventReply } from './reply.js';
 import { NOTHING, emptyVerdict, type Notice, type Verdict } from './verdict.js';
@@ -118,16 +118,8 @@ export class SmtpInspector implements SessionView {
 
   readonly stats: InspectorStats = { commands: 0, replies: 0, messages: 0, unmatchedReplies: 0, pendingCommands: 0 };
 
-  private readonly active: readonly ActiveProtection[];
-  private readonly lineChecks: readonly ActiveProtection[];
-  private readonly commandChecks: readonly ActiveProtection[];
-  private readonly replyChecks: readonly ActiveProtection[];
-  private readonly factChecks: readonly ActiveProtection[];
-  private readonly ehloMaskers: readonly ActiveProtection[];
-  private readonly dataLineLimit: { id: ProtectionId; limit: number } | null;
-  private readonly sizeLimit: number;
-  private readonly watchEndOfData: boolean;
-  private readonly linePreventSettings: { limit: number; perVerb: Record<string, number> } | null;
+  /** Shared with every connection that has the same actions (see policy.ts). */
+  private readonly protections: ConnectionProtections;
 
   private out: Verdict = emptyVerdict();
   private mode: ClientMode = { kind: 'command' };
@@ -164,17 +156,7 @@ export class SmtpInspector implements SessionView {
     private readonly policy: CompiledPolicy,
     meta: ConnectionMeta,
   ) {
-    const protections = policy.instantiate(actionsForConnection(policy.resolved, meta));
-    this.active = protections.active;
-    this.lineChecks = protections.lineChecks;
-    this.commandChecks = protections.commandChecks;
-    this.replyChecks = protections.replyChecks;
-    this.factChecks = protections.factChecks;
-    this.ehloMaskers = protections.ehloMaskers;
-    this.dataLineLimit = protections.dataLineLimit;
-    this.sizeLimit = protections.sizeLimit;
-    this.watchEndOfData = protections.watchEndOfData;
-    this.linePreventSettings = protections.linePreventSettings;
+    this.protections = policy.instantiate(actionsForConnection(policy.resolved, meta));
     const greeting: ServerEntry = { kind: 'server', verb: 'GREETING', size: 0, last: false };
     this.queue.push(greeting);
     this.blockedBy = greeting;
@@ -456,7 +438,7 @@ export class SmtpInspector implements SessionView {
     if (this.lineParts.length === 0) this.lineStartOffset = this.clientOffset;
     if (this.lineParts.length === 0 && lf >= 0) {
       // Whole line in this chunk: no copy.
-      const threshold = this.linePreventSettings ? this.lineThreshold(buf.subarray(start, Math.min(end, start + VERB_WINDOW)), true) : LINE_CAP;
+      const threshold = this.protections.linePreventSettings ? this.lineThreshold(buf.subarray(start, Math.min(end, start + VERB_WINDOW)), true) : LINE_CAP;
       if (end - start <= threshold) {
         this.handleLine(buf, start, end, false);
         if (this.pendingLineForward) this.forward(buf, start, end);
@@ -512,7 +494,7 @@ export class SmtpInspector implements SessionView {
    * LINE_CAP. Knowing the verb takes at most VERB_WINDOW bytes.
    */
   private lineThreshold(head: Buffer, complete: boolean): number {
-    const settings = this.linePreventSettings;
+    const settings = this.protections.linePreventSettings;
     if (!settings) return LINE_CAP;
     let verb: string;
     if (this.saslNext) verb = 'AUTH';
@@ -556,16 +538,16 @@ export class SmtpInspector implements SessionView {
     }
 
     this.strongest = null;
-    for (const p of this.lineChecks) {
+    for (const p of this.protections.lineChecks) {
       if ((command.flags & p.lineTrigger.flags) !== 0 || command.length > p.lineTrigger.longerThan) this.consider(p, p.onLine!(command, this), command);
     }
     if (!sasl) {
       if (!this.pipelining && this.serverPending > 0) {
         const fact: WireFact = { kind: 'pipelining', detail: 'command pipelined although the server did not advertise PIPELINING' };
-        for (const p of this.factChecks) this.consider(p, p.onFact!(fact, this), command);
+        for (const p of this.protections.factChecks) this.consider(p, p.onFact!(fact, this), command);
       }
       const mask = this.policy.commandMask(verb);
-      for (const p of this.commandChecks) if (mask & p.bit) this.consider(p, p.onCommand!(command, this), command);
+      for (const p of this.protections.commandChecks) if (mask & p.bit) this.consider(p, p.onCommand!(command, this), command);
     }
 
     const verdict = this.strongest as { id: ProtectionId; hit: Hit } | null;
@@ -637,7 +619,7 @@ export class SmtpInspector implements SessionView {
           if (bdat.last) this.messageEndsPending++;
           if (bdat.size > 0) {
             // One meter per message: a line split across chunks is measured whole. BINARYMIME has no lines.
-            if (!this.chunkMeter && this.dataLineLimit && !this.transaction.binaryMime) this.chunkMeter = new LineMeter(this.dataLineLimit.limit);
+            if (!this.chunkMeter && this.protections.dataLineLimit && !this.transaction.binaryMime) this.chunkMeter = new LineMeter(this.protections.dataLineLimit.limit);
             this.mode = { kind: 'chunk', remaining: bdat.size, last: bdat.last, meter: this.chunkMeter, rejection: null, sizeFired: false };
             this.currentChunkEntry = entry;
             this.bodyStartOffset = this.lineStartOffset + command.length;
@@ -671,10 +653,10 @@ export class SmtpInspector implements SessionView {
     const stop = scan.end >= 0 ? scan.end : buf.length;
     const facts: WireFact[] = [];
     if (scan.ambiguousForm) facts.push({ kind: 'ambiguous-end-of-data', form: scan.ambiguousForm });
-    if (scan.lineTooLong && this.dataLineLimit) facts.push({ kind: 'data-line-too-long', limit: this.dataLineLimit.limit });
-    if (this.sizeLimit > 0 && !mode.sizeFired && mode.scanner.size > this.sizeLimit) {
+    if (scan.lineTooLong && this.protections.dataLineLimit) facts.push({ kind: 'data-line-too-long', limit: this.protections.dataLineLimit.limit });
+    if (this.protections.sizeLimit > 0 && !mode.sizeFired && mode.scanner.size > this.protections.sizeLimit) {
       mode.sizeFired = true;
-      facts.push({ kind: 'message-too-large', size: mode.scanner.size, limit: this.sizeLimit });
+      facts.push({ kind: 'message-too-large', size: mode.scanner.size, limit: this.protections.sizeLimit });
     }
     if (facts.length > 0 && !this.judgeBody(facts, 'DATA', mode)) return buf.length;
     if (!mode.rejection) this.forward(buf, start, stop);
@@ -701,10 +683,10 @@ export class SmtpInspector implements SessionView {
     if (!mode.sizeFired) {
       this.transaction.size += stop - start;
       const facts: WireFact[] = [];
-      if (mode.meter?.measure(buf, start, stop) && this.dataLineLimit) facts.push({ kind: 'data-line-too-long', limit: this.dataLineLimit.limit });
-      if (this.sizeLimit > 0 && this.transaction.size > this.sizeLimit) {
+      if (mode.meter?.measure(buf, start, stop) && this.protections.dataLineLimit) facts.push({ kind: 'data-line-too-long', limit: this.protections.dataLineLimit.limit });
+      if (this.protections.sizeLimit > 0 && this.transaction.size > this.protections.sizeLimit) {
         mode.sizeFired = true;
-        facts.push({ kind: 'message-too-large', size: this.transaction.size, limit: this.sizeLimit });
+        facts.push({ kind: 'message-too-large', size: this.transaction.size, limit: this.protections.sizeLimit });
       }
       if (facts.length > 0 && !this.judgeBody(facts, 'BDAT', mode)) return buf.length;
       // A refused chunk is read and dropped: nothing more to measure.
@@ -749,7 +731,7 @@ export class SmtpInspector implements SessionView {
     // Findings name the message, not a chunk, so they read the same however the bytes were split.
     const sample = Buffer.from(`(${verb} body of message from ${this.transaction.mailFrom ?? 'unknown sender'})`, 'latin1');
     let rejection: { id: ProtectionId; verdict: VerdictKind } | null = null;
-    for (const p of this.factChecks) {
+    for (const p of this.protections.factChecks) {
       const hit = p.onFact!(fact, this);
       if (!hit) continue;
       this.record(p.id, p.action, hit, 'client', sample, this.bodyStartOffset, undefined);
@@ -922,7 +904,7 @@ export class SmtpInspector implements SessionView {
     if (!this.reply) {
       const head = this.headEntry();
       const entry = head && head.kind === 'server' ? head : null;
-      const reply = this.replyView.begin(code, entry, offset, entry?.verb === 'EHLO' && code === 250 && this.ehloMaskers.length > 0);
+      const reply = this.replyView.begin(code, entry, offset, entry?.verb === 'EHLO' && code === 250 && this.protections.ehloMaskers.length > 0);
       this.reply = reply;
       // Text is decoded only where it is read: the first line lazily (judgement, logs), EHLO lines at once (capabilities, masking).
       reply.setFirstLine(buf, textStart, textEnd);
@@ -957,7 +939,7 @@ export class SmtpInspector implements SessionView {
 
   private maskEhloLine(reply: ReplyInProgress, line: Buffer, text: string, final: boolean): void {
     const keyword = text.split(' ', 1)[0]!.toUpperCase();
-    const masked = reply.lineCount > 1 && this.ehloMaskers.some((p) => p.hooks.masksEhloKeyword!(keyword));
+    const masked = reply.lineCount > 1 && this.protections.ehloMaskers.some((p) => p.hooks.masksEhloKeyword!(keyword));
     if (masked) {
       if (final && reply.heldLine) {
         const held = Buffer.from(reply.heldLine);
@@ -1031,7 +1013,7 @@ export class SmtpInspector implements SessionView {
       case 'DATA':
         if (code === 354) {
           this.bodyStartOffset = this.clientOffset;
-          this.mode = { kind: 'data', scanner: new DataScanner(this.dataLineLimit?.limit ?? 0, this.watchEndOfData), rejection: null, sizeFired: false };
+          this.mode = { kind: 'data', scanner: new DataScanner(this.protections.dataLineLimit?.limit ?? 0, this.protections.watchEndOfData), rejection: null, sizeFired: false };
         }
         break;
       case '.':
@@ -1074,7 +1056,7 @@ export class SmtpInspector implements SessionView {
   private judgeReply(reply: ServerReply, direction: 'client' | 'server', line: Buffer = EMPTY): void {
     const answers = reply.answers;
     const flags = REPLY_ANY | (reply.code >= 400 ? REPLY_ERROR : 0) | (answers === 'GREETING' || answers === '' ? REPLY_FIRST : 0);
-    for (const p of this.replyChecks) {
+    for (const p of this.protections.replyChecks) {
       if ((flags & p.replyTrigger) === 0) continue;
       const hit = p.onReply!(reply, this);
       if (!hit) continue;
@@ -1088,7 +1070,7 @@ export class SmtpInspector implements SessionView {
   }
 
   private fact(fact: WireFact, direction: 'client' | 'server', sample: Buffer, streamOffset: number): void {
-    for (const p of this.factChecks) {
+    for (const p of this.protections.factChecks) {
       const hit = p.onFact!(fact, this);
       if (!hit) continue;
       this.record(p.id, p.action, hit, direction, sample, streamOffset, undefined);
