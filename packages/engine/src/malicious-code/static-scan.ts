@@ -260,83 +260,76 @@ export class StaticScan {
     this.sledBinary = 0;
     this.nLandings = 0;
     const { ilen, chain } = this;
-    const fast = (FAST32 ??= buildFast(false));
     const ptab = (PTAB ??= buildPrintable());
     // Execution past the end has an empty chain; a Jcc reaches at most 128 bytes past it.
     chain.fill(0, len, len + 130);
-    let mel = 0, melAt = -1;
-    let sledRun = 0, maxSledRun = 0; // consecutive sled-instruction offsets from i + 1 on
+    let mel = 1, melAt = -1; // longest chain (melAt -1: none yet)
+    let sledRun = 0; // consecutive sled-instruction offsets from i + 1 on
     let nextLen = 0; // length of the instruction at i + 1 (0: execution stops there)
-    let nextBranch = 0; // ... and whether it is a branch
-    let b1 = 0; // byte at i + 1
-    const safe = len - 16; // below this every instruction (at most 15 bytes) fits
-    for (let i = len - 1; i >= 0; i--) {
-      const b0 = buf[i]!;
-      if (b0 < 0x20 || b0 > 0x7e) return false;
-      let n = 0; // length, 0 = invalid
-      let c = 0; // chain
-      let sled = 0;
-      let branch = 0;
-      const pe = i < safe ? ptab[(b0 - 0x20) * 96 + (b1 - 0x20)]! : P_SPECIAL;
-      if ((pe & P_SPECIAL) === 0) {
-        // Table path, without data-dependent branches: plain instruction, Jcc rel8 (whose
-        // printable displacement points ahead) or invalid (chain 0 through the mask).
-        n = (pe >> 16) & 15;
-        n += ((pe >> 22) & 1) * ((((((buf[i + 2]! & 7) ^ 5) - 1) >>> 31)) << 2); // SIB base 5: disp32
-        branch = (pe >> 20) & 1;
-        const t = i + n;
-        const x = chain[t]!, y = chain[t + branch * b1]!;
-        c = ((x > y ? x : y) + 1) & pe;
-        sled = (pe >> 21) & 1;
-      } else {
-        const e = fast[(b0 << 8) | b1]!;
-        const cls = e & E_CLASS;
-        if (cls === C_NORMAL) {
-          n = e & 15;
-          if (e & F_SIB && i + 2 < len && (buf[i + 2]! & 7) === 5) n += 4;
-          if (i + n > len) n = 0;
-          else { c = 1 + chain[i + n]!; sled = e & F_SLED ? 1 : 0; }
-        } else if (cls === C_BRANCH) {
-          branch = 1;
-          if (i + 2 <= len) {
-            n = 2;
-            const x = chain[i + 2]!, y = chain[i + 2 + b1]!;
-            c = 1 + (x > y ? x : y);
-          }
-        } else if (cls === C_SEG && (nextLen === 0 || (nextBranch === 0 && nextLen < 15))) {
-          // Segment override: the next offset's instruction with one more byte (or invalid).
-          if (nextLen !== 0) { n = nextLen + 1; c = chain[i + 1]!; sled = sledRun > 0 ? 1 : 0; }
-        } else if (cls !== C_INVALID) {
-          // 66/67 prefixes, a prefixed branch: the fast decoder.
-          n = quick(buf, i, len, false);
-          const k = q.kind;
-          if (n !== 0) {
-            if (k === Kind.Normal) { c = 1 + chain[i + n]!; sled = isSledInsn() ? 1 : 0; }
-            else if (k === Kind.Jcc) {
-              branch = 1;
-              const tg = q.target;
-              const tc = tg > i && tg < len ? chain[tg]! : 0;
-              const fall = chain[i + n]!;
-              c = 1 + (tc > fall ? tc : fall);
-            } else if (k >= Kind.Int3) n = 0;
-            else return false; // no other kind decodes from printable bytes; play safe
+    let nextRel = 0; // ... and its branch displacement (0 unless a Jcc)
+    let b1 = 0; // byte at i + 1 (0 past the end)
+    // The inner loop makes no call (so its checks and loads stay out of the loop): it stops at
+    // an offset the table leaves out, which `printableSpecial` decodes before it goes on.
+    let i = len - 1;
+    let decodedAt = -1, decoded = 0, decodedRel = 0;
+    for (;;) {
+      for (; i >= 0; i--) {
+        const b0 = buf[i]!;
+        let pe = ptab[(b0 << 7) | b1]!;
+        let rel = b1;
+        if ((pe & P_RARE) !== 0) {
+          // Resolve the entry into a plain one (length, flags, displacement).
+          if (b0 < 0x20 || b0 > 0x7e) return false;
+          if ((pe & P_SEG) === P_SEG) {
+            // Segment override: the instruction at i + 1 with one more byte (same successors).
+            pe = nextLen !== 0 && nextLen < 15 ? (nextLen + 1) | P_VALID | (sledRun !== 0 ? P_SLED : 0) | P_REL : 0;
+            rel = nextRel;
+          } else {
+            let sibAt = i + 2;
+            if ((pe & P_PREFIX) === P_PREFIX) {
+              // 66/67: the entry of the prefix plus the next two bytes.
+              const b2 = i + 2 < len ? buf[i + 2]! : 0;
+              pe = ptab[PREFIX_PAGES + (((b0 & 1) << 14) | (b1 << 7) | b2)]!;
+              rel = b2;
+              sibAt++;
+            }
+            if ((pe & P_SIB) === P_SIB) pe = (pe & ~P_SIB) + (sibAt < len && (buf[sibAt]! & 7) === 5 ? 4 : 0); // base 5: disp32
+            if ((pe & P_SPECIAL) === P_SPECIAL) {
+              if (i !== decodedAt) break;
+              pe = decoded;
+              rel = decodedRel;
+            }
           }
         }
-        if (n === 0) c = 0;
+        // Without data-dependent branches: execution goes on at t (and at t + rel for a Jcc,
+        // whose printable displacement points ahead); invalid or cut by the end: chain 0.
+        const n = pe & 15;
+        const t = i + n;
+        const r = rel & (pe >> 8);
+        const x = chain[t]!, y = chain[t + r]!;
+        const d = x - y;
+        const ok = ((pe << 26) >> 31) & ~((len - t) >> 31);
+        const c = (x - (d & (d >> 31)) + 1) & ok;
+        ilen[i] = n & ok;
+        chain[i] = c;
+        if (c >= mel) { mel = c; melAt = i; }
+        nextLen = n & ok;
+        nextRel = r;
+        b1 = b0;
+        sledRun = (sledRun + 1) & -((pe >> 4) & ok & 1);
+        if (sledRun >= 16) return false; // a sled: leave it to the full scan
       }
-      b1 = b0;
-      nextLen = n;
-      nextBranch = branch;
-      ilen[i] = n;
-      chain[i] = c;
-      if (c >= mel && c !== 0) { mel = c; melAt = i; }
-      sledRun = sled !== 0 ? sledRun + 1 : 0;
-      if (sledRun > maxSledRun) maxSledRun = sledRun;
+      if (i < 0) break;
+      if (buf[i]! < 0x20 || buf[i]! > 0x7e) return false;
+      decoded = printableSpecial(buf, i, len);
+      if (decoded < 0) return false;
+      decodedRel = q.kind === Kind.Jcc ? q.target - i - (decoded & 15) : 0;
+      decodedAt = i;
     }
-    if (maxSledRun >= 16) return false; // a sled: leave it to the full scan
-    this.mel = mel;
+    this.mel = melAt < 0 ? 0 : mel;
     this.melAt = melAt;
     return true;
+
   }
 
   /**
@@ -547,28 +540,86 @@ function buildFast(mode64: boolean): Uint16Array {
   return t;
 }
 
-// Printable 32-bit table over byte pairs 0x20-0x7F (index (b0 - 0x20) * 96 + b1 - 0x20), for
-// the pairs whose FAST32 entry is a plain instruction, a Jcc rel8 or invalid: bits 0-15 chain
-// mask (0 when invalid), 16-19 length, P_BRANCH, P_SLED, P_SIB; P_SPECIAL = take the general path.
-const P_BRANCH = 1 << 20, P_SLED = 1 << 21, P_SIB = 1 << 22, P_SPECIAL = 1 << 23;
-let PTAB: Uint32Array | undefined;
+// Printable 32-bit table (Uint16 entries). Main page: index b0 << 7 | b1 for a first byte b0
+// and the next byte b1 (0 past the end). Then two prefix pages (66, 67) at PREFIX_PAGES, index
+// (b0 & 1) << 14 | b1 << 7 | b2 for the prefix b0 and the next two bytes. A plain entry: bits
+// 0-3 length (with the prefix), P_SLED, P_VALID, bits 8-15 the mask of the branch displacement
+// (P_REL for a Jcc rel8, whose displacement is the last byte of the key). P_RARE entries need
+// more: a byte outside 0x20-0x7E, P_SEG (segment override), P_PREFIX (look in a prefix page),
+// P_SIB (the byte after the key is a SIB byte: base 5 adds a disp32; the rest is a plain entry),
+// P_SPECIAL (decode with `quick`).
+const P_SLED = 1 << 4, P_VALID = 1 << 5, P_RARE = 1 << 6, P_REL = 0xff << 8;
+const P_SEG = P_RARE | (1 << 8), P_PREFIX = P_RARE | (1 << 9), P_SIB = P_RARE | (1 << 10), P_SPECIAL = P_RARE | (1 << 11);
+const PREFIX_PAGES = 256 << 7;
+let PTAB: Uint16Array | undefined;
 
-function buildPrintable(): Uint32Array {
+function buildPrintable(): Uint16Array {
   const fast = (FAST32 ??= buildFast(false));
-  const t = new Uint32Array(96 * 96);
-  for (let b0 = 0x20; b0 < 0x80; b0++) {
-    for (let b1 = 0x20; b1 < 0x80; b1++) {
-      const e = fast[(b0 << 8) | b1]!;
-      const cls = e & E_CLASS;
-      let v: number;
-      if (cls === C_NORMAL) v = 0xffff | ((e & 15) << 16) | (e & F_SLED ? P_SLED : 0) | (e & F_SIB ? P_SIB : 0);
-      else if (cls === C_BRANCH && (e & 15) === 2 && b1 < 0x80) v = 0xffff | (2 << 16) | P_BRANCH;
-      else if (cls === C_INVALID) v = 0;
-      else v = P_SPECIAL;
-      t[(b0 - 0x20) * 96 + (b1 - 0x20)] = v;
+  const isSeg = (b: number): boolean => (fast[b << 8]! & E_CLASS) === C_SEG;
+  const t = new Uint16Array(PREFIX_PAGES + 2 * 128 * 128).fill(P_RARE);
+  const key = new Uint8Array(3);
+  const keyBytes = [0];
+  for (let b = 0x20; b < 0x7f; b++) keyBytes.push(b);
+  for (const b0 of keyBytes) {
+    if (b0 === 0) continue;
+    for (const b1 of keyBytes) {
+      key[0] = b0; key[1] = b1;
+      t[(b0 << 7) | b1] = isSeg(b0) ? P_SEG : b0 === 0x66 || b0 === 0x67 ? P_PREFIX : printableEntry(key, 2);
+      if (b0 !== 0x66 && b0 !== 0x67) continue;
+      for (const b2 of keyBytes) {
+        key[2] = b2;
+        // A second prefix: the length depends on bytes past the key.
+        const e = isSeg(b1) || b1 === 0x66 || b1 === 0x67 ? P_SPECIAL : printableEntry(key, 3);
+        t[PREFIX_PAGES + (((b0 & 1) << 14) | (b1 << 7) | b2)] = e;
+      }
     }
   }
   return t;
+}
+
+/**
+ * Entry for the instruction that starts with the `keyLen` key bytes (a 0 key byte: the argument
+ * ends there), by running `quick` with each kind of SIB byte after the key.
+ */
+function printableEntry(key: Uint8Array, keyLen: number): number {
+  const b = new Uint8Array(16);
+  let end = 16;
+  for (let k = 0; k < keyLen; k++) {
+    if (key[k] === 0) { end = k; break; }
+    b[k] = key[k]!;
+  }
+  b[keyLen] = 0x20; // SIB base 0
+  const e0 = printableDecode(b, end, keyLen);
+  b[keyLen] = 0x25; // SIB base 5: a disp32 when ModRM mod is 0
+  const e5 = printableDecode(b, end, keyLen);
+  if (e5 === e0) return e0;
+  if ((e0 & P_VALID) !== 0 && (e0 & P_REL) === 0 && e5 === e0 + 4) return e0 | P_SIB;
+  return P_SPECIAL;
+}
+
+/** Plain entry of the instruction `quick` decodes at 0 in `b`, or P_SPECIAL. */
+function printableDecode(b: Uint8Array, end: number, keyLen: number): number {
+  const n = quick(b, 0, end, false);
+  if (n === 0) return 0;
+  const k = q.kind;
+  if (k === Kind.Normal) return n | P_VALID | (isSledInsn() ? P_SLED : 0);
+  if (k === Kind.Jcc && n === keyLen && q.target === n + b[n - 1]!) return n | P_VALID | P_REL;
+  if (k >= Kind.Int3) return 0;
+  return P_SPECIAL;
+}
+
+/**
+ * Plain entry (see PTAB) of the instruction at `i` of a printable argument decoded with `quick`
+ * (prefix runs and what the printable table leaves out), or -1 for a kind that printable bytes
+ * do not make (then the full scan decides). A Jcc's displacement is then q.target - i - length.
+ */
+function printableSpecial(buf: Uint8Array, i: number, len: number): number {
+  const n = quick(buf, i, len, false);
+  if (n === 0) return 0;
+  const k = q.kind;
+  if (k === Kind.Normal) return n | P_VALID | (isSledInsn() ? P_SLED : 0);
+  if (k === Kind.Jcc) return q.target >= i + n && q.target <= i + n + 0x7f ? n | P_VALID | P_REL : -1;
+  return k >= Kind.Int3 ? 0 : -1;
 }
 
 /** First bytes of the Normal instructions that may be triggers (FPU env store, fxsave, lea, REX). */
