@@ -235,16 +235,19 @@ function collectHeads(len: number, minChain: number): void {
   headOff.fill(-1);
   headLen.fill(0);
   const { ilen, chain } = scan;
+  // A chain enters the list when it is at least minChain and longer than the last one kept.
+  let floor = minChain;
   for (let i = 0; i < len; i++) {
     const c = chain[i]!;
-    if (c < minChain || c <= headLen[MAX_HEADS - 1]!) continue;
+    if (c < floor) continue;
     let reached = false;
-    for (let j = i - 1; j >= 0 && j >= i - 15; j--) if (ilen[j]! !== 0 && j + ilen[j]! === i) { reached = true; break; }
+    for (let j = i - 1; j >= 0 && j >= i - 15; j--) if (j + ilen[j]! === i) { reached = true; break; }
     if (reached) continue;
     let k = MAX_HEADS - 1;
     while (k > 0 && headLen[k - 1]! < c) { headLen[k] = headLen[k - 1]!; headOff[k] = headOff[k - 1]!; k--; }
     headLen[k] = c;
     headOff[k] = i;
+    if (headLen[MAX_HEADS - 1]! >= floor) floor = headLen[MAX_HEADS - 1]! + 1;
   }
 }
 

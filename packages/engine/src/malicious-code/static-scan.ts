@@ -70,6 +70,8 @@ export class StaticScan {
    */
   lastPredecessor = -1;
   private readonly ring = new Int32Array(MAX_TRIGGERS);
+  /** State of the printable table loop between its runs (see `printableRun`). */
+  private readonly run = new Int32Array(R.Size);
   private readonly ringType = new Uint8Array(MAX_TRIGGERS);
 
   scan(buf: Uint8Array, len: number, mode64: boolean): void {
@@ -259,76 +261,94 @@ export class StaticScan {
     this.sledStart = this.sledEnd = -1;
     this.sledBinary = 0;
     this.nLandings = 0;
-    const { ilen, chain } = this;
-    const ptab = (PTAB ??= buildPrintable());
+    PTAB ??= buildPrintable();
     // Execution past the end has an empty chain; a Jcc reaches at most 128 bytes past it.
-    chain.fill(0, len, len + 130);
-    let mel = 1, melAt = -1; // longest chain (melAt -1: none yet)
-    let sledRun = 0; // consecutive sled-instruction offsets from i + 1 on
-    let nextLen = 0; // length of the instruction at i + 1 (0: execution stops there)
-    let nextRel = 0; // ... and its branch displacement (0 unless a Jcc)
-    let b1 = 0; // byte at i + 1 (0 past the end)
-    // The inner loop makes no call (so its checks and loads stay out of the loop): it stops at
-    // an offset the table leaves out, which `printableSpecial` decodes before it goes on.
-    let i = len - 1;
-    let decodedAt = -1, decoded = 0, decodedRel = 0;
-    for (;;) {
-      for (; i >= 0; i--) {
-        const b0 = buf[i]!;
-        let pe = ptab[(b0 << 7) | b1]!;
-        let rel = b1;
-        if ((pe & P_RARE) !== 0) {
-          // Resolve the entry into a plain one (length, flags, displacement).
-          if (b0 < 0x20 || b0 > 0x7e) return false;
-          if ((pe & P_SEG) === P_SEG) {
-            // Segment override: the instruction at i + 1 with one more byte (same successors).
-            pe = nextLen !== 0 && nextLen < 15 ? (nextLen + 1) | P_VALID | (sledRun !== 0 ? P_SLED : 0) | P_REL : 0;
-            rel = nextRel;
-          } else {
-            let sibAt = i + 2;
-            if ((pe & P_PREFIX) === P_PREFIX) {
-              // 66/67: the entry of the prefix plus the next two bytes.
-              const b2 = i + 2 < len ? buf[i + 2]! : 0;
-              pe = ptab[PREFIX_PAGES + (((b0 & 1) << 14) | (b1 << 7) | b2)]!;
-              rel = b2;
-              sibAt++;
-            }
-            if ((pe & P_SIB) === P_SIB) pe = (pe & ~P_SIB) + (sibAt < len && (buf[sibAt]! & 7) === 5 ? 4 : 0); // base 5: disp32
-            if ((pe & P_SPECIAL) === P_SPECIAL) {
-              if (i !== decodedAt) break;
-              pe = decoded;
-              rel = decodedRel;
-            }
+    this.chain.fill(0, len, len + 130);
+    const run = this.run;
+    run.fill(0);
+    run[R.Mel] = 1;
+    run[R.MelAt] = run[R.DecodedAt] = -1;
+    // The table loop stops at an offset the table leaves out, which `printableSpecial` decodes
+    // (outside the loop: a call there would slow the loop down) before it goes on.
+    for (let i = len - 1; ; ) {
+      i = this.printableRun(buf, len, i);
+      if (i === -1) break;
+      if (i < -1 || buf[i]! < 0x20 || buf[i]! > 0x7e) return false;
+      const decoded = printableSpecial(buf, i, len);
+      if (decoded < 0) return false;
+      run[R.Decoded] = decoded;
+      run[R.DecodedRel] = q.kind === Kind.Jcc ? q.target - i - (decoded & 15) : 0;
+      run[R.DecodedAt] = i;
+    }
+    this.mel = run[R.MelAt]! < 0 ? 0 : run[R.Mel]!;
+    this.melAt = run[R.MelAt]!;
+    return true;
+  }
+
+  /**
+   * The table loop of `scanPrintable32` from offset `i` down, with its state in `run`: returns
+   * -1 at the end, -2 to give up (a byte outside 0x20-0x7E, a sled), or an offset to decode.
+   */
+  private printableRun(buf: Uint8Array, len: number, i: number): number {
+    const { ilen, chain, run } = this;
+    const ptab = PTAB!;
+    let mel = run[R.Mel]!, melAt = run[R.MelAt]!; // longest chain (melAt -1: none yet)
+    let sledRun = run[R.SledRun]!; // consecutive sled-instruction offsets from i + 1 on
+    let nextLen = run[R.NextLen]!; // length of the instruction at i + 1 (0: execution stops there)
+    let nextRel = run[R.NextRel]!; // ... and its branch displacement (0 unless a Jcc)
+    let b1 = i + 1 < len ? buf[i + 1]! : 0; // byte at i + 1 (0 past the end)
+    for (; i >= 0; i--) {
+      const b0 = buf[i]!;
+      let pe = ptab[(b0 << 7) | b1]!;
+      let rel = b1;
+      if ((pe & P.Rare) !== 0) {
+        // Resolve the entry into a plain one (length, flags, displacement).
+        if (b0 < 0x20 || b0 > 0x7e) return -2;
+        if ((pe & P.Seg) === P.Seg) {
+          // Segment override: the instruction at i + 1 with one more byte (same successors).
+          pe = nextLen !== 0 && nextLen < 15 ? (nextLen + 1) | P.Valid | (sledRun !== 0 ? P.Sled : 0) | P.Rel : 0;
+          rel = nextRel;
+        } else {
+          let sibAt = i + 2;
+          if ((pe & P.Prefix) === P.Prefix) {
+            // 66/67: the entry of the prefix plus the next two bytes.
+            const b2 = i + 2 < len ? buf[i + 2]! : 0;
+            pe = ptab[P.PrefixPages + (((b0 & 1) << 14) | (b1 << 7) | b2)]!;
+            rel = b2;
+            sibAt++;
+          }
+          if ((pe & P.Sib) === P.Sib) pe = (pe & ~P.Sib) + (sibAt < len && (buf[sibAt]! & 7) === 5 ? 4 : 0); // base 5: disp32
+          if ((pe & P.Special) === P.Special) {
+            if (i !== run[R.DecodedAt]) break;
+            pe = run[R.Decoded]!;
+            rel = run[R.DecodedRel]!;
           }
         }
-        // Without data-dependent branches: execution goes on at t (and at t + rel for a Jcc,
-        // whose printable displacement points ahead); invalid or cut by the end: chain 0.
-        const n = pe & 15;
-        const t = i + n;
-        const r = rel & (pe >> 8);
-        const x = chain[t]!, y = chain[t + r]!;
-        const d = x - y;
-        const ok = ((pe << 26) >> 31) & ~((len - t) >> 31);
-        const c = (x - (d & (d >> 31)) + 1) & ok;
-        ilen[i] = n & ok;
-        chain[i] = c;
-        if (c >= mel) { mel = c; melAt = i; }
-        nextLen = n & ok;
-        nextRel = r;
-        b1 = b0;
-        sledRun = (sledRun + 1) & -((pe >> 4) & ok & 1);
-        if (sledRun >= 16) return false; // a sled: leave it to the full scan
       }
-      if (i < 0) break;
-      if (buf[i]! < 0x20 || buf[i]! > 0x7e) return false;
-      decoded = printableSpecial(buf, i, len);
-      if (decoded < 0) return false;
-      decodedRel = q.kind === Kind.Jcc ? q.target - i - (decoded & 15) : 0;
-      decodedAt = i;
+      // Without data-dependent branches: execution goes on at t (and at t + rel for a Jcc,
+      // whose printable displacement points ahead); invalid or cut by the end: chain 0.
+      const n = pe & 15;
+      const t = i + n;
+      const r = rel & (pe >> 8);
+      const x = chain[t]!, y = chain[t + r]!;
+      const d = x - y;
+      const ok = ((pe << 26) >> 31) & ~((len - t) >> 31);
+      const c = (x - (d & (d >> 31)) + 1) & ok;
+      ilen[i] = n & ok;
+      chain[i] = c;
+      if (c >= mel) { mel = c; melAt = i; }
+      nextLen = n & ok;
+      nextRel = r;
+      b1 = b0;
+      sledRun = (sledRun + 1) & -((pe >> 4) & ok & 1);
+      if (sledRun >= 16) return -2; // a sled: leave it to the full scan
     }
-    this.mel = melAt < 0 ? 0 : mel;
-    this.melAt = melAt;
-    return true;
+    run[R.Mel] = mel;
+    run[R.MelAt] = melAt;
+    run[R.SledRun] = sledRun;
+    run[R.NextLen] = nextLen;
+    run[R.NextRel] = nextRel;
+    return i;
 
   }
 
@@ -540,23 +560,29 @@ function buildFast(mode64: boolean): Uint16Array {
   return t;
 }
 
+/** Slots of StaticScan.run. */
+const enum R { Mel, MelAt, SledRun, NextLen, NextRel, DecodedAt, Decoded, DecodedRel, Size }
+
 // Printable 32-bit table (Uint16 entries). Main page: index b0 << 7 | b1 for a first byte b0
-// and the next byte b1 (0 past the end). Then two prefix pages (66, 67) at PREFIX_PAGES, index
+// and the next byte b1 (0 past the end). Then two prefix pages (66, 67) at P.PrefixPages, index
 // (b0 & 1) << 14 | b1 << 7 | b2 for the prefix b0 and the next two bytes. A plain entry: bits
-// 0-3 length (with the prefix), P_SLED, P_VALID, bits 8-15 the mask of the branch displacement
-// (P_REL for a Jcc rel8, whose displacement is the last byte of the key). P_RARE entries need
-// more: a byte outside 0x20-0x7E, P_SEG (segment override), P_PREFIX (look in a prefix page),
-// P_SIB (the byte after the key is a SIB byte: base 5 adds a disp32; the rest is a plain entry),
-// P_SPECIAL (decode with `quick`).
-const P_SLED = 1 << 4, P_VALID = 1 << 5, P_RARE = 1 << 6, P_REL = 0xff << 8;
-const P_SEG = P_RARE | (1 << 8), P_PREFIX = P_RARE | (1 << 9), P_SIB = P_RARE | (1 << 10), P_SPECIAL = P_RARE | (1 << 11);
-const PREFIX_PAGES = 256 << 7;
+// 0-3 length (with the prefix), P.Sled, P.Valid, bits 8-15 the mask of the branch displacement
+// (P.Rel for a Jcc rel8, whose displacement is the last byte of the key). P.Rare entries need
+// more: a byte outside 0x20-0x7E, P.Seg (segment override), P.Prefix (look in a prefix page),
+// P.Sib (the byte after the key is a SIB byte: base 5 adds a disp32; the rest is a plain entry),
+// P.Special (decode with `quick`).
+// (A const enum: the hot loop gets the values inlined.)
+const enum P {
+  Sled = 1 << 4, Valid = 1 << 5, Rare = 1 << 6, Rel = 0xff << 8,
+  Seg = Rare | (1 << 8), Prefix = Rare | (1 << 9), Sib = Rare | (1 << 10), Special = Rare | (1 << 11),
+  PrefixPages = 256 << 7,
+}
 let PTAB: Uint16Array | undefined;
 
 function buildPrintable(): Uint16Array {
   const fast = (FAST32 ??= buildFast(false));
   const isSeg = (b: number): boolean => (fast[b << 8]! & E_CLASS) === C_SEG;
-  const t = new Uint16Array(PREFIX_PAGES + 2 * 128 * 128).fill(P_RARE);
+  const t = new Uint16Array(P.PrefixPages + 2 * 128 * 128).fill(P.Rare);
   const key = new Uint8Array(3);
   const keyBytes = [0];
   for (let b = 0x20; b < 0x7f; b++) keyBytes.push(b);
@@ -564,13 +590,13 @@ function buildPrintable(): Uint16Array {
     if (b0 === 0) continue;
     for (const b1 of keyBytes) {
       key[0] = b0; key[1] = b1;
-      t[(b0 << 7) | b1] = isSeg(b0) ? P_SEG : b0 === 0x66 || b0 === 0x67 ? P_PREFIX : printableEntry(key, 2);
+      t[(b0 << 7) | b1] = isSeg(b0) ? P.Seg : b0 === 0x66 || b0 === 0x67 ? P.Prefix : printableEntry(key, 2);
       if (b0 !== 0x66 && b0 !== 0x67) continue;
       for (const b2 of keyBytes) {
         key[2] = b2;
         // A second prefix: the length depends on bytes past the key.
-        const e = isSeg(b1) || b1 === 0x66 || b1 === 0x67 ? P_SPECIAL : printableEntry(key, 3);
-        t[PREFIX_PAGES + (((b0 & 1) << 14) | (b1 << 7) | b2)] = e;
+        const e = isSeg(b1) || b1 === 0x66 || b1 === 0x67 ? P.Special : printableEntry(key, 3);
+        t[P.PrefixPages + (((b0 & 1) << 14) | (b1 << 7) | b2)] = e;
       }
     }
   }
@@ -593,19 +619,19 @@ function printableEntry(key: Uint8Array, keyLen: number): number {
   b[keyLen] = 0x25; // SIB base 5: a disp32 when ModRM mod is 0
   const e5 = printableDecode(b, end, keyLen);
   if (e5 === e0) return e0;
-  if ((e0 & P_VALID) !== 0 && (e0 & P_REL) === 0 && e5 === e0 + 4) return e0 | P_SIB;
-  return P_SPECIAL;
+  if ((e0 & P.Valid) !== 0 && (e0 & P.Rel) === 0 && e5 === e0 + 4) return e0 | P.Sib;
+  return P.Special;
 }
 
-/** Plain entry of the instruction `quick` decodes at 0 in `b`, or P_SPECIAL. */
+/** Plain entry of the instruction `quick` decodes at 0 in `b`, or P.Special. */
 function printableDecode(b: Uint8Array, end: number, keyLen: number): number {
   const n = quick(b, 0, end, false);
   if (n === 0) return 0;
   const k = q.kind;
-  if (k === Kind.Normal) return n | P_VALID | (isSledInsn() ? P_SLED : 0);
-  if (k === Kind.Jcc && n === keyLen && q.target === n + b[n - 1]!) return n | P_VALID | P_REL;
+  if (k === Kind.Normal) return n | P.Valid | (isSledInsn() ? P.Sled : 0);
+  if (k === Kind.Jcc && n === keyLen && q.target === n + b[n - 1]!) return n | P.Valid | P.Rel;
   if (k >= Kind.Int3) return 0;
-  return P_SPECIAL;
+  return P.Special;
 }
 
 /**
@@ -617,8 +643,8 @@ function printableSpecial(buf: Uint8Array, i: number, len: number): number {
   const n = quick(buf, i, len, false);
   if (n === 0) return 0;
   const k = q.kind;
-  if (k === Kind.Normal) return n | P_VALID | (isSledInsn() ? P_SLED : 0);
-  if (k === Kind.Jcc) return q.target >= i + n && q.target <= i + n + 0x7f ? n | P_VALID | P_REL : -1;
+  if (k === Kind.Normal) return n | P.Valid | (isSledInsn() ? P.Sled : 0);
+  if (k === Kind.Jcc) return q.target >= i + n && q.target <= i + n + 0x7f ? n | P.Valid | P.Rel : -1;
   return k >= Kind.Int3 ? 0 : -1;
 }
 
