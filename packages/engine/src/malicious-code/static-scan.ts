@@ -266,8 +266,7 @@ export class StaticScan {
     this.chain.fill(0, len, len + 130);
     const run = this.run;
     run.fill(0);
-    run[R.Mel] = 1;
-    run[R.MelAt] = run[R.DecodedAt] = -1;
+    run[R.DecodedAt] = -1;
     // The table loop stops at an offset the table leaves out, which `printableSpecial` decodes
     // (outside the loop: a call there would slow the loop down) before it goes on.
     for (let i = len - 1; ; ) {
@@ -280,8 +279,10 @@ export class StaticScan {
       run[R.DecodedRel] = q.kind === Kind.Jcc ? q.target - i - (decoded & 15) : 0;
       run[R.DecodedAt] = i;
     }
-    this.mel = run[R.MelAt]! < 0 ? 0 : run[R.Mel]!;
-    this.melAt = run[R.MelAt]!;
+    // The longest chain starts at its first occurrence (the loop keeps only the length: cheaper).
+    const mel = run[R.Mel]!;
+    this.mel = mel;
+    this.melAt = mel === 0 ? -1 : this.chain.indexOf(mel);
     return true;
   }
 
@@ -292,7 +293,7 @@ export class StaticScan {
   private printableRun(buf: Uint8Array, len: number, i: number): number {
     const { ilen, chain, run } = this;
     const ptab = PTAB!;
-    let mel = run[R.Mel]!, melAt = run[R.MelAt]!; // longest chain (melAt -1: none yet)
+    let mel = run[R.Mel]!; // longest chain
     let sledRun = run[R.SledRun]!; // consecutive sled-instruction offsets from i + 1 on
     let nextLen = run[R.NextLen]!; // length of the instruction at i + 1 (0: execution stops there)
     let nextRel = run[R.NextRel]!; // ... and its branch displacement (0 unless a Jcc)
@@ -336,7 +337,8 @@ export class StaticScan {
       const c = (x - (d & (d >> 31)) + 1) & ok;
       ilen[i] = n & ok;
       chain[i] = c;
-      if (c >= mel) { mel = c; melAt = i; }
+      const longer = c - mel;
+      mel += longer & ~(longer >> 31);
       nextLen = n & ok;
       nextRel = r;
       b1 = b0;
@@ -344,7 +346,6 @@ export class StaticScan {
       if (sledRun >= 16) return -2; // a sled: leave it to the full scan
     }
     run[R.Mel] = mel;
-    run[R.MelAt] = melAt;
     run[R.SledRun] = sledRun;
     run[R.NextLen] = nextLen;
     run[R.NextRel] = nextRel;
@@ -561,7 +562,7 @@ function buildFast(mode64: boolean): Uint16Array {
 }
 
 /** Slots of StaticScan.run. */
-const enum R { Mel, MelAt, SledRun, NextLen, NextRel, DecodedAt, Decoded, DecodedRel, Size }
+const enum R { Mel, SledRun, NextLen, NextRel, DecodedAt, Decoded, DecodedRel, Size }
 
 // Printable 32-bit table (Uint16 entries). Main page: index b0 << 7 | b1 for a first byte b0
 // and the next byte b1 (0 past the end). Then two prefix pages (66, 67) at P.PrefixPages, index
