@@ -335,8 +335,8 @@ export class StaticScan {
       const d = x - y;
       const ok = ((pe << 26) >> 31) & ~((len - t) >> 31);
       const c = (x - (d & (d >> 31)) + 1) & ok;
-      ilen[i] = n & ok;
       chain[i] = c;
+      ilen[i] = n & ok;
       const longer = c - mel;
       mel += longer & ~(longer >> 31);
       nextLen = n & ok;

@@ -191,6 +191,8 @@ describe('static scan: printable-text path and entry search', () => {
     'fgde&.6>pqrstuvwxyz{|}~',
     'ABCEFGHIJKMNO$%,-457<=?\'/fg.d',
     'user.name+tag@mail.example.org<> SIZE=1234',
+    // 66/67 before ModRM opcodes, SIB forms ($ , 4 <) and SIB bytes with base 5, segment + Jcc.
+    'fg0138ik$,4<%-5=emudt.rs',
   ];
 
   it('a printable argument gets the same lengths, chains and longest chain as from the full scan', async () => {
