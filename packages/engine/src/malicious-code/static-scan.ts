@@ -70,9 +70,9 @@ export class StaticScan {
    */
   lastPredecessor = -1;
   private readonly ring = new Int32Array(MAX_TRIGGERS);
+  private readonly ringType = new Uint8Array(MAX_TRIGGERS);
   /** State of the printable table loop between its runs (see `printableRun`). */
   private readonly run = new Int32Array(R.Size);
-  private readonly ringType = new Uint8Array(MAX_TRIGGERS);
 
   scan(buf: Uint8Array, len: number, mode64: boolean): void {
     this.len = len;
@@ -267,14 +267,14 @@ export class StaticScan {
     const run = this.run;
     run.fill(0);
     run[R.DecodedAt] = -1;
-    // The table loop stops at an offset the table leaves out, which `printableSpecial` decodes
-    // (outside the loop: a call there would slow the loop down) before it goes on.
+    // The table loop stops at an offset the table leaves out, which `quick` decodes here (a
+    // call inside the loop would slow it down) before the loop goes on.
     for (let i = len - 1; ; ) {
       i = this.printableRun(buf, len, i);
       if (i === -1) break;
-      if (i < -1 || buf[i]! < 0x20 || buf[i]! > 0x7e) return false;
-      const decoded = printableSpecial(buf, i, len);
-      if (decoded < 0) return false;
+      if (i < -1) return false;
+      const decoded = quickEntry(quick(buf, i, len, false), i);
+      if (decoded < 0) return false; // no other kind decodes from printable bytes; play safe
       run[R.Decoded] = decoded;
       run[R.DecodedRel] = q.kind === Kind.Jcc ? q.target - i - (decoded & 15) : 0;
       run[R.DecodedAt] = i;
@@ -350,7 +350,6 @@ export class StaticScan {
     run[R.NextLen] = nextLen;
     run[R.NextRel] = nextRel;
     return i;
-
   }
 
   /**
@@ -624,28 +623,30 @@ function printableEntry(key: Uint8Array, keyLen: number): number {
   return P.Special;
 }
 
-/** Plain entry of the instruction `quick` decodes at 0 in `b`, or P.Special. */
+/**
+ * Entry of the instruction `quick` decodes at 0 in `b`: P.Special unless it is plain and a Jcc
+ * has its displacement in the last key byte (where the scan loop reads it).
+ */
 function printableDecode(b: Uint8Array, end: number, keyLen: number): number {
   const n = quick(b, 0, end, false);
-  if (n === 0) return 0;
-  const k = q.kind;
-  if (k === Kind.Normal) return n | P.Valid | (isSledInsn() ? P.Sled : 0);
-  if (k === Kind.Jcc && n === keyLen && q.target === n + b[n - 1]!) return n | P.Valid | P.Rel;
-  if (k >= Kind.Int3) return 0;
-  return P.Special;
+  const e = quickEntry(n, 0);
+  if (e < 0 || ((e & P.Rel) !== 0 && (n !== keyLen || q.target - n !== b[n - 1]))) return P.Special;
+  return e;
 }
 
 /**
- * Plain entry (see PTAB) of the instruction at `i` of a printable argument decoded with `quick`
- * (prefix runs and what the printable table leaves out), or -1 for a kind that printable bytes
- * do not make (then the full scan decides). A Jcc's displacement is then q.target - i - length.
+ * Plain entry (see PTAB) of the instruction `quick` has just decoded at `off` (length `n`, 0
+ * when invalid), or -1 for a kind printable bytes do not make or a Jcc whose displacement
+ * (q.target - off - n) is not 0-0x7F.
  */
-function printableSpecial(buf: Uint8Array, i: number, len: number): number {
-  const n = quick(buf, i, len, false);
+function quickEntry(n: number, off: number): number {
   if (n === 0) return 0;
   const k = q.kind;
   if (k === Kind.Normal) return n | P.Valid | (isSledInsn() ? P.Sled : 0);
-  if (k === Kind.Jcc) return q.target >= i + n && q.target <= i + n + 0x7f ? n | P.Valid | P.Rel : -1;
+  if (k === Kind.Jcc) {
+    const rel = q.target - off - n;
+    return rel >= 0 && rel <= 0x7f ? n | P.Valid | P.Rel : -1;
+  }
   return k >= Kind.Int3 ? 0 : -1;
 }
 
