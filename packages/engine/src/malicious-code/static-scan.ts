@@ -71,8 +71,6 @@ export class StaticScan {
   lastPredecessor = -1;
   private readonly ring = new Int32Array(MAX_TRIGGERS);
   private readonly ringType = new Uint8Array(MAX_TRIGGERS);
-  /** State of the printable table loop between its runs (see `printableRun`). */
-  private readonly run = new Int32Array(R.Size);
 
   scan(buf: Uint8Array, len: number, mode64: boolean): void {
     this.len = len;
@@ -261,50 +259,35 @@ export class StaticScan {
     this.sledStart = this.sledEnd = -1;
     this.sledBinary = 0;
     this.nLandings = 0;
-    PTAB ??= buildPrintable();
     // Execution past the end has an empty chain; a Jcc reaches at most 128 bytes past it.
     this.chain.fill(0, len, len + 130);
-    const run = this.run;
-    run.fill(0);
-    run[R.DecodedAt] = -1;
-    // The table loop stops at an offset the table leaves out, which `quick` decodes here (a
-    // call inside the loop would slow it down) before the loop goes on.
-    for (let i = len - 1; ; ) {
-      i = this.printableRun(buf, len, i);
-      if (i === -1) break;
-      if (i < -1) return false;
-      const decoded = quickEntry(quick(buf, i, len, false), i);
-      if (decoded < 0) return false; // no other kind decodes from printable bytes; play safe
-      run[R.Decoded] = decoded;
-      run[R.DecodedRel] = q.kind === Kind.Jcc ? q.target - i - (decoded & 15) : 0;
-      run[R.DecodedAt] = i;
-    }
+    const mel = this.printableChains(buf, len);
+    if (mel < 0) return false;
     // The longest chain starts at its first occurrence (the loop keeps only the length: cheaper).
-    const mel = run[R.Mel]!;
     this.mel = mel;
     this.melAt = mel === 0 ? -1 : this.chain.indexOf(mel);
     return true;
   }
 
   /**
-   * The table loop of `scanPrintable32` from offset `i` down, with its state in `run`: returns
-   * -1 at the end, -2 to give up (a byte outside 0x20-0x7E, a sled), or an offset to decode.
+   * The loop of `scanPrintable32` (a method of its own, which keeps it out of the callers): the
+   * longest chain, or -1 to give up (a byte outside 0x20-0x7E, a sled, an unexpected kind).
    */
-  private printableRun(buf: Uint8Array, len: number, i: number): number {
-    const { ilen, chain, run } = this;
-    const ptab = PTAB!;
-    let mel = run[R.Mel]!; // longest chain
-    let sledRun = run[R.SledRun]!; // consecutive sled-instruction offsets from i + 1 on
-    let nextLen = run[R.NextLen]!; // length of the instruction at i + 1 (0: execution stops there)
-    let nextRel = run[R.NextRel]!; // ... and its branch displacement (0 unless a Jcc)
-    let b1 = i + 1 < len ? buf[i + 1]! : 0; // byte at i + 1 (0 past the end)
-    for (; i >= 0; i--) {
+  private printableChains(buf: Uint8Array, len: number): number {
+    const { ilen, chain } = this;
+    const ptab = (PTAB ??= buildPrintable());
+    let mel = 0; // longest chain
+    let sledRun = 0; // consecutive sled-instruction offsets from i + 1 on
+    let nextLen = 0; // length of the instruction at i + 1 (0: execution stops there)
+    let nextRel = 0; // ... and its branch displacement (0 unless a Jcc)
+    let b1 = 0; // byte at i + 1 (0 past the end)
+    for (let i = len - 1; i >= 0; i--) {
       const b0 = buf[i]!;
       let pe = ptab[(b0 << 7) | b1]!;
       let rel = b1;
       if ((pe & P.Rare) !== 0) {
         // Resolve the entry into a plain one (length, flags, displacement).
-        if (b0 < 0x20 || b0 > 0x7e) return -2;
+        if (b0 < 0x20 || b0 > 0x7e) return -1;
         if ((pe & P.Seg) === P.Seg) {
           // Segment override: the instruction at i + 1 with one more byte (same successors).
           pe = nextLen !== 0 && nextLen < 15 ? (nextLen + 1) | P.Valid | (sledRun !== 0 ? P.Sled : 0) | P.Rel : 0;
@@ -320,9 +303,9 @@ export class StaticScan {
           }
           if ((pe & P.Sib) === P.Sib) pe = (pe & ~P.Sib) + (sibAt < len && (buf[sibAt]! & 7) === 5 ? 4 : 0); // base 5: disp32
           if ((pe & P.Special) === P.Special) {
-            if (i !== run[R.DecodedAt]) break;
-            pe = run[R.Decoded]!;
-            rel = run[R.DecodedRel]!;
+            pe = quickEntry(quick(buf, i, len, false), i);
+            if (pe < 0) return -1; // no other kind decodes from printable bytes; play safe
+            rel = q.kind === Kind.Jcc ? q.target - i - (pe & 15) : 0;
           }
         }
       }
@@ -343,13 +326,9 @@ export class StaticScan {
       nextRel = r;
       b1 = b0;
       sledRun = (sledRun + 1) & -((pe >> 4) & ok & 1);
-      if (sledRun >= 16) return -2; // a sled: leave it to the full scan
+      if (sledRun >= 16) return -1; // a sled: leave it to the full scan
     }
-    run[R.Mel] = mel;
-    run[R.SledRun] = sledRun;
-    run[R.NextLen] = nextLen;
-    run[R.NextRel] = nextRel;
-    return i;
+    return mel;
   }
 
   /**
@@ -559,9 +538,6 @@ function buildFast(mode64: boolean): Uint16Array {
   }
   return t;
 }
-
-/** Slots of StaticScan.run. */
-const enum R { Mel, SledRun, NextLen, NextRel, DecodedAt, Decoded, DecodedRel, Size }
 
 // Printable 32-bit table (Uint16 entries). Main page: index b0 << 7 | b1 for a first byte b0
 // and the next byte b1 (0 past the end). Then two prefix pages (66, 67) at P.PrefixPages, index
