@@ -270,8 +270,9 @@ export class StaticScan {
   }
 
   /**
-   * The loop of `scanPrintable32` (a method of its own, which keeps it out of the callers): the
-   * longest chain, or -1 to give up (a byte outside 0x20-0x7E, a sled, an unexpected kind).
+   * The loop of `scanPrintable32` (a method of its own: callers that inline that one stay
+   * small): the longest chain, or -1 to give up (a byte outside 0x20-0x7E, a sled, an
+   * unexpected kind).
    */
   private printableChains(buf: Uint8Array, len: number): number {
     const { ilen, chain } = this;
