@@ -29,6 +29,8 @@ export const T_RIPLEA = 5;
 const MAX_TRIGGERS = 64;
 /** entryBefore: a start reaches the trigger when its path gets there within EB_STEPS - 1 steps. */
 const EB_STEPS = 48;
+/** The longest x86 instruction. */
+const MAX_INSN = 15;
 /** Kinds whose straight-line path falls through to the next instruction (bit per Kind value). */
 const FALLS_THROUGH = (1 << Kind.Normal) | (1 << Kind.Jcc) | (1 << Kind.Loop) | (1 << Kind.Int) | (1 << Kind.Syscall) | (1 << Kind.Sysenter);
 const MAX_SLEDS = 4;
@@ -65,6 +67,7 @@ export class StaticScan {
   private readonly dist = new Uint8Array(MAX_ARG + 2);
   private readonly back = new Uint8Array(MAX_ARG + 1);
   private readonly fwdNext = new Int32Array(MAX_ARG);
+  private readonly nextJump = new Int32Array(MAX_ARG);
   private pathsReady = false;
   /**
    * After `predecessor`: where its walk ended when it made all `depth` steps (the walk can go
@@ -430,16 +433,20 @@ export class StaticScan {
    * back[i] = 1 when the straight-line path from i (the one entryBefore follows) takes a
    * backward direct jump somewhere: a path that has passed `t` without one never returns to it.
    * fwdNext[i] = the next offset on a path without one (len + 1 when it stops), -1 otherwise.
+   * nextJump[i] = the first offset >= i holding a direct jump or call, len when none.
    */
   private computePaths(): void {
-    const { back, fwdNext } = this;
+    const { back, fwdNext, nextJump, kind, ilen } = this;
     const len = this.len;
     back[len] = 0;
+    let jump = len;
     for (let i = len - 1; i >= 0; i--) {
       const next = this.nextOnPath(i);
       const b = next < 0 ? 0 : next <= i ? 1 : back[next]!;
       back[i] = b;
       fwdNext[i] = b !== 0 ? -1 : next < 0 ? len + 1 : next;
+      if (ilen[i] !== 0 && (kind[i] === Kind.Jmp || kind[i] === Kind.Call)) jump = i;
+      nextJump[i] = jump;
     }
     this.pathsReady = true;
   }
@@ -453,17 +460,22 @@ export class StaticScan {
     if (!this.pathsReady) this.computePaths();
     // Distances to `t` by dynamic programming from `t` backwards: a path that only goes forward
     // adds one step to the distance of its next offset (which lies in (s, t], or after `t`,
-    // whose slot t + 1 says "too far"). Only paths with a backward jump are walked.
+    // whose slot t + 1 says "too far"). Only paths with a backward jump are walked. Once
+    // MAX_INSN offsets in a row are out of reach and no jump lies below them, every earlier
+    // start is out of reach too: its path can only fall through into them.
     const { dist, fwdNext } = this;
+    const firstJump = this.nextJump[from]!;
     dist[t] = 0;
     dist[t + 1] = EB_STEPS;
     const after = t + 1;
     let earliest = t;
+    let unreached = 0; // offsets in a row from s up that do not reach t
     for (let s = t - 1; s >= from; s--) {
       const next = fwdNext[s]!;
       const d = next >= 0 ? dist[next < after ? next : after]! + 1 : this.walkTo(t, s);
       dist[s] = d;
-      earliest = d < EB_STEPS ? s : earliest;
+      if (d < EB_STEPS) { earliest = s; unreached = 0; }
+      else if (++unreached >= MAX_INSN && firstJump >= s) break;
     }
     return earliest;
   }
