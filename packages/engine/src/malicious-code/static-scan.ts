@@ -538,6 +538,10 @@ function buildFast(mode64: boolean): Uint16Array {
       for (let b1 = 0; b1 < 256; b1++) t[(b0 << 8) | b1] = C_SEG;
       continue;
     }
+    if (b0 === 0xf0) {
+      for (let b1 = 0; b1 < 256; b1++) if (lockAlwaysInvalid(b1, mode64, b)) t[(b0 << 8) | b1] = C_INVALID;
+      continue;
+    }
     if (!tableDriven(b0, mode64)) continue;
     for (let b1 = 0; b1 < 256; b1++) {
       b.fill(0);
@@ -558,6 +562,21 @@ function buildFast(mode64: boolean): Uint16Array {
     }
   }
   return t;
+}
+
+/**
+ * True when LOCK followed by opcode `b1` is invalid whatever comes next: `b1` is table-driven
+ * and takes no ModRM byte (so its validity follows from the opcode alone) and `quick` rejects
+ * it after LOCK. UTF-8 emoji start with such pairs (F0 9F: lock lahf).
+ */
+function lockAlwaysInvalid(b1: number, mode64: boolean, b: Uint8Array): boolean {
+  if (!tableDriven(b1, mode64)) return false;
+  b.fill(0);
+  b[0] = b1;
+  if (quick(b, 0, 16, mode64) === 0 || q.modrm >= 0) return false;
+  b.fill(0);
+  b[0] = 0xf0; b[1] = b1;
+  return quick(b, 0, 16, mode64) === 0;
 }
 
 // Printable 32-bit table over byte pairs 0x20-0x7F (index (b0 - 0x20) * 96 + b1 - 0x20), for
