@@ -65,8 +65,7 @@ export class StaticScan {
    * far or never; forward steps within the window keep the sum below 256).
    */
   private readonly dist = new Uint8Array(MAX_ARG + 2);
-  private readonly back = new Uint8Array(MAX_ARG + 1);
-  private readonly fwdNext = new Int32Array(MAX_ARG);
+  private readonly fwdNext = new Int32Array(MAX_ARG + 1);
   private readonly nextJump = new Int32Array(MAX_ARG);
   private pathsReady = false;
   /**
@@ -430,22 +429,28 @@ export class StaticScan {
   }
 
   /**
-   * back[i] = 1 when the straight-line path from i (the one entryBefore follows) takes a
-   * backward direct jump somewhere: a path that has passed `t` without one never returns to it.
-   * fwdNext[i] = the next offset on a path without one (len + 1 when it stops), -1 otherwise.
+   * fwdNext[i] = the next offset on the straight-line path from i (the one entryBefore
+   * follows; len + 1 when it stops) if that path never takes a backward direct jump, else -1.
+   * A path that has passed `t` without one never returns to it.
    * nextJump[i] = the first offset >= i holding a direct jump or call, len when none.
    */
   private computePaths(): void {
-    const { back, fwdNext, nextJump, kind, ilen } = this;
+    const { fwdNext, nextJump, ilen, kind, tgt } = this;
     const len = this.len;
-    back[len] = 0;
+    const stop = len + 1;
+    fwdNext[len] = stop;
     let jump = len;
     for (let i = len - 1; i >= 0; i--) {
-      const next = this.nextOnPath(i);
-      const b = next < 0 ? 0 : next <= i ? 1 : back[next]!;
-      back[i] = b;
-      fwdNext[i] = b !== 0 ? -1 : next < 0 ? len + 1 : next;
-      if (ilen[i] !== 0 && (kind[i] === Kind.Jmp || kind[i] === Kind.Call)) jump = i;
+      const n = ilen[i]!, k = kind[i]!;
+      let next = stop;
+      if (n !== 0) {
+        if (k === Kind.Jmp || k === Kind.Call) {
+          jump = i;
+          const tg = tgt[i]!;
+          if (tg >= 0) next = tg <= i || fwdNext[tg]! < 0 ? -1 : tg;
+        } else if ((FALLS_THROUGH >> k) & 1) next = fwdNext[i + n]! < 0 ? -1 : i + n;
+      }
+      fwdNext[i] = next;
       nextJump[i] = jump;
     }
     this.pathsReady = true;
@@ -485,11 +490,11 @@ export class StaticScan {
    * back; offsets in (s, t] already have their distance.
    */
   private walkTo(t: number, s: number): number {
-    const { back, dist } = this;
+    const { fwdNext, dist } = this;
     let p = this.nextOnPath(s);
     for (let steps = 1; ; steps++) {
       if (p > s && p <= t) return steps + dist[p]! < EB_STEPS ? steps + dist[p]! : EB_STEPS;
-      if (p < 0 || steps >= EB_STEPS || (p > t && back[p] === 0)) return EB_STEPS;
+      if (p < 0 || steps >= EB_STEPS || (p > t && fwdNext[p]! >= 0)) return EB_STEPS;
       p = this.nextOnPath(p);
     }
   }
