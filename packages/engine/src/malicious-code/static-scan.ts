@@ -62,9 +62,9 @@ export class StaticScan {
   mode64 = false;
   /**
    * entryBefore: steps from each offset of the window to the trigger (EB_STEPS or more: too
-   * far or never; forward steps within the window keep the sum below 256).
+   * far or never; at most EB_STEPS plus the window's length).
    */
-  private readonly dist = new Uint8Array(MAX_ARG + 2);
+  private readonly dist = new Uint16Array(MAX_ARG + 2);
   private readonly fwdNext = new Int32Array(MAX_ARG + 1);
   private readonly nextJump = new Int32Array(MAX_ARG);
   private pathsReady = false;
