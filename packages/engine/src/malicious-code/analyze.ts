@@ -27,8 +27,8 @@
  *
  * Time bound per argument (n <= 16 KiB analysed): per mode one static pass of n decodes (most
  * offsets are one two-byte table lookup; a full decode is at most 15 bytes of table work), at
- * most 64 triggers x 64 path steps for entry points (x 48 where a path jumps back), at most 2 x 24 candidate
- * starts x 64 decodes of data-flow counting, and at most EMU_TOTAL emulated steps in all (each step is one decode plus constant
+ * most 64 triggers x 64 path steps for entry points (x 48 for starts whose path jumps back),
+ * at most 2 x 24 candidate starts x 64 decodes of data-flow counting, and at most EMU_TOTAL emulated steps in all (each step is one decode plus constant
  * work, except rep-string steps, which are also counted). Text arguments shorter than MIN_TEXT
  * bytes are rejected after one byte scan. Longer arguments whose first 16 bytes are printable
  * first get the printable-ASCII 32-bit scan (also the text check); when that scan gives up (a

@@ -466,8 +466,8 @@ export class StaticScan {
     // Distances to `t` by dynamic programming from `t` backwards: a path that only goes forward
     // adds one step to the distance of its next offset (which lies in (s, t], or after `t`,
     // whose slot t + 1 says "too far"). Only paths with a backward jump are walked. Once
-    // MAX_INSN offsets in a row are out of reach and no jump lies below them, every earlier
-    // start is out of reach too: its path can only fall through into them.
+    // MAX_INSN offsets in a row are out of reach and no direct jump or call lies between `from`
+    // and them, every earlier start is out of reach too: its path can only fall into them.
     const { dist, fwdNext } = this;
     const firstJump = this.nextJump[from]!;
     dist[t] = 0;
