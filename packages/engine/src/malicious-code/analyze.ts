@@ -27,12 +27,13 @@
  *
  * Time bound per argument (n <= 16 KiB analysed): per mode one static pass of n decodes (most
  * offsets are one two-byte table lookup; a full decode is at most 15 bytes of table work), at
- * most 64 triggers x (64 + 48) memoised path steps for entry points, at most 2 x 24 candidate
- * starts x 64 decodes of data-flow counting, and at most EMU_TOTAL emulated steps in all (each step is one decode plus constant
+ * most 64 triggers x 64 path steps for entry points (x 48 for starts whose path jumps back),
+ * at most 2 x 24 candidate starts x 64 decodes of data-flow counting, and at most EMU_TOTAL emulated steps in all (each step is one decode plus constant
  * work, except rep-string steps, which are also counted). Text arguments shorter than MIN_TEXT
- * bytes are rejected after one byte scan. Longer arguments first get the printable-ASCII 32-bit
- * scan (also the text check); when that scan gives up (a non-printable byte, found from the
- * end, or a 16-offset sled run) the classification and full scans follow: at most one extra pass.
+ * bytes are rejected after one byte scan. Longer arguments whose first 16 bytes are printable
+ * first get the printable-ASCII 32-bit scan (also the text check); when that scan gives up (a
+ * non-printable byte, found from the end, or a 16-offset sled run) the classification and full
+ * scans follow: at most one extra pass.
  */
 import { Emulator, MAX_ARG, Stop, syscallName, type RunResult } from './emulator.js';
 import { StaticScan, T_CALL, T_FPUENV, T_RIPLEA } from './static-scan.js';
@@ -95,6 +96,14 @@ function textClass(a: Uint8Array, len: number): number {
     i += need;
   }
   return ascii ? 2 : 1;
+}
+
+/** How many leading bytes `analyze` checks before trying the printable scan. */
+const HEAD_CHECK = 16;
+
+function printableHead(a: Uint8Array): boolean {
+  for (let i = 0; i < HEAD_CHECK; i++) if (a[i]! < 0x20 || a[i]! > 0x7e) return false;
+  return true;
 }
 
 class ModeResult {
@@ -279,8 +288,10 @@ function addRunSignals(out: ModeResult, b: RunScore, mode64: boolean, text: bool
 export function analyze(arg: Uint8Array, sensitivity: Sensitivity): CodeAnalysis {
   const len = arg.length < MAX_ARG ? arg.length : MAX_ARG;
   // Printable ASCII of analysable length (the common case) is recognised by its own 32-bit
-  // scan; anything else is classified first.
-  const printable = len >= MIN_TEXT && scan.scanPrintable32(arg, len);
+  // scan; anything else is classified first. That scan gives up at the last non-printable byte,
+  // after scanning what follows it: one among the first HEAD_CHECK bytes (as in most non-ASCII
+  // text) skips it.
+  const printable = len >= MIN_TEXT && printableHead(arg) && scan.scanPrintable32(arg, len);
   const tclass = printable ? 2 : textClass(arg, len);
   if (tclass !== 0 && len < MIN_TEXT) return { malicious: false, score: 0, signals: [] };
   const threshold = THRESHOLDS[sensitivity] ?? THRESHOLDS.medium;

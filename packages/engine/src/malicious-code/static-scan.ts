@@ -29,8 +29,10 @@ export const T_RIPLEA = 5;
 const MAX_TRIGGERS = 64;
 /** entryBefore: a start reaches the trigger when its path gets there within EB_STEPS - 1 steps. */
 const EB_STEPS = 48;
-const EB_NEVER = -0x40000000;
-const EB_CAPPED = -0x40000001;
+/** The longest x86 instruction. */
+const MAX_INSN = 15;
+/** Kinds whose straight-line path falls through to the next instruction (bit per Kind value). */
+const FALLS_THROUGH = (1 << Kind.Normal) | (1 << Kind.Jcc) | (1 << Kind.Loop) | (1 << Kind.Int) | (1 << Kind.Syscall) | (1 << Kind.Sysenter);
 const MAX_SLEDS = 4;
 const CHAIN_CAP = 60000;
 
@@ -58,12 +60,14 @@ export class StaticScan {
   nLandings = 0;
   len = 0;
   mode64 = false;
-  private readonly ebDist = new Int32Array(MAX_ARG);
-  private readonly ebStamp = new Uint32Array(MAX_ARG);
-  private readonly ebPath = new Int32Array(EB_STEPS + 1);
-  private ebGen = 0;
-  private readonly back = new Uint8Array(MAX_ARG + 1);
-  private backReady = false;
+  /**
+   * entryBefore: steps from each offset of the window to the trigger (EB_STEPS or more: too
+   * far or never; at most EB_STEPS plus the window's length).
+   */
+  private readonly dist = new Uint16Array(MAX_ARG + 2);
+  private readonly fwdNext = new Int32Array(MAX_ARG + 1);
+  private readonly nextJump = new Int32Array(MAX_ARG);
+  private pathsReady = false;
   /**
    * After `predecessor`: where its walk ended when it made all `depth` steps (the walk can go
    * on from there), else -1 (it stopped early: a deeper walk ends at the same place).
@@ -75,7 +79,7 @@ export class StaticScan {
   scan(buf: Uint8Array, len: number, mode64: boolean): void {
     this.len = len;
     this.mode64 = mode64;
-    this.backReady = false;
+    this.pathsReady = false;
     this.nTrig = 0;
     this.mel = 0;
     this.melAt = -1;
@@ -254,7 +258,7 @@ export class StaticScan {
   scanPrintable32(buf: Uint8Array, len: number): boolean {
     this.len = len;
     this.mode64 = false;
-    this.backReady = false;
+    this.pathsReady = false;
     this.nTrig = 0;
     this.sledStart = this.sledEnd = -1;
     this.sledBinary = 0;
@@ -406,26 +410,43 @@ export class StaticScan {
   }
 
   /**
-   * back[i] = 1 when the straight-line path from i (the one entryBefore follows) takes a
-   * backward direct jump somewhere: a path that has passed `t` without one never returns to it.
+   * The next offset on the straight-line path from `p` (the one entryBefore follows: fall
+   * through, or take a direct jump/call), or -1 when execution stops or leaves the buffer.
    */
-  private computeBack(): void {
-    const { ilen, kind, tgt, back } = this;
+  private nextOnPath(p: number): number {
+    const n = this.ilen[p]!;
+    if (n === 0) return -1;
+    const k = this.kind[p]!;
+    if (k === Kind.Jmp || k === Kind.Call) return this.tgt[p]!;
+    return (FALLS_THROUGH >> k) & 1 ? p + n : -1;
+  }
+
+  /**
+   * fwdNext[i] = the next offset on the straight-line path from i (the one entryBefore
+   * follows; len + 1 when it stops) if that path never takes a backward direct jump, else -1.
+   * A path that has passed `t` without one never returns to it.
+   * nextJump[i] = the first offset >= i holding a direct jump or call, len when none.
+   */
+  private computePaths(): void {
+    const { fwdNext, nextJump, ilen, kind, tgt } = this;
     const len = this.len;
-    back[len] = 0;
+    const stop = len + 1;
+    fwdNext[len] = stop;
+    let jump = len;
     for (let i = len - 1; i >= 0; i--) {
-      const n = ilen[i]!;
-      let b = 0;
+      const n = ilen[i]!, k = kind[i]!;
+      let next = stop;
       if (n !== 0) {
-        const k = kind[i]!;
         if (k === Kind.Jmp || k === Kind.Call) {
+          jump = i;
           const tg = tgt[i]!;
-          b = tg < 0 ? 0 : tg <= i ? 1 : back[tg]!;
-        } else if (k === Kind.Normal || k === Kind.Jcc || k === Kind.Loop || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) b = back[i + n]!;
+          if (tg >= 0) next = tg <= i || fwdNext[tg]! < 0 ? -1 : tg;
+        } else if ((FALLS_THROUGH >> k) & 1) next = fwdNext[i + n]! < 0 ? -1 : i + n;
       }
-      back[i] = b;
+      fwdNext[i] = next;
+      nextJump[i] = jump;
     }
-    this.backReady = true;
+    this.pathsReady = true;
   }
 
   /**
@@ -434,44 +455,41 @@ export class StaticScan {
    */
   entryBefore(t: number, window: number): number {
     const from = t - window > 0 ? t - window : 0;
-    // Each offset's path is deterministic, so the distance to `t` is memoised per call (ebDist:
-    // >= 0 exact, EB_NEVER unreachable, < 0 "at least -v steps"): O(window + 48) walks instead
-    // of O(window x 48).
-    if (++this.ebGen === 0xffffffff) { this.ebStamp.fill(0); this.ebGen = 1; }
-    const gen = this.ebGen, stamp = this.ebStamp, dist = this.ebDist, path = this.ebPath;
-    const { ilen, kind, tgt } = this;
-    if (!this.backReady) this.computeBack();
-    const back = this.back;
-    for (let s = from; s < t; s++) {
-      let p = s;
-      let n = 0; // nodes on the path
-      let base: number; // distance from p (the node after the path) to t
-      for (;;) {
-        if (p === t) { base = 0; break; }
-        if (p < 0 || p >= this.len) { base = EB_NEVER; break; }
-        if (p > t && back[p] === 0) { base = EB_NEVER; break; } // only forward from here on
-        if (stamp[p] === gen) {
-          const d = dist[p]!;
-          if (d >= 0 || d === EB_NEVER) { base = d; break; }
-          if (n - d >= EB_STEPS) { base = EB_CAPPED; break; } // known to be too far
-        }
-        if (n >= EB_STEPS) { base = EB_CAPPED; break; }
-        path[n++] = p;
-        const len = ilen[p]!;
-        if (len === 0) { base = EB_NEVER; break; }
-        const k = kind[p]!;
-        if (k === Kind.Jmp || k === Kind.Call) p = tgt[p]!;
-        else if (k === Kind.Normal || k === Kind.Jcc || k === Kind.Loop || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) p += len;
-        else { base = EB_NEVER; break; }
-      }
-      for (let j = n - 1; j >= 0; j--) {
-        const o = path[j]!;
-        stamp[o] = gen;
-        dist[o] = base === EB_NEVER ? EB_NEVER : base === EB_CAPPED ? -(n - j) : base + (n - j);
-      }
-      if (stamp[s] === gen && dist[s]! >= 0 && dist[s]! < EB_STEPS) return s;
+    if (!this.pathsReady) this.computePaths();
+    // Distances to `t` by dynamic programming from `t` backwards: a path that only goes forward
+    // adds one step to the distance of its next offset (which lies in (s, t], or after `t`,
+    // whose slot t + 1 says "too far"). Only paths with a backward jump are walked. Once
+    // MAX_INSN offsets in a row are out of reach and no direct jump or call lies between `from`
+    // and them, every earlier start is out of reach too: its path can only fall into them.
+    const { dist, fwdNext } = this;
+    const firstJump = this.nextJump[from]!;
+    dist[t] = 0;
+    dist[t + 1] = EB_STEPS;
+    const after = t + 1;
+    let earliest = t;
+    let unreached = 0; // offsets in a row from s up that do not reach t
+    for (let s = t - 1; s >= from; s--) {
+      const next = fwdNext[s]!;
+      const d = next >= 0 ? dist[next < after ? next : after]! + 1 : this.walkTo(t, s);
+      dist[s] = d;
+      if (d < EB_STEPS) { earliest = s; unreached = 0; }
+      else if (++unreached >= MAX_INSN && firstJump >= s) break;
     }
-    return t;
+    return earliest;
+  }
+
+  /**
+   * Steps from `s` to `t` (at most EB_STEPS: that many or never) along a path that may jump
+   * back; offsets in (s, t] already have their distance.
+   */
+  private walkTo(t: number, s: number): number {
+    const { fwdNext, dist } = this;
+    let p = this.nextOnPath(s);
+    for (let steps = 1; ; steps++) {
+      if (p > s && p <= t) return steps + dist[p]! < EB_STEPS ? steps + dist[p]! : EB_STEPS;
+      if (p < 0 || steps >= EB_STEPS || (p > t && fwdNext[p]! >= 0)) return EB_STEPS;
+      p = this.nextOnPath(p);
+    }
   }
 }
 
@@ -518,6 +536,10 @@ function buildFast(mode64: boolean): Uint16Array {
       for (let b1 = 0; b1 < 256; b1++) t[(b0 << 8) | b1] = C_SEG;
       continue;
     }
+    if (b0 === 0xf0) {
+      for (let b1 = 0; b1 < 256; b1++) if (lockAlwaysInvalid(b1, mode64, b)) t[(b0 << 8) | b1] = C_INVALID;
+      continue;
+    }
     if (!tableDriven(b0, mode64)) continue;
     for (let b1 = 0; b1 < 256; b1++) {
       b.fill(0);
@@ -538,6 +560,21 @@ function buildFast(mode64: boolean): Uint16Array {
     }
   }
   return t;
+}
+
+/**
+ * True when LOCK followed by opcode `b1` is invalid whatever comes next: `b1` is table-driven
+ * and takes no ModRM byte (so its validity follows from the opcode alone) and `quick` rejects
+ * it after LOCK. UTF-8 emoji start with such pairs (F0 9F: lock lahf).
+ */
+function lockAlwaysInvalid(b1: number, mode64: boolean, b: Uint8Array): boolean {
+  if (!tableDriven(b1, mode64)) return false;
+  b.fill(0);
+  b[0] = b1;
+  if (quick(b, 0, 16, mode64) === 0 || q.modrm >= 0) return false;
+  b.fill(0);
+  b[0] = 0xf0; b[1] = b1;
+  return quick(b, 0, 16, mode64) === 0;
 }
 
 // Printable 32-bit table (Uint16 entries). Main page: index b0 << 7 | b1 for a first byte b0

@@ -182,6 +182,30 @@ describe('static scan: two-byte table path', () => {
   });
 });
 
+describe('static scan: LOCK pairs of the table', () => {
+  it('agrees with the fast decoder on LOCK followed by every opcode and random bytes (32 and 64-bit)', async () => {
+    const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
+    const { quick, q } = await import('../../src/malicious-code/x86-quick.js');
+    const scan = new StaticScan();
+    let x = 5;
+    const rnd = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16;
+    const buf = new Uint8Array(20);
+    for (let b1 = 0; b1 < 256; b1++) {
+      for (let k = 0; k < 40; k++) {
+        for (let i = 2; i < buf.length; i++) buf[i] = rnd() & 255;
+        buf[0] = 0xf0;
+        buf[1] = b1;
+        for (const m64 of [false, true]) {
+          scan.scan(buf, buf.length, m64);
+          const len = quick(buf, 0, buf.length, m64);
+          if (scan.ilen[0] !== 0) expect(scan.ilen[0]).toBe(len);
+          else expect(len === 0 || q.kind >= 8).toBe(true);
+        }
+      }
+    }
+  });
+});
+
 describe('static scan: printable-text path and entry search', () => {
   let x = 11;
   const rnd = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16;
