@@ -175,13 +175,14 @@ export class Emulator {
   /** Start a new argument: forget which offsets earlier runs executed. */
   beginArgument(arg: Uint8Array, len: number): void {
     this.restore();
+    // restore() left the buffer zero outside the previous argument: copy the new one over it and
+    // zero only the previous bytes it does not cover.
+    const mem = this.mem;
+    mem.set(len === arg.length ? arg : arg.subarray(0, len), PRE);
+    if (this.argLen > len) mem.fill(0, PRE + len, PRE + this.argLen);
     this.arg = arg;
     this.argLen = len;
     this.memSize = PRE + len + POST;
-    const mem = this.mem;
-    mem.fill(0, 0, PRE);
-    mem.set(arg.subarray(0, len), PRE);
-    mem.fill(0, PRE + len, this.memSize);
     this.visitGen++;
     if (this.visitGen === 0xffffffff) { this.visited.fill(0); this.visitGen = 1; }
   }
