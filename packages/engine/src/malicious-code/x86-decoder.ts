@@ -190,6 +190,47 @@ const MAX_LEN = 15;
  * instruction is cut by `end`. Constant work: at most 15 bytes are examined.
  */
 export function decode(buf: Uint8Array, off: number, end: number, mode64: boolean, out: Insn): number {
+  // Short forms (one opcode byte, then at most an immediate) from their table: the common case
+  // in emulation, where each step decodes one instruction.
+  if (off < end) {
+    const b0 = buf[off]!;
+    const s = SHORT[mode64 ? 256 | b0 : b0]!;
+    const len = s & 7;
+    if (s !== 0 && off + len <= end) {
+      const kind = (s >> 8) & 31;
+      const imm = len === 1 ? 0 : readSigned(buf, off + 1, len - 1);
+      out.offset = off;
+      out.len = len;
+      out.op = b0;
+      out.kind = kind;
+      out.flags = 0;
+      out.opsize = (s >> 16) & 15;
+      out.asize = (s >> 20) & 15;
+      out.mod = 3;
+      out.reg = 0;
+      out.rm = 0;
+      out.base = NO_REG;
+      out.index = NO_REG;
+      out.scale = 1;
+      out.disp = 0;
+      out.dispSize = 0;
+      out.imm = imm;
+      out.immHi = 0;
+      out.imm2 = 0;
+      out.immSize = len - 1;
+      out.target = kind === Kind.Jcc || kind === Kind.Jmp || kind === Kind.Call || kind === Kind.Loop ? off + len + imm : 0;
+      out.opreg = (s >> 13) & 7;
+      return len;
+    }
+  }
+  return decodeGeneral(buf, off, end, mode64, out);
+}
+
+/**
+ * `decode` without the short-form table (it builds the table; exported for the test that
+ * checks both agree).
+ */
+export function decodeGeneral(buf: Uint8Array, off: number, end: number, mode64: boolean, out: Insn): number {
   out.offset = off;
   out.len = 0;
   out.flags = 0;
@@ -422,6 +463,27 @@ export function decode(buf: Uint8Array, off: number, end: number, mode64: boolea
 
 /** 16-bit ModRM rm -> base<<4 | index (15 = none): bx+si, bx+di, bp+si, bp+di, si, di, bp, bx. */
 const RM16 = new Uint8Array([0x36, 0x37, 0x56, 0x57, 0xf6, 0xf7, 0x5f, 0x3f]);
+
+/**
+ * Opcode bytes (index 256 + byte in 64-bit mode) that the general decoder decodes, whatever
+ * follows, as that one byte plus an immediate of 0, 1, 2 or 4 bytes: no prefix, ModRM or second
+ * immediate. Entry: length | kind << 8 | opreg << 13 | opsize << 16 | asize << 20; 0 = not short.
+ */
+const SHORT = new Int32Array(512);
+
+(function buildShort(): void {
+  const probe = new Insn();
+  const buf = new Uint8Array(16);
+  for (let m = 0; m < 2; m++) {
+    for (let b = 0; b < 256; b++) {
+      buf.fill(0x11);
+      buf[0] = b;
+      const n = decodeGeneral(buf, 0, buf.length, m === 1, probe);
+      if (n === 0 || n !== 1 + probe.immSize || probe.op !== b || probe.flags !== 0 || probe.imm2 !== 0) continue;
+      SHORT[m * 256 + b] = n | (probe.kind << 8) | (probe.opreg << 13) | (probe.opsize << 16) | (probe.asize << 20);
+    }
+  }
+})();
 
 function readSigned(buf: Uint8Array, p: number, size: number): number {
   if (size === 1) return (buf[p]! << 24) >> 24;
