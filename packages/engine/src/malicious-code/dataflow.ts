@@ -107,8 +107,23 @@ function effects(ins: Insn): void {
   rd |= R | RM; wr = R;
 }
 
+/**
+ * `touchedRegs` of instructions without prefix or ModRM (flags 0), by opcode: the decoder fixes
+ * their other operand fields from the opcode alone. KNOWN marks a filled entry.
+ */
+const plainTouched = new Int32Array(0x200);
+const KNOWN = 1 << 16;
+
 /** Registers the instruction reads or writes (bit r = register r). */
 export function touchedRegs(ins: Insn): number {
+  const op = ins.op;
+  if (ins.flags === 0 && op < 0x200) {
+    const t = plainTouched[op]!;
+    if (t !== 0) return t & ~KNOWN;
+    effects(ins);
+    plainTouched[op] = rd | wr | KNOWN;
+    return rd | wr;
+  }
   effects(ins);
   return rd | wr;
 }

@@ -175,13 +175,14 @@ export class Emulator {
   /** Start a new argument: forget which offsets earlier runs executed. */
   beginArgument(arg: Uint8Array, len: number): void {
     this.restore();
+    // restore() left the buffer zero outside the previous argument: copy the new one over it and
+    // zero only the previous bytes it does not cover.
+    const mem = this.mem;
+    mem.set(len === arg.length ? arg : arg.subarray(0, len), PRE);
+    if (this.argLen > len) mem.fill(0, PRE + len, PRE + this.argLen);
     this.arg = arg;
     this.argLen = len;
     this.memSize = PRE + len + POST;
-    const mem = this.mem;
-    mem.fill(0, 0, PRE);
-    mem.set(arg.subarray(0, len), PRE);
-    mem.fill(0, PRE + len, this.memSize);
     this.visitGen++;
     if (this.visitGen === 0xffffffff) { this.visited.fill(0); this.visitGen = 1; }
   }
@@ -325,14 +326,44 @@ export class Emulator {
         this.res.getpcHow = i === 0 ? this.slotHow0 : this.slotHow1;
       }
     }
+    // The common case, the whole operand in one region, takes one range check.
+    const a = addr >>> 0;
+    let bytes: Uint8Array, o: number;
+    if (a >= STK_LO && a + size <= STK_LO + STK_SIZE) { bytes = this.stk; o = a - STK_LO; }
+    else if (a >= BUF_LO && a + size <= BUF_LO + this.memSize) { bytes = this.mem; o = a - BUF_LO; }
+    else return this.rdBytes(addr, size);
+    if (size === 8) this.opHi = (bytes[o + 4]! | (bytes[o + 5]! << 8) | (bytes[o + 6]! << 16) | (bytes[o + 7]! << 24)) >>> 0;
+    return (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)) >>> 0;
+  }
+
+  /** `rd` of 4 or 8 bytes, byte by byte: an operand partly or wholly outside the mapped memory (faults). */
+  private rdBytes(addr: number, size: number): number {
     const v = (this.rd8(addr) | (this.rd8(addr + 1) << 8) | (this.rd8(addr + 2) << 16) | (this.rd8(addr + 3) << 24)) >>> 0;
     if (size === 8) this.opHi = (this.rd8(addr + 4) | (this.rd8(addr + 5) << 8) | (this.rd8(addr + 6) << 16) | (this.rd8(addr + 7) << 24)) >>> 0;
     return v;
   }
 
   private wr(addr: number, size: number, v: number, vHi: number): void {
+    if (size === 1) { this.wr8(addr, v & 0xff); return; }
+    // The common case, the whole operand in one region, takes one range check.
+    const a = addr >>> 0;
+    const inStk = a >= STK_LO && a + size <= STK_LO + STK_SIZE;
+    if (!inStk && !(a >= BUF_LO && a + size <= BUF_LO + this.memSize)) { this.wrBytes(addr, size, v, vHi); return; }
+    this.lastWrite = this.res.steps;
+    const bytes = inStk ? this.stk : this.mem, stamp = inStk ? this.swStamp : this.wStamp, undo = inStk ? this.stkUndo : this.memUndo;
+    const gen = this.gen;
+    let o = a - (inStk ? STK_LO : BUF_LO);
+    let n = inStk ? this.stkUndoN : this.memUndoN;
+    for (let i = 0; i < size; i++, o++) {
+      bytes[o] = i < 4 ? v >>> (i << 3) : vHi >>> ((i - 4) << 3);
+      if (stamp[o] !== gen) { stamp[o] = gen; undo[n++] = o; }
+    }
+    if (inStk) this.stkUndoN = n; else this.memUndoN = n;
+  }
+
+  /** `wr` of 2, 4 or 8 bytes, byte by byte: an operand partly or wholly outside the mapped memory (faults). */
+  private wrBytes(addr: number, size: number, v: number, vHi: number): void {
     this.wr8(addr, v & 0xff);
-    if (size === 1) return;
     this.wr8(addr + 1, (v >>> 8) & 0xff);
     if (size === 2) return;
     this.wr8(addr + 2, (v >>> 16) & 0xff);
@@ -566,33 +597,33 @@ export class Emulator {
     const rex = (ins.flags & F_REX) !== 0;
     const osz = ins.opsize;
     const k = ins.kind;
-    if (k !== Kind.Normal && k !== Kind.Jcc && k !== Kind.Jmp && k !== Kind.Call && k !== Kind.Ret && k !== Kind.Loop) {
-      return this.special(ins, a);
-    }
-    if (op < 0x40 && (op & 7) < 6) {
-      // ALU: op r/m,r / r,r/m / acc,imm
-      const kk = op >> 3;
-      const form = op & 7;
-      const size = form & 1 ? osz : 1;
-      if (form < 2) {
-        const x = this.rdRM(ins, size, next), xHi = this.opHi;
-        const y = this.getReg(ins.reg, size, rex), yHi = this.opHi;
-        const r = this.alu(kk, x, xHi, y, yHi, size);
-        if (kk !== 7) this.wrRM(ins, size, r, this.resHi, next);
-      } else if (form < 4) {
-        const y = this.rdRM(ins, size, next), yHi = this.opHi;
-        const x = this.getReg(ins.reg, size, rex), xHi = this.opHi;
-        const r = this.alu(kk, x, xHi, y, yHi, size);
-        if (kk !== 7) this.setReg(ins.reg, size, r, this.resHi, rex);
-      } else {
-        const x = this.getReg(0, size, rex), xHi = this.opHi;
-        const r = this.alu(kk, x, xHi, ins.imm >>> 0, ins.imm < 0 ? 0xffffffff : 0, size);
-        if (kk !== 7) this.setReg(0, size, r, this.resHi, rex);
-      }
-      return -1;
-    }
+    if (k > Kind.Loop) return this.special(ins, a); // kinds Normal to Loop are plain flow
+    if (op < 0x40 && (op & 7) < 6) return this.aluRow(ins, op, next, rex, osz);
     if (op < 0x100) return this.oneByte(ins, op, next, m64, rex, osz);
     return this.twoByte(ins, op, next, rex, osz);
+  }
+
+  /** ALU rows 00-3F: op r/m,r / r,r/m / acc,imm. */
+  private aluRow(ins: Insn, op: number, next: number, rex: boolean, osz: number): number {
+    const kk = op >> 3;
+    const form = op & 7;
+    const size = form & 1 ? osz : 1;
+    if (form < 2) {
+      const x = this.rdRM(ins, size, next), xHi = this.opHi;
+      const y = this.getReg(ins.reg, size, rex), yHi = this.opHi;
+      const r = this.alu(kk, x, xHi, y, yHi, size);
+      if (kk !== 7) this.wrRM(ins, size, r, this.resHi, next);
+    } else if (form < 4) {
+      const y = this.rdRM(ins, size, next), yHi = this.opHi;
+      const x = this.getReg(ins.reg, size, rex), xHi = this.opHi;
+      const r = this.alu(kk, x, xHi, y, yHi, size);
+      if (kk !== 7) this.setReg(ins.reg, size, r, this.resHi, rex);
+    } else {
+      const x = this.getReg(0, size, rex), xHi = this.opHi;
+      const r = this.alu(kk, x, xHi, ins.imm >>> 0, ins.imm < 0 ? 0xffffffff : 0, size);
+      if (kk !== 7) this.setReg(0, size, r, this.resHi, rex);
+    }
+    return -1;
   }
 
   private oneByte(ins: Insn, op: number, next: number, m64: boolean, rex: boolean, osz: number): number {

@@ -190,15 +190,68 @@ const MAX_LEN = 15;
  * instruction is cut by `end`. Constant work: at most 15 bytes are examined.
  */
 export function decode(buf: Uint8Array, off: number, end: number, mode64: boolean, out: Insn): number {
+  // One-byte opcodes without prefix whose form does not depend on what follows come from their
+  // table: the common case in emulation, where each step decodes one instruction.
+  if (off < end) {
+    const b0 = buf[off]!;
+    const at = mode64 ? 256 | b0 : b0;
+    let s = SHORT[at]!;
+    if (s === 0) s = SHORT[at] = shortEntry(b0, mode64);
+    if (s !== NOT_SHORT) return decodeShort(buf, off, end, mode64, b0, s, out);
+  }
+  return decodeGeneral(buf, off, end, mode64, out);
+}
+
+/** `decode` of one-byte opcode `b0` from its SHORT entry `s`. */
+function decodeShort(buf: Uint8Array, off: number, end: number, mode64: boolean, b0: number, s: number, out: Insn): number {
+  let p = off + 1;
+  let flags = 0;
+  if (s & S_MODRM) {
+    if (p >= end) return 0;
+    const modrm = buf[p]!;
+    if (modrm >= 0xc0) return decodeGeneral(buf, off, end, mode64, out);
+    resetOperand(out);
+    out.rm = 0;
+    p = modrmOperand(buf, p + 1, end, modrm, (s >> 20) & 15, mode64, 0, out);
+    if (p < 0) return 0;
+    flags = modrmFlags(out);
+  } else {
+    resetOperand(out);
+    out.mod = 3;
+    out.reg = 0;
+    out.rm = 0;
+  }
+  const immSize = s & 7;
+  if (p + immSize > end) return 0;
+  const imm = immSize === 0 ? 0 : readSigned(buf, p, immSize);
+  const len = p + immSize - off;
+  const kind = (s >> 8) & 31;
+  out.offset = off;
+  out.len = len;
+  out.op = b0;
+  out.kind = kind;
+  out.flags = flags;
+  out.opsize = (s >> 16) & 15;
+  out.asize = (s >> 20) & 15;
+  out.imm = imm;
+  out.immHi = 0;
+  out.imm2 = 0;
+  out.immSize = immSize;
+  out.target = kind === Kind.Jcc || kind === Kind.Jmp || kind === Kind.Call || kind === Kind.Loop ? off + len + imm : 0;
+  out.opreg = (s >> 13) & 7;
+  return len;
+}
+
+/**
+ * `decode` without the short-form table (it builds the table; exported for the test that
+ * checks both agree).
+ */
+export function decodeGeneral(buf: Uint8Array, off: number, end: number, mode64: boolean, out: Insn): number {
   out.offset = off;
   out.len = 0;
   out.flags = 0;
   out.kind = Kind.Normal;
-  out.base = NO_REG;
-  out.index = NO_REG;
-  out.scale = 1;
-  out.disp = 0;
-  out.dispSize = 0;
+  resetOperand(out);
   out.imm = 0;
   out.immHi = 0;
   out.imm2 = 0;
@@ -239,8 +292,6 @@ export function decode(buf: Uint8Array, off: number, end: number, mode64: boolea
     flags |= F_REX;
     if (rex & 8) flags |= F_REXW;
   }
-  const rexR = (rex & 4) << 1;
-  const rexX = (rex & 2) << 2;
   const rexB = (rex & 1) << 3;
   let opsize = flags & F_REXW ? 8 : flags & F_OPSIZE ? 2 : 4;
   const asize = mode64 ? (flags & F_ADDRSIZE ? 4 : 8) : flags & F_ADDRSIZE ? 2 : 4;
@@ -286,58 +337,14 @@ export function decode(buf: Uint8Array, off: number, end: number, mode64: boolea
 
   if (spec & M) {
     if (p >= limit) return 0;
-    const modrm = buf[p++]!;
+    const modrm = buf[p]!;
+    if (modrm >= 0xc0 && spec & MEMONLY) return 0;
+    p = modrmOperand(buf, p + 1, limit, modrm, asize, mode64, rex, out);
+    if (p < 0) return 0;
+    flags |= modrmFlags(out);
     const mod = modrm >> 6;
-    const regf = (modrm >> 3) & 7;
-    const rmf = modrm & 7;
-    out.mod = mod;
-    out.reg = regf | rexR;
-    flags |= F_MODRM;
-    if (mod === 3) {
-      out.rm = rmf | rexB;
-      if (spec & MEMONLY) return 0;
-    } else {
-      flags |= F_MEM;
-      if (asize === 2) {
-        // 16-bit addressing: fixed base/index pairs, no SIB.
-        const r = RM16[rmf]!;
-        out.base = r >> 4 === 15 ? NO_REG : r >> 4;
-        out.index = (r & 15) === 15 ? NO_REG : r & 15;
-        if (mod === 0 && rmf === 6) {
-          out.base = NO_REG;
-          out.dispSize = 2;
-        } else out.dispSize = mod === 1 ? 1 : mod === 2 ? 2 : 0;
-      } else {
-        if (rmf === 4) {
-          if (p >= limit) return 0;
-          const sib = buf[p++]!;
-          const sbase = sib & 7;
-          const sidx = ((sib >> 3) & 7) | rexX;
-          out.scale = 1 << (sib >> 6);
-          out.index = sidx === 4 ? NO_REG : sidx;
-          if (sbase === 5 && mod === 0) {
-            out.base = NO_REG;
-            out.dispSize = 4;
-          } else out.base = sbase | rexB;
-        } else if (rmf === 5 && mod === 0) {
-          if (mode64) {
-            out.base = REG_RIP;
-            flags |= F_RIPREL;
-          }
-          out.dispSize = 4;
-        } else out.base = rmf | rexB;
-        if (mod === 1) out.dispSize = 1;
-        else if (mod === 2) out.dispSize = 4;
-      }
-      const ds = out.dispSize;
-      if (ds) {
-        if (p + ds > limit) return 0;
-        out.disp = readSigned(buf, p, ds);
-        p += ds;
-      }
-    }
     // Group opcodes: validity and kind depend on ModRM.reg.
-    const g = regf;
+    const g = (modrm >> 3) & 7;
     switch (op) {
       case 0x8f: if (g !== 0) return 0; break;
       case 0xc6: case 0xc7:
@@ -420,8 +427,118 @@ export function decode(buf: Uint8Array, off: number, end: number, mode64: boolea
   return len;
 }
 
+/**
+ * The operand of ModRM byte `modrm` (its SIB and displacement start at `p`): fills mod, reg, rm
+ * or the memory operand of `out` (REX bits applied) and returns the offset after it, or -1 when
+ * it is cut by `limit`. Memory fields it does not name keep their values: call it on reset ones.
+ */
+function modrmOperand(buf: Uint8Array, p: number, limit: number, modrm: number, asize: number, mode64: boolean, rex: number, out: Insn): number {
+  const mod = modrm >> 6;
+  const rmf = modrm & 7;
+  const rexB = (rex & 1) << 3;
+  out.mod = mod;
+  out.reg = ((modrm >> 3) & 7) | ((rex & 4) << 1);
+  if (mod === 3) {
+    out.rm = rmf | rexB;
+    return p;
+  }
+  if (asize === 2) {
+    // 16-bit addressing: fixed base/index pairs, no SIB.
+    const r = RM16[rmf]!;
+    out.base = r >> 4 === 15 ? NO_REG : r >> 4;
+    out.index = (r & 15) === 15 ? NO_REG : r & 15;
+    if (mod === 0 && rmf === 6) {
+      out.base = NO_REG;
+      out.dispSize = 2;
+    } else out.dispSize = mod === 1 ? 1 : mod === 2 ? 2 : 0;
+  } else {
+    if (rmf === 4) {
+      if (p >= limit) return -1;
+      const sib = buf[p++]!;
+      const sbase = sib & 7;
+      const sidx = ((sib >> 3) & 7) | ((rex & 2) << 2);
+      out.scale = 1 << (sib >> 6);
+      out.index = sidx === 4 ? NO_REG : sidx;
+      if (sbase === 5 && mod === 0) {
+        out.base = NO_REG;
+        out.dispSize = 4;
+      } else out.base = sbase | rexB;
+    } else if (rmf === 5 && mod === 0) {
+      if (mode64) out.base = REG_RIP;
+      out.dispSize = 4;
+    } else out.base = rmf | rexB;
+    if (mod === 1) out.dispSize = 1;
+    else if (mod === 2) out.dispSize = 4;
+  }
+  const ds = out.dispSize;
+  if (ds) {
+    if (p + ds > limit) return -1;
+    out.disp = readSigned(buf, p, ds);
+    p += ds;
+  }
+  return p;
+}
+
+/** The memory-operand fields at their reset values (what modrmOperand expects). */
+function resetOperand(out: Insn): void {
+  out.base = NO_REG;
+  out.index = NO_REG;
+  out.scale = 1;
+  out.disp = 0;
+  out.dispSize = 0;
+}
+
+/** Flags of the operand `modrmOperand` decoded. */
+function modrmFlags(out: Insn): number {
+  return F_MODRM | (out.mod !== 3 ? F_MEM : 0) | (out.base === REG_RIP ? F_RIPREL : 0);
+}
+
 /** 16-bit ModRM rm -> base<<4 | index (15 = none): bx+si, bx+di, bp+si, bp+di, si, di, bp, bx. */
 const RM16 = new Uint8Array([0x36, 0x37, 0x56, 0x57, 0xf6, 0xf7, 0x5f, 0x3f]);
+
+/**
+ * One-byte opcodes (index 256 + byte in 64-bit mode) that the general decoder decodes, without
+ * prefix, as the same form whatever follows: the opcode, then (S_MODRM) a memory operand, then
+ * an immediate of a fixed size. ModRM register forms are left to the general decoder (they are
+ * not text, and can be other instructions: C4/C5 are VEX in 32-bit mode).
+ * Entry: immediate size | S_MODRM | kind << 8 | opreg << 13 | opsize << 16 | asize << 20, or
+ * NOT_SHORT; 0 = not probed yet (built on first use, not at module load).
+ */
+const SHORT = new Int32Array(512);
+const NOT_SHORT = 1;
+const S_MODRM = 8;
+/** Each group's (reg) [eax] form, then [esp+...] (SIB), [disp32], disp8, disp32. */
+const MEMORY_PROBES = [0x00, 0x08, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38, 0x04, 0x05, 0x40, 0x80];
+const probe = new Insn();
+const probeBuf = new Uint8Array(16);
+
+function shortForm(ins: Insn): number {
+  return ins.immSize | (ins.kind << 8) | (ins.opreg << 13) | (ins.opsize << 16) | (ins.asize << 20);
+}
+
+/**
+ * The SHORT entry of opcode byte `b`, found by running the general decoder. Its ModRM rules
+ * read the group (reg) and whether the operand is a register; the memory operand itself is
+ * modrmOperand, shared with the fast path. The decoder test compares both paths on every
+ * opcode and ModRM byte.
+ */
+function shortEntry(b: number, mode64: boolean): number {
+  const buf = probeBuf;
+  buf.fill(0x11);
+  buf[0] = b;
+  let n = decodeGeneral(buf, 0, buf.length, mode64, probe);
+  if (n !== 0 && n === 1 + probe.immSize && probe.op === b && probe.flags === 0 && probe.imm2 === 0) return shortForm(probe);
+  if (n === 0 || (probe.flags & F_MODRM) === 0) return NOT_SHORT;
+  let form = -1;
+  for (const modrm of MEMORY_PROBES) {
+    buf[1] = modrm;
+    n = decodeGeneral(buf, 0, buf.length, mode64, probe);
+    if (n === 0 || probe.op !== b || (probe.flags & ~(F_MODRM | F_MEM | F_RIPREL)) !== 0 || probe.imm2 !== 0 || probe.opreg !== 0) return NOT_SHORT;
+    if (form >= 0 && shortForm(probe) !== form) return NOT_SHORT;
+    form = shortForm(probe);
+  }
+  return form | S_MODRM;
+}
 
 function readSigned(buf: Uint8Array, p: number, size: number): number {
   if (size === 1) return (buf[p]! << 24) >> 24;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decode, F_MEM, F_RIPREL, Insn, Kind, NO_REG, REG_RIP } from '../../src/malicious-code/x86-decoder.js';
+import { decode, decodeGeneral, F_MEM, F_RIPREL, Insn, Kind, NO_REG, REG_RIP } from '../../src/malicious-code/x86-decoder.js';
 import { q, quick } from '../../src/malicious-code/x86-quick.js';
 
 const hex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
@@ -142,6 +142,33 @@ describe('x86 decoder: operands and control flow', () => {
       const n = decode(bytes, off, bytes.length, m64, ins);
       return n === 0 || (n >= 1 && n <= 15 && off + n <= bytes.length);
     }), { numRuns: 20000 });
+  });
+  it('the short-form table gives exactly what the general decoder gives (every opcode byte, both modes)', () => {
+    const general = new Insn();
+    const same = (bytes: Uint8Array, end: number, m64: boolean): boolean => {
+      const n = decode(bytes, 0, end, m64, ins);
+      if (decodeGeneral(bytes, 0, end, m64, general) !== n) return false;
+      return n === 0 || JSON.stringify(ins) === JSON.stringify(general);
+    };
+    fc.assert(fc.property(fc.nat(255), fc.uint8Array({ minLength: 0, maxLength: 15 }), fc.boolean(), fc.nat(16), (b0, tail, m64, cut) => {
+      const bytes = new Uint8Array([b0, ...tail]);
+      return same(bytes, Math.min(bytes.length, cut + 1), m64);
+    }), { numRuns: 30000 });
+    // Every opcode and ModRM byte, SIB and displacement bytes from a fixed pseudo-random tail.
+    const bytes = new Uint8Array(16);
+    let x = 1;
+    for (let i = 2; i < 16; i++) { x = (x * 1103515245 + 12345) >>> 0; bytes[i] = x >>> 24; }
+    let bad = 0;
+    for (const m64 of [false, true]) {
+      for (let b0 = 0; b0 < 256; b0++) {
+        for (let modrm = 0; modrm < 256; modrm++) {
+          bytes[0] = b0;
+          bytes[1] = modrm;
+          if (!same(bytes, bytes.length, m64)) bad++;
+        }
+      }
+    }
+    expect(bad).toBe(0);
   });
   it('the fast length path agrees with the full decoder on random input', () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 24 }), fc.boolean(), (bytes, m64) => {
