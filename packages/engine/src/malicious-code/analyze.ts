@@ -247,6 +247,9 @@ function collectHeads(len: number, minChain: number): void {
   // A chain enters the list when it is at least minChain and longer than the last one kept.
   let floor = minChain;
   for (let i = 0; i < len; i++) {
+    // Most chains are below the floor: skip them four at a time (their OR is at least each one).
+    while (i + 4 <= len && (chain[i]! | chain[i + 1]! | chain[i + 2]! | chain[i + 3]!) < floor) i += 4;
+    if (i === len) break;
     const c = chain[i]!;
     if (c < floor) continue;
     let reached = false;
