@@ -101,15 +101,16 @@ export class RunResult {
   }
 }
 
-// Jcc condition from the low 4 opcode bits.
-function cond(c: number, cf: number, zf: number, sf: number, of: number, pf: number): boolean {
+// Jcc condition from the low 4 opcode bits; `pfb` is the low result byte (parity is looked up only
+// for the parity conditions).
+function cond(c: number, cf: number, zf: number, sf: number, of: number, pfb: number): boolean {
   switch (c >> 1) {
     case 0: return (of !== 0) !== ((c & 1) === 1);
     case 1: return (cf !== 0) !== ((c & 1) === 1);
     case 2: return (zf !== 0) !== ((c & 1) === 1);
     case 3: return (cf !== 0 || zf !== 0) !== ((c & 1) === 1);
     case 4: return (sf !== 0) !== ((c & 1) === 1);
-    case 5: return (pf !== 0) !== ((c & 1) === 1);
+    case 5: return (PARITY[pfb & 0xff] !== 0) !== ((c & 1) === 1);
     case 6: return (sf !== of) !== ((c & 1) === 1);
     default: return (zf !== 0 || sf !== of) !== ((c & 1) === 1);
   }
@@ -599,6 +600,8 @@ export class Emulator {
     const k = ins.kind;
     if (k > Kind.Loop) return this.special(ins, a); // kinds Normal to Loop are plain flow
     if (op < 0x40 && (op & 7) < 6) return this.aluRow(ins, op, next, rex, osz);
+    if (op >= 0x40 && op < 0x50) return this.incDec(ins.opreg, op < 0x48, osz);
+    if (op >= 0x70 && op < 0x80) return cond(op & 15, this.cf, this.zf, this.sf, this.of, this.pfb) ? this.jumpRel(ins) : -1;
     if (op < 0x100) return this.oneByte(ins, op, next, m64, rex, osz);
     return this.twoByte(ins, op, next, rex, osz);
   }
@@ -626,6 +629,26 @@ export class Emulator {
     return -1;
   }
 
+  /** inc/dec r16/r32 (40-4F, 32-bit mode only): the commonest printable instruction. */
+  private incDec(r: number, inc: boolean, osz: number): number {
+    if (osz === 4) {
+      const v = inc ? (this.lo[r]! + 1) >>> 0 : (this.lo[r]! - 1) >>> 0;
+      this.of = v === (inc ? 0x80000000 : 0x7fffffff) ? 1 : 0;
+      this.zf = v === 0 ? 1 : 0;
+      this.sf = v >>> 31;
+      this.pfb = v & 0xff;
+      this.lo[r] = v;
+      this.hi[r] = 0;
+      this.undef &= ~(1 << r);
+      return -1;
+    }
+    const cf = this.cf;
+    const v = this.alu(inc ? 0 : 5, this.getReg(r, osz, false), 0, 1, 0, osz);
+    this.cf = cf; // inc/dec leave CF alone
+    this.setReg(r, osz, v, 0, false);
+    return -1;
+  }
+
   private oneByte(ins: Insn, op: number, next: number, m64: boolean, rex: boolean, osz: number): number {
     const stackSize = m64 ? (ins.flags & F_OPSIZE ? 2 : 8) : osz === 2 ? 2 : 4;
     if (op < 0x40) {
@@ -633,14 +656,6 @@ export class Emulator {
       if (op === 0x06 || op === 0x0e || op === 0x16 || op === 0x1e) { this.push(0x23, 0, stackSize); return -1; }
       if (op === 0x07 || op === 0x17 || op === 0x1f) { this.pop(stackSize); return -1; }
       return -1; // daa/das/aaa/aas: flags only matter for BCD code
-    }
-    if (op < 0x50) {
-      const r = ins.opreg;
-      const cf = this.cf;
-      const v = this.alu(op < 0x48 ? 0 : 5, this.getReg(r, osz, rex), 0, 1, 0, osz);
-      this.cf = cf; // inc/dec leave CF alone
-      this.setReg(r, osz, v, 0, rex);
-      return -1;
     }
     if (op < 0x58) {
       const v = this.getReg(ins.opreg, stackSize, rex);
@@ -846,10 +861,6 @@ export class Emulator {
       this.setReg(ins.opreg, size, ins.imm >>> 0, ins.immSize === 8 ? ins.immHi >>> 0 : 0, rex);
       return -1;
     }
-    if (op >= 0x70 && op <= 0x7f) {
-      if (cond(op & 15, this.cf, this.zf, this.sf, this.of, PARITY[this.pfb & 0xff]!)) return this.jumpRel(ins);
-      return -1;
-    }
     switch (op) {
       case 0xe0: case 0xe1: case 0xe2: {
         const c = (this.lo[1]! - 1) >>> 0;
@@ -1007,16 +1018,16 @@ export class Emulator {
     const b = op & 0xff;
     if (op < 0x200) {
       if (b >= 0x80 && b <= 0x8f) {
-        return cond(b & 15, this.cf, this.zf, this.sf, this.of, PARITY[this.pfb & 0xff]!) ? this.jumpRel(ins) : -1;
+        return cond(b & 15, this.cf, this.zf, this.sf, this.of, this.pfb) ? this.jumpRel(ins) : -1;
       }
       if (b >= 0x40 && b <= 0x4f) {
         const v = this.rdRM(ins, osz, next), vHi = this.opHi;
-        if (cond(b & 15, this.cf, this.zf, this.sf, this.of, PARITY[this.pfb & 0xff]!)) this.setReg(ins.reg, osz, v, vHi, rex);
+        if (cond(b & 15, this.cf, this.zf, this.sf, this.of, this.pfb)) this.setReg(ins.reg, osz, v, vHi, rex);
         else if (osz === 4) this.setReg(ins.reg, 4, this.lo[ins.reg]!, 0, rex);
         return -1;
       }
       if (b >= 0x90 && b <= 0x9f) {
-        this.wrRM(ins, 1, cond(b & 15, this.cf, this.zf, this.sf, this.of, PARITY[this.pfb & 0xff]!) ? 1 : 0, 0, next);
+        this.wrRM(ins, 1, cond(b & 15, this.cf, this.zf, this.sf, this.of, this.pfb) ? 1 : 0, 0, next);
         return -1;
       }
       if (b >= 0xc8 && b <= 0xcf) {
