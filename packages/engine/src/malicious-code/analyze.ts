@@ -36,10 +36,11 @@
  * scans follow: at most one extra pass.
  */
 import { Emulator, MAX_ARG, Stop, syscallName, type RunResult } from './emulator.js';
-import { StaticScan, T_CALL, T_FPUENV, T_RIPLEA } from './static-scan.js';
+import { MAX_INSN as MAX_INSN_, StaticScan, T_CALL, T_FPUENV, T_RIPLEA } from './static-scan.js';
 import { usefulCount as usefulCount_ } from './dataflow.js';
 
-const usefulCount = usefulCount_; // local copy: imported bindings are getters under tsx
+const usefulCount = usefulCount_; // local copies: imported bindings are getters under tsx
+const MAX_INSN = MAX_INSN_;
 
 export interface CodeSignal { name: string; offset: number; weight: number; detail?: string }
 export interface CodeAnalysis { malicious: boolean; score: number; signals: CodeSignal[] }
@@ -253,7 +254,7 @@ function collectHeads(len: number, minChain: number): void {
     const c = chain[i]!;
     if (c < floor) continue;
     let reached = false;
-    for (let j = i - 1; j >= 0 && j >= i - 15; j--) if (j + ilen[j]! === i) { reached = true; break; }
+    for (let j = i - 1; j >= 0 && j >= i - MAX_INSN; j--) if (j + ilen[j]! === i) { reached = true; break; }
     if (reached) continue;
     let k = MAX_HEADS - 1;
     while (k > 0 && headLen[k - 1]! < c) { headLen[k] = headLen[k - 1]!; headOff[k] = headOff[k - 1]!; k--; }

@@ -10,7 +10,7 @@
  * - triggers: instructions only code needs (call into the buffer, FPU environment store,
  *   system-call gates, backward branches, RIP-relative lea) that tell the emulator where to look.
  */
-import { Kind as Kind_ } from './x86-decoder.js';
+import { Kind as Kind_, MAX_LEN } from './x86-decoder.js';
 // A local copy: imported bindings are getter calls under tsx/vitest (hot path).
 const Kind = Kind_;
 import { MAX_ARG } from './emulator.js';
@@ -29,8 +29,8 @@ export const T_RIPLEA = 5;
 const MAX_TRIGGERS = 64;
 /** entryBefore: a start reaches the trigger when its path gets there within EB_STEPS - 1 steps. */
 const EB_STEPS = 48;
-/** The longest x86 instruction. */
-const MAX_INSN = 15;
+/** The longest x86 instruction (a local copy, like Kind). */
+export const MAX_INSN = MAX_LEN;
 /** Kinds whose straight-line path falls through to the next instruction (bit per Kind value). */
 const FALLS_THROUGH = (1 << Kind.Normal) | (1 << Kind.Jcc) | (1 << Kind.Loop) | (1 << Kind.Int) | (1 << Kind.Syscall) | (1 << Kind.Sysenter);
 const MAX_SLEDS = 4;
@@ -183,7 +183,7 @@ export class StaticScan {
         // invalid (or stopping) one stays invalid with the prefix.
         const m = i + 1 < len ? ilen[i + 1]! : 0;
         if (m === 0) { ilen[i] = 0; chain[i] = 0; linEnd[i] = i; kind[i] = 0; sledRun = 0; continue; }
-        if (kind[i + 1] === 0 && m < 15) {
+        if (kind[i + 1] === 0 && m < MAX_INSN) {
           ilen[i] = m + 1;
           kind[i] = 0;
           const cc = chain[i + 1]!;
@@ -295,7 +295,7 @@ export class StaticScan {
         if (b0 < 0x20 || b0 > 0x7e) return -1;
         if ((pe & P.Seg) === P.Seg) {
           // Segment override: the instruction at i + 1 with one more byte (same successors).
-          pe = nextLen !== 0 && nextLen < 15 ? (nextLen + 1) | P.Valid | (sledRun !== 0 ? P.Sled : 0) | P.Rel : 0;
+          pe = nextLen !== 0 && nextLen < MAX_INSN ? (nextLen + 1) | P.Valid | (sledRun !== 0 ? P.Sled : 0) | P.Rel : 0;
           rel = nextRel;
         } else {
           let sibAt = i + 2;
@@ -394,7 +394,7 @@ export class StaticScan {
     this.lastPredecessor = t;
     for (let d = 0; d < depth; d++) {
       let found = -1;
-      for (let j = p - 1; j >= 0 && j >= p - 15; j--) {
+      for (let j = p - 1; j >= 0 && j >= p - MAX_INSN; j--) {
         const n = this.ilen[j]!;
         if (n !== 0 && j + n === p) {
           const k = this.kind[j]!;

@@ -182,7 +182,7 @@ function fill(t: Uint8Array, from: number, to: number, v: number): void {
 })();
 
 /** Intel's limit: a longer instruction raises #GP. */
-const MAX_LEN = 15;
+export const MAX_LEN = 15;
 
 /**
  * Decode the instruction at `off` of `buf` (bytes at and after `end` are not there).
