@@ -15,6 +15,7 @@ import { Kind as Kind_, MAX_LEN } from './x86-decoder.js';
 const Kind = Kind_;
 import { MAX_ARG } from './emulator.js';
 import { q as q_, quick as quick_, quickTableDriven as quickTableDriven_ } from './x86-quick.js';
+import { ARG_AT, CHAIN_AT, ILEN_AT, PTAB_AT, printableScanModule } from './printable-scan.js';
 
 const quick = quick_;
 const q = q_;
@@ -37,13 +38,17 @@ const MAX_SLEDS = 4;
 const CHAIN_CAP = 60000;
 
 export class StaticScan {
+  /** The printable scan's loop; its memory holds `ilen` and `chain`, which that loop fills. */
+  private readonly wasm = printableScanModule();
+  private readonly wasmBytes = new Uint8Array(this.wasm.memory.buffer);
+  private ptabLoaded = false;
   /** Instruction length at each offset, 0 when execution would stop there. */
-  readonly ilen = new Uint8Array(MAX_ARG);
+  readonly ilen = new Uint8Array(this.wasm.memory.buffer, ILEN_AT, MAX_ARG);
   /** Direct branch target (or -1): only for Jmp/Jcc/Loop/Call. */
   readonly tgt = new Int32Array(MAX_ARG);
   readonly kind = new Uint8Array(MAX_ARG);
   /** Instructions executed from each offset (APE chain length). */
-  readonly chain = new Uint16Array(MAX_ARG + 130);
+  readonly chain = new Uint16Array(this.wasm.memory.buffer, CHAIN_AT, MAX_ARG + 130);
   private readonly linEnd = new Int32Array(MAX_ARG + 1);
   readonly trigOff = new Int32Array(MAX_TRIGGERS);
   readonly trigType = new Uint8Array(MAX_TRIGGERS);
@@ -274,66 +279,27 @@ export class StaticScan {
   }
 
   /**
-   * The loop of `scanPrintable32` (a method of its own: callers that inline that one stay
-   * small): the longest chain, or -1 to give up (a byte outside 0x20-0x7E, a sled, an
-   * unexpected kind).
+   * The loop of `scanPrintable32`, run by WebAssembly (printable-scan.wat) on a copy of the
+   * argument; offsets behind two prefixes come back here for `quick`. Returns the longest
+   * chain, or -1 to give up (a byte outside 0x20-0x7E, a sled, an unexpected kind).
    */
   private printableChains(buf: Uint8Array, len: number): number {
-    const { ilen, chain } = this;
-    const ptab = (PTAB ??= buildPrintable());
-    let mel = 0; // longest chain
-    let sledRun = 0; // consecutive sled-instruction offsets from i + 1 on
-    let nextLen = 0; // length of the instruction at i + 1 (0: execution stops there)
-    let nextRel = 0; // ... and its branch displacement (0 unless a Jcc)
-    let b1 = 0; // byte at i + 1 (0 past the end)
-    for (let i = len - 1; i >= 0; i--) {
-      const b0 = buf[i]!;
-      let pe = ptab[(b0 << 7) | b1]!;
-      let rel = b1;
-      if ((pe & P.Rare) !== 0) {
-        // Resolve the entry into a plain one (length, flags, displacement).
-        if (b0 < 0x20 || b0 > 0x7e) return -1;
-        if ((pe & P.Seg) === P.Seg) {
-          // Segment override: the instruction at i + 1 with one more byte (same successors).
-          pe = nextLen !== 0 && nextLen < MAX_INSN ? (nextLen + 1) | P.Valid | (sledRun !== 0 ? P.Sled : 0) | P.Rel : 0;
-          rel = nextRel;
-        } else {
-          let sibAt = i + 2;
-          if ((pe & P.Prefix) === P.Prefix) {
-            // 66/67: the entry of the prefix plus the next two bytes.
-            const b2 = i + 2 < len ? buf[i + 2]! : 0;
-            pe = ptab[P.PrefixPages + (((b0 & 1) << 14) | (b1 << 7) | b2)]!;
-            rel = b2;
-            sibAt++;
-          }
-          if ((pe & P.Sib) === P.Sib) pe = (pe & ~P.Sib) + (sibAt < len && (buf[sibAt]! & 7) === 5 ? 4 : 0); // base 5: disp32
-          if ((pe & P.Special) === P.Special) {
-            pe = quickEntry(quick(buf, i, len, false), i);
-            if (pe < 0) return -1; // no other kind decodes from printable bytes; play safe
-            rel = q.kind === Kind.Jcc ? q.target - i - (pe & 15) : 0;
-          }
-        }
-      }
-      // Without data-dependent branches: execution goes on at t (and at t + rel for a Jcc,
-      // whose printable displacement points ahead); invalid or cut by the end: chain 0.
-      const n = pe & 15;
-      const t = i + n;
-      const r = rel & (pe >> 8);
-      const x = chain[t]!, y = chain[t + r]!;
-      const d = x - y;
-      const ok = ((pe << 26) >> 31) & ~((len - t) >> 31);
-      const c = (x - (d & (d >> 31)) + 1) & ok;
-      chain[i] = c;
-      ilen[i] = n & ok;
-      const longer = c - mel;
-      mel += longer & ~(longer >> 31);
-      nextLen = n & ok;
-      nextRel = r;
-      b1 = b0;
-      sledRun = (sledRun + 1) & -((pe >> 4) & ok & 1);
-      if (sledRun >= 16) return -1; // a sled: leave it to the full scan
+    const w = this.wasm;
+    if (!this.ptabLoaded) {
+      new Uint16Array(w.memory.buffer, PTAB_AT, PTAB_ENTRIES).set((PTAB ??= buildPrintable()));
+      this.ptabLoaded = true;
     }
-    return mel;
+    this.wasmBytes.set(len === buf.length ? buf : buf.subarray(0, len), ARG_AT);
+    w.begin(len);
+    let r = w.run(-1, 0);
+    while (r === -2) {
+      // Two prefixes: the length depends on bytes past the table's key.
+      const i = w.at();
+      const pe = quickEntry(quick(buf, i, len, false), i);
+      if (pe < 0) return -1; // no other kind decodes from printable bytes; play safe
+      r = w.run(pe, q.kind === Kind.Jcc ? q.target - i - (pe & 15) : 0);
+    }
+    return r;
   }
 
   /**
@@ -585,18 +551,19 @@ function lockAlwaysInvalid(b1: number, mode64: boolean, b: Uint8Array): boolean 
 // more: a byte outside 0x20-0x7E, P.Seg (segment override), P.Prefix (look in a prefix page),
 // P.Sib (the byte after the key is a SIB byte: base 5 adds a disp32; the rest is a plain entry),
 // P.Special (decode with `quick`).
-// (A const enum: the hot loop gets the values inlined.)
+// (A const enum; printable-scan.wat, the loop that reads the table, spells these values as literals.)
 const enum P {
   Sled = 1 << 4, Valid = 1 << 5, Rare = 1 << 6, Rel = 0xff << 8,
   Seg = Rare | (1 << 8), Prefix = Rare | (1 << 9), Sib = Rare | (1 << 10), Special = Rare | (1 << 11),
   PrefixPages = 256 << 7,
 }
 let PTAB: Uint16Array | undefined;
+const PTAB_ENTRIES = P.PrefixPages + 2 * 128 * 128;
 
 function buildPrintable(): Uint16Array {
   const fast = (FAST32 ??= buildFast(false));
   const isSeg = (b: number): boolean => (fast[b << 8]! & E_CLASS) === C_SEG;
-  const t = new Uint16Array(P.PrefixPages + 2 * 128 * 128).fill(P.Rare);
+  const t = new Uint16Array(PTAB_ENTRIES).fill(P.Rare);
   const key = new Uint8Array(3);
   const keyBytes = [0];
   for (let b = 0x20; b < 0x7f; b++) keyBytes.push(b);

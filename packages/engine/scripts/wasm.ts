@@ -1,0 +1,15 @@
+// Writes the embedded WebAssembly modules from their .wat sources (see scripts/wat.ts).
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { compileWat, embedModule } from './wat.js';
+
+export const WASM_MODULES = [{ wat: 'printable-scan.wat', ts: 'printable-scan.wasm.ts', name: 'PRINTABLE_SCAN_WASM' }];
+const dir = fileURLToPath(new URL('../src/malicious-code/', import.meta.url));
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const m of WASM_MODULES) {
+    const bytes = await compileWat(dir + m.wat);
+    writeFileSync(dir + m.ts, embedModule(m.wat, m.name, bytes));
+    console.log(`${m.ts}: ${bytes.length} bytes`);
+  }
+}
