@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { compileWat, embedModule } from './wat.js';
 
-export const WASM_MODULES = [{ wat: 'printable-scan.wat', ts: 'printable-scan.wasm.ts', name: 'PRINTABLE_SCAN_WASM' }];
+export const WASM_MODULES = [{ wat: 'scan-loops.wat', ts: 'scan-loops.wasm.ts', name: 'SCAN_LOOPS_WASM' }];
 const dir = fileURLToPath(new URL('../src/malicious-code/', import.meta.url));
 
 if (import.meta.url === `file://${process.argv[1]}`) {

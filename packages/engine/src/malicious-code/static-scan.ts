@@ -15,7 +15,9 @@ import { Kind as Kind_, MAX_LEN } from './x86-decoder.js';
 const Kind = Kind_;
 import { MAX_ARG } from './emulator.js';
 import { q as q_, quick as quick_, quickTableDriven as quickTableDriven_ } from './x86-quick.js';
-import { ARG_AT, CHAIN_AT, ILEN_AT, PTAB_AT, printableScanModule } from './printable-scan.js';
+import {
+  ARG_AT, CHAIN_AT, FAST32_AT, FAST64_AT, ILEN_AT, KIND_AT, LINEND_AT, MAYBE_TRIG_AT, PTAB_AT, RING_AT, RING_TYPE_AT, TGT_AT, scanLoops,
+} from './scan-loops.js';
 
 const quick = quick_;
 const q = q_;
@@ -38,18 +40,19 @@ const MAX_SLEDS = 4;
 const CHAIN_CAP = 60000;
 
 export class StaticScan {
-  /** The printable scan's loop; its memory holds `ilen` and `chain`, which that loop fills. */
-  private readonly wasm = printableScanModule();
+  /** The two scan loops; the arrays below live in their memory. */
+  private readonly wasm = scanLoops();
   private readonly wasmBytes = new Uint8Array(this.wasm.memory.buffer);
-  private ptabLoaded = false;
+  /** Which tables are in that memory yet (bit 0: FAST32, 1: FAST64, 2: PTAB; MAYBE_TRIG with the first). */
+  private tablesLoaded = 0;
   /** Instruction length at each offset, 0 when execution would stop there. */
   readonly ilen = new Uint8Array(this.wasm.memory.buffer, ILEN_AT, MAX_ARG);
   /** Direct branch target (or -1): only for Jmp/Jcc/Loop/Call. */
-  readonly tgt = new Int32Array(MAX_ARG);
-  readonly kind = new Uint8Array(MAX_ARG);
+  readonly tgt = new Int32Array(this.wasm.memory.buffer, TGT_AT, MAX_ARG);
+  readonly kind = new Uint8Array(this.wasm.memory.buffer, KIND_AT, MAX_ARG);
   /** Instructions executed from each offset (APE chain length). */
   readonly chain = new Uint16Array(this.wasm.memory.buffer, CHAIN_AT, MAX_ARG + 130);
-  private readonly linEnd = new Int32Array(MAX_ARG + 1);
+  private readonly linEnd = new Int32Array(this.wasm.memory.buffer, LINEND_AT, MAX_ARG + 1);
   readonly trigOff = new Int32Array(MAX_TRIGGERS);
   readonly trigType = new Uint8Array(MAX_TRIGGERS);
   nTrig = 0;
@@ -78,146 +81,34 @@ export class StaticScan {
    * on from there), else -1 (it stopped early: a deeper walk ends at the same place).
    */
   lastPredecessor = -1;
-  private readonly ring = new Int32Array(MAX_TRIGGERS);
-  private readonly ringType = new Uint8Array(MAX_TRIGGERS);
+  private readonly ring = new Int32Array(this.wasm.memory.buffer, RING_AT, MAX_TRIGGERS);
+  private readonly ringType = new Uint8Array(this.wasm.memory.buffer, RING_TYPE_AT, MAX_TRIGGERS);
 
   scan(buf: Uint8Array, len: number, mode64: boolean): void {
     this.len = len;
     this.mode64 = mode64;
     this.pathsReady = false;
-    this.nTrig = 0;
-    this.mel = 0;
-    this.melAt = -1;
-    const { ilen, tgt, kind, chain, linEnd } = this;
-    // One pass (right to left): decode, chain lengths, straight-line sled ends, longest chain
-    // (leftmost on ties) and triggers. Triggers go into a ring of MAX_TRIGGERS slots, so the
-    // ring ends up holding the leftmost MAX_TRIGGERS of them. `tgt` is written for direct
-    // branches only (readers look at it only for those kinds).
-    let nt = 0; // triggers seen
-    let mel = 0, melAt = -1;
-    const ring = this.ring, ringType = this.ringType;
-    const trigMask = mode64 ? 3 : 1;
-    const fast = mode64 ? (FAST64 ??= buildFast(true)) : (FAST32 ??= buildFast(false));
-    // Sentinels: execution that falls off the end has an empty chain and ends a sled there.
-    chain[len] = 0;
-    linEnd[len] = len;
-    // Longest run of consecutive sled-instruction offsets: every offset of a sled is one, so
-    // without a run of 16 there is no sled worth reporting and the sled pass is skipped.
-    let sledRun = 0, maxSledRun = 0;
-    let b1 = 0; // byte after i (0 past the end)
-    for (let i = len - 1; i >= 0; i--) {
-      const b0 = buf[i]!;
-      const e = fast[(b0 << 8) | b1]!;
-      b1 = b0;
-      const cls = e & E_CLASS;
-      if (cls === C_NORMAL) {
-        let n = e & 15;
-        if (e & F_SIB && i + 2 < len && (buf[i + 2]! & 7) === 5) n += 4;
-        const next = i + n;
-        if (next > len) { ilen[i] = 0; chain[i] = 0; linEnd[i] = i; kind[i] = 0; sledRun = 0; continue; }
-        ilen[i] = n;
-        kind[i] = 0;
-        const c = 1 + chain[next]!;
-        const cc = c > CHAIN_CAP ? CHAIN_CAP : c;
-        chain[i] = cc;
-        if (cc >= mel) { mel = cc; melAt = i; }
-        if (e & F_SLED) {
-          linEnd[i] = linEnd[next]!;
-          if (++sledRun > maxSledRun) maxSledRun = sledRun;
-        } else {
-          linEnd[i] = i;
-          sledRun = 0;
-          if ((MAYBE_TRIG[b0]! & trigMask) !== 0) {
-            const t = normalTrigger(buf, i, len, mode64);
-            if (t !== 0) {
-              const slot = nt & (MAX_TRIGGERS - 1);
-              ring[slot] = i;
-              ringType[slot] = t;
-              nt++;
-            }
-          }
-        }
-        continue;
-      }
-      if (cls === C_INVALID) { ilen[i] = 0; chain[i] = 0; linEnd[i] = i; kind[i] = 0; sledRun = 0; continue; }
-      if (cls === C_BRANCH) {
-        // Direct relative branch: Jcc/Jmp/Loop rel8, or call/jmp rel32.
-        sledRun = 0;
-        const n = e & 15;
-        const next = i + n;
-        if (next > len) { ilen[i] = 0; chain[i] = 0; linEnd[i] = i; kind[i] = 0; continue; }
-        const k = (e >> E_KIND_SHIFT) & 15;
-        ilen[i] = n;
-        kind[i] = k;
-        linEnd[i] = i;
-        const rel = n === 2 ? (buf[i + 1]! << 24) >> 24 : buf[i + 1]! | (buf[i + 2]! << 8) | (buf[i + 3]! << 16) | (buf[i + 4]! << 24);
-        const tg = next + rel;
-        const inside = tg >= 0 && tg < len;
-        tgt[i] = inside ? tg : -1;
-        const tc = tg > i && tg < len ? chain[tg]! : 0;
-        let c: number;
-        if (k === Kind.Jmp || k === Kind.Call) c = 1 + tc;
-        else { const fall = chain[next]!; c = 1 + (tc > fall ? tc : fall); }
-        const cc = c > CHAIN_CAP ? CHAIN_CAP : c;
-        chain[i] = cc;
-        if (cc >= mel) { mel = cc; melAt = i; }
-        if (inside && (k === Kind.Call || tg < i)) {
-          const slot = nt & (MAX_TRIGGERS - 1);
-          ring[slot] = i;
-          ringType[slot] = k === Kind.Call ? T_CALL : T_BACK;
-          nt++;
-        }
-        continue;
-      }
-      if (cls === C_STOP) {
-        // ret / indirect jmp / indirect call: valid, but execution cannot be followed.
-        sledRun = 0;
-        let n = e & 15;
-        if (e & F_SIB && i + 2 < len && (buf[i + 2]! & 7) === 5) n += 4;
-        if (i + n > len) { ilen[i] = 0; chain[i] = 0; linEnd[i] = i; kind[i] = 0; continue; }
-        ilen[i] = n;
-        kind[i] = (e >> E_KIND_SHIFT) & 15;
-        chain[i] = 1;
-        linEnd[i] = i;
-        if (1 >= mel) { mel = 1; melAt = i; }
-        continue;
-      }
-      if (cls === C_SEG) {
-        // Segment override: the instruction is the prefix plus the one at i + 1 (same kind,
-        // operands and end), when that one is a plain instruction of at most 14 bytes; an
-        // invalid (or stopping) one stays invalid with the prefix.
-        const m = i + 1 < len ? ilen[i + 1]! : 0;
-        if (m === 0) { ilen[i] = 0; chain[i] = 0; linEnd[i] = i; kind[i] = 0; sledRun = 0; continue; }
-        if (kind[i + 1] === 0 && m < MAX_INSN) {
-          ilen[i] = m + 1;
-          kind[i] = 0;
-          const cc = chain[i + 1]!;
-          chain[i] = cc;
-          if (cc >= mel) { mel = cc; melAt = i; }
-          const le = linEnd[i + 1]!;
-          if (le > i + 1) {
-            linEnd[i] = le;
-            if (++sledRun > maxSledRun) maxSledRun = sledRun;
-          } else { linEnd[i] = i; sledRun = 0; }
-          continue;
-        }
-      }
-      // Everything else (other prefixes, REX, 0F escapes, VEX, gates): the fast decoder.
-      const t = this.slowOffset(buf, i, len, mode64);
-      if (ilen[i] !== 0) {
-        const cc = chain[i]!;
-        if (cc >= mel) { mel = cc; melAt = i; }
-      }
-      if (linEnd[i]! > i) { if (++sledRun > maxSledRun) maxSledRun = sledRun; } else sledRun = 0;
-      if (t !== 0) {
-        const slot = nt & (MAX_TRIGGERS - 1);
-        ring[slot] = i;
-        ringType[slot] = t;
-        nt++;
-      }
+    // One pass (right to left, in scan-loops.wat): decode, chain lengths, straight-line sled
+    // ends, longest chain (leftmost on ties) and triggers. Triggers go into a ring of
+    // MAX_TRIGGERS slots, so the ring ends up holding the leftmost MAX_TRIGGERS of them. `tgt`
+    // is written for direct branches only (readers look at it only for those kinds). The loop
+    // counts the longest run of consecutive sled-instruction offsets: every offset of a sled is
+    // one, so without a run of 16 there is no sled worth reporting and the sled pass is skipped.
+    const w = this.wasm;
+    this.loadTables(mode64 ? 2 : 1);
+    this.wasmBytes.set(len === buf.length ? buf : buf.subarray(0, len), ARG_AT);
+    w.scanBegin(len, mode64 ? 1 : 0);
+    let r = w.scanRun(0);
+    while (r !== 0) {
+      // The table does not cover offset i (-2), or its plain instruction may be a trigger (-3).
+      const i = w.at();
+      r = w.scanRun(r === -2 ? this.slowOffset(buf, i, len, mode64) : normalTrigger(buf, i, len, mode64));
     }
-    this.mel = mel;
-    this.melAt = melAt;
+    this.mel = w.mel();
+    this.melAt = w.melAt();
+    const nt = w.triggers();
+    const maxSledRun = w.maxSledRun();
+    const { linEnd, ring, ringType } = this;
     // Leftmost triggers first: the ring holds them newest (leftmost) last.
     const m = nt < MAX_TRIGGERS ? nt : MAX_TRIGGERS;
     for (let j = 0; j < m; j++) {
@@ -278,26 +169,35 @@ export class StaticScan {
     return true;
   }
 
+  /** Copy the tables `which` asks for (bits as in `tablesLoaded`) into the loops' memory, once. */
+  private loadTables(which: number): void {
+    const missing = which & ~this.tablesLoaded;
+    if (missing === 0) return;
+    const mem = this.wasm.memory.buffer;
+    if (this.tablesLoaded === 0) this.wasmBytes.set(MAYBE_TRIG, MAYBE_TRIG_AT);
+    if (missing & 1) new Uint16Array(mem, FAST32_AT, 1 << 16).set((FAST32 ??= buildFast(false)));
+    if (missing & 2) new Uint16Array(mem, FAST64_AT, 1 << 16).set((FAST64 ??= buildFast(true)));
+    if (missing & 4) new Uint16Array(mem, PTAB_AT, PTAB_ENTRIES).set((PTAB ??= buildPrintable()));
+    this.tablesLoaded |= which;
+  }
+
   /**
-   * The loop of `scanPrintable32`, run by WebAssembly (printable-scan.wat) on a copy of the
+   * The loop of `scanPrintable32`, run by WebAssembly (scan-loops.wat) on a copy of the
    * argument; offsets behind two prefixes come back here for `quick`. Returns the longest
    * chain, or -1 to give up (a byte outside 0x20-0x7E, a sled, an unexpected kind).
    */
   private printableChains(buf: Uint8Array, len: number): number {
     const w = this.wasm;
-    if (!this.ptabLoaded) {
-      new Uint16Array(w.memory.buffer, PTAB_AT, PTAB_ENTRIES).set((PTAB ??= buildPrintable()));
-      this.ptabLoaded = true;
-    }
+    this.loadTables(4);
     this.wasmBytes.set(len === buf.length ? buf : buf.subarray(0, len), ARG_AT);
-    w.begin(len);
-    let r = w.run(-1, 0);
+    w.printableBegin(len);
+    let r = w.printableRun(-1, 0);
     while (r === -2) {
       // Two prefixes: the length depends on bytes past the table's key.
       const i = w.at();
       const pe = quickEntry(quick(buf, i, len, false), i);
       if (pe < 0) return -1; // no other kind decodes from printable bytes; play safe
-      r = w.run(pe, q.kind === Kind.Jcc ? q.target - i - (pe & 15) : 0);
+      r = w.printableRun(pe, q.kind === Kind.Jcc ? q.target - i - (pe & 15) : 0);
     }
     return r;
   }
@@ -551,7 +451,7 @@ function lockAlwaysInvalid(b1: number, mode64: boolean, b: Uint8Array): boolean 
 // more: a byte outside 0x20-0x7E, P.Seg (segment override), P.Prefix (look in a prefix page),
 // P.Sib (the byte after the key is a SIB byte: base 5 adds a disp32; the rest is a plain entry),
 // P.Special (decode with `quick`).
-// (A const enum; printable-scan.wat, the loop that reads the table, spells these values as literals.)
+// (A const enum; scan-loops.wat, whose loop reads the table, spells these values as literals.)
 const enum P {
   Sled = 1 << 4, Valid = 1 << 5, Rare = 1 << 6, Rel = 0xff << 8,
   Seg = Rare | (1 << 8), Prefix = Rare | (1 << 9), Sib = Rare | (1 << 10), Special = Rare | (1 << 11),

@@ -1,0 +1,44 @@
+/// <reference path="./webassembly.d.ts" />
+/**
+ * The static scan's two loops as WebAssembly (scan-loops.wat): one instance per StaticScan,
+ * whose memory also holds that scan's per-offset arrays (StaticScan keeps views of them).
+ */
+import { SCAN_LOOPS_WASM } from './scan-loops.wasm.js';
+
+/** Byte offsets in the instance's memory (the .wat header describes the same layout). */
+export const PTAB_AT = 0;
+export const ARG_AT = 131072;
+export const CHAIN_AT = 147520;
+export const ILEN_AT = 180608;
+export const KIND_AT = 196992;
+export const TGT_AT = 213376;
+export const LINEND_AT = 278912;
+export const RING_AT = 344464;
+export const RING_TYPE_AT = 344720;
+export const MAYBE_TRIG_AT = 344784;
+export const FAST32_AT = 345088;
+export const FAST64_AT = 476160;
+
+export interface ScanLoops {
+  memory: WebAssembly.Memory;
+  /** Start a printable scan of `len` argument bytes (already copied to ARG_AT). */
+  printableBegin(len: number): void;
+  /** Go on: the longest chain, -1 (give up) or -2 (the offset `at()` needs `quick`). */
+  printableRun(entry: number, rel: number): number;
+  /** Start a full scan of `len` argument bytes (already copied to ARG_AT). */
+  scanBegin(len: number, mode64: number): void;
+  /** Go on (`trigger`: the trigger type found at `at()`): 0 when done, -2 or -3 (see the .wat). */
+  scanRun(trigger: number): number;
+  at(): number;
+  mel(): number;
+  melAt(): number;
+  triggers(): number;
+  maxSledRun(): number;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+export function scanLoops(): ScanLoops {
+  compiled ??= new WebAssembly.Module(Uint8Array.from(atob(SCAN_LOOPS_WASM), (c) => c.charCodeAt(0)));
+  return new WebAssembly.Instance(compiled).exports as unknown as ScanLoops;
+}

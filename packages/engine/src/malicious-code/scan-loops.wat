@@ -1,0 +1,399 @@
+;; The two scan loops of StaticScan (static-scan.ts) in WebAssembly: `scan`'s loop over every
+;; offset and `printableChains`, the printable-ASCII one. Each runs the same statements on the
+;; same tables as the TypeScript it replaced, so it gives the same chains, lengths, kinds, sled
+;; ends and triggers. Why: in JavaScript every typed-array access in these loops re-checks the
+;; array's map; here it is one machine load. The loops were a third of the analysis time.
+;;
+;; Memory (one instance per StaticScan; scan-loops.ts names the same offsets):
+;;   0       PTAB, the printable table (u16 entries, index (b0 << 7) | b1; prefix pages after)
+;;   131072  the argument bytes
+;;   147520  chain (u16 per offset; StaticScan.chain is a view of it, as of the arrays below)
+;;   180608  ilen (u8)
+;;   196992  kind (u8)
+;;   213376  tgt (i32)
+;;   278912  linEnd (i32, one more than the argument)
+;;   344464  the trigger ring (i32 offsets), 344720 its types (u8)
+;;   344784  MAYBE_TRIG (u8 per first byte)
+;;   345088  FAST32, 476160 FAST64 (u16 entries, index (b0 << 8) | b1)
+;;
+;; A loop stops to let TypeScript decode what its table does not cover: it returns -2 with the
+;; offset in `at()`, and `resume` goes on with what TypeScript found (see each loop).
+(module
+  (memory (export "memory") 10)
+  (global $gi (mut i32) (i32.const -1))
+  (global $glen (mut i32) (i32.const 0))
+  (global $gmel (mut i32) (i32.const 0))
+  (global $gsled (mut i32) (i32.const 0))
+  (global $gnextLen (mut i32) (i32.const 0))
+  (global $gnextRel (mut i32) (i32.const 0))
+  (global $gb1 (mut i32) (i32.const 0))
+
+;; ---- printableChains -------------------------------------------------------------------------
+;; `printableBegin(len)` starts a scan; `printableRun(-1, 0)` goes on from where the scan stands
+;; and returns the longest chain, -1 (give up: a byte outside 0x20-0x7E or a sled run of 16) or
+;; -2: the offset `at()` has two prefixes (its length depends on bytes past the table's key).
+;; Then `printableRun(entry, rel)` resumes with that offset's entry and displacement.
+  (func (export "printableBegin") (param $len i32)
+    (global.set $gi (i32.sub (local.get $len) (i32.const 1)))
+    (global.set $glen (local.get $len))
+    (global.set $gmel (i32.const 0))
+    (global.set $gsled (i32.const 0))
+    (global.set $gnextLen (i32.const 0))
+    (global.set $gnextRel (i32.const 0))
+    (global.set $gb1 (i32.const 0)))
+
+  (func (export "at") (result i32) (global.get $gi))
+
+  (func (export "printableRun") (param $pe0 i32) (param $rel0 i32) (result i32)
+    (local $i i32) (local $len i32) (local $mel i32) (local $sled i32)
+    (local $nextLen i32) (local $nextRel i32) (local $b1 i32)
+    (local $b0 i32) (local $pe i32) (local $rel i32) (local $sibAt i32) (local $b2 i32)
+    (local $n i32) (local $t i32) (local $r i32) (local $x i32) (local $d i32)
+    (local $ok i32) (local $c i32) (local $longer i32)
+    (local.set $i (global.get $gi))
+    (local.set $len (global.get $glen))
+    (local.set $mel (global.get $gmel))
+    (local.set $sled (global.get $gsled))
+    (local.set $nextLen (global.get $gnextLen))
+    (local.set $nextRel (global.get $gnextRel))
+    (local.set $b1 (global.get $gb1))
+    (block $done
+      (loop $next
+        (br_if $done (i32.lt_s (local.get $i) (i32.const 0)))
+        (local.set $b0 (i32.load8_u offset=131072 (local.get $i)))
+        (if (i32.ge_s (local.get $pe0) (i32.const 0))
+          (then
+            ;; The entry the full decoder resolved for this offset.
+            (local.set $pe (local.get $pe0))
+            (local.set $rel (local.get $rel0))
+            (local.set $pe0 (i32.const -1)))
+          (else
+            (local.set $pe (i32.load16_u
+              (i32.shl (i32.or (i32.shl (local.get $b0) (i32.const 7)) (local.get $b1)) (i32.const 1))))
+            (local.set $rel (local.get $b1))
+            ;; Rare (0x40): resolve the entry into a plain one.
+            (if (i32.and (local.get $pe) (i32.const 0x40))
+              (then
+                (if (i32.or (i32.lt_u (local.get $b0) (i32.const 0x20)) (i32.gt_u (local.get $b0) (i32.const 0x7e)))
+                  (then (return (i32.const -1))))
+                (if (i32.eq (i32.and (local.get $pe) (i32.const 0x140)) (i32.const 0x140))
+                  (then
+                    ;; Segment override: the instruction at i + 1 with one more byte.
+                    (local.set $pe
+                      (select
+                        (i32.or
+                          (i32.or (i32.add (local.get $nextLen) (i32.const 1)) (i32.const 0xff20))
+                          (select (i32.const 0x10) (i32.const 0) (local.get $sled)))
+                        (i32.const 0)
+                        (i32.and (i32.ne (local.get $nextLen) (i32.const 0)) (i32.lt_u (local.get $nextLen) (i32.const 15)))))
+                    (local.set $rel (local.get $nextRel)))
+                  (else
+                    (local.set $sibAt (i32.add (local.get $i) (i32.const 2)))
+                    (if (i32.eq (i32.and (local.get $pe) (i32.const 0x240)) (i32.const 0x240))
+                      (then
+                        ;; 66/67: the prefix page entry of the next two bytes.
+                        (local.set $b2
+                          (select
+                            (i32.load8_u offset=131072 (local.get $sibAt))
+                            (i32.const 0)
+                            (i32.lt_s (local.get $sibAt) (local.get $len))))
+                        (local.set $pe (i32.load16_u offset=65536
+                          (i32.shl
+                            (i32.or
+                              (i32.or
+                                (i32.shl (i32.and (local.get $b0) (i32.const 1)) (i32.const 14))
+                                (i32.shl (local.get $b1) (i32.const 7)))
+                              (local.get $b2))
+                            (i32.const 1))))
+                        (local.set $rel (local.get $b2))
+                        (local.set $sibAt (i32.add (local.get $sibAt) (i32.const 1)))))
+                    (if (i32.eq (i32.and (local.get $pe) (i32.const 0x440)) (i32.const 0x440))
+                      (then
+                        ;; SIB base 5 adds a disp32.
+                        (local.set $pe
+                          (i32.add
+                            (i32.and (local.get $pe) (i32.const -1089))
+                            (select
+                              (i32.const 4)
+                              (i32.const 0)
+                              (i32.and
+                                (i32.lt_s (local.get $sibAt) (local.get $len))
+                                (i32.eq (i32.and (i32.load8_u offset=131072 (local.get $sibAt)) (i32.const 7)) (i32.const 5))))))))
+                    (if (i32.eq (i32.and (local.get $pe) (i32.const 0x840)) (i32.const 0x840))
+                      (then
+                        ;; Ask for the full decoder, keeping the scan's state.
+                        (global.set $gi (local.get $i))
+                        (global.set $gmel (local.get $mel))
+                        (global.set $gsled (local.get $sled))
+                        (global.set $gnextLen (local.get $nextLen))
+                        (global.set $gnextRel (local.get $nextRel))
+                        (global.set $gb1 (local.get $b1))
+                        (return (i32.const -2))))))))))
+        ;; Execution goes on at t (and at t + rel for a Jcc); invalid or cut by the end: chain 0.
+        (local.set $n (i32.and (local.get $pe) (i32.const 15)))
+        (local.set $t (i32.add (local.get $i) (local.get $n)))
+        (local.set $r (i32.and (local.get $rel) (i32.shr_u (local.get $pe) (i32.const 8))))
+        (local.set $x (i32.load16_u offset=147520 (i32.shl (local.get $t) (i32.const 1))))
+        (local.set $d (i32.sub (local.get $x)
+          (i32.load16_u offset=147520 (i32.shl (i32.add (local.get $t) (local.get $r)) (i32.const 1)))))
+        (local.set $ok
+          (i32.and
+            (i32.shr_s (i32.shl (local.get $pe) (i32.const 26)) (i32.const 31))
+            (i32.xor (i32.shr_s (i32.sub (local.get $len) (local.get $t)) (i32.const 31)) (i32.const -1))))
+        (local.set $c
+          (i32.and
+            (i32.add
+              (i32.sub (local.get $x) (i32.and (local.get $d) (i32.shr_s (local.get $d) (i32.const 31))))
+              (i32.const 1))
+            (local.get $ok)))
+        (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
+        (local.set $nextLen (i32.and (local.get $n) (local.get $ok)))
+        (i32.store8 offset=180608 (local.get $i) (local.get $nextLen))
+        (local.set $longer (i32.sub (local.get $c) (local.get $mel)))
+        (local.set $mel (i32.add (local.get $mel)
+          (i32.and (local.get $longer) (i32.xor (i32.shr_s (local.get $longer) (i32.const 31)) (i32.const -1)))))
+        (local.set $nextRel (local.get $r))
+        (local.set $b1 (local.get $b0))
+        (local.set $sled
+          (i32.and
+            (i32.add (local.get $sled) (i32.const 1))
+            (i32.sub (i32.const 0)
+              (i32.and (i32.and (i32.shr_u (local.get $pe) (i32.const 4)) (local.get $ok)) (i32.const 1)))))
+        (if (i32.ge_s (local.get $sled) (i32.const 16)) (then (return (i32.const -1))))
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $mel))
+
+;; ---- scan ----------------------------------------------------------------------------------
+;; `scanBegin(len, mode64)` starts a scan (sentinels at len included); `scanRun(-1)` goes on and
+;; returns 0 when done, or -2: the offset `at()` needs StaticScan.slowOffset, which fills that
+;; offset's entries, or -3: the plain instruction there may be a trigger (normalTrigger). Then
+;; `scanRun(t)` resumes with the trigger type t (0 for none). Results: `mel()`, `melAt()`,
+;; `triggers()` (how many went through the ring), `maxSledRun()`.
+  (global $smode64 (mut i32) (i32.const 0))
+  (global $snt (mut i32) (i32.const 0))
+  (global $smelAt (mut i32) (i32.const -1))
+  (global $smaxSled (mut i32) (i32.const 0))
+  ;; What the loop stopped for: 2 = slowOffset, 3 = normalTrigger.
+  (global $spending (mut i32) (i32.const 0))
+
+  (func (export "mel") (result i32) (global.get $gmel))
+  (func (export "melAt") (result i32) (global.get $smelAt))
+  (func (export "triggers") (result i32) (global.get $snt))
+  (func (export "maxSledRun") (result i32) (global.get $smaxSled))
+
+  (func (export "scanBegin") (param $len i32) (param $mode64 i32)
+    (global.set $gi (i32.sub (local.get $len) (i32.const 1)))
+    (global.set $glen (local.get $len))
+    (global.set $smode64 (local.get $mode64))
+    (global.set $gmel (i32.const 0))
+    (global.set $smelAt (i32.const -1))
+    (global.set $snt (i32.const 0))
+    (global.set $gsled (i32.const 0))
+    (global.set $smaxSled (i32.const 0))
+    (global.set $gb1 (i32.const 0))
+    (global.set $spending (i32.const 0))
+    ;; Execution that falls off the end has an empty chain and ends a sled there.
+    (i32.store16 offset=147520 (i32.shl (local.get $len) (i32.const 1)) (i32.const 0))
+    (i32.store offset=278912 (i32.shl (local.get $len) (i32.const 2)) (local.get $len)))
+
+  (func $ringPush (param $nt i32) (param $off i32) (param $type i32) (result i32)
+    (i32.store offset=344464 (i32.shl (i32.and (local.get $nt) (i32.const 63)) (i32.const 2)) (local.get $off))
+    (i32.store8 offset=344720 (i32.and (local.get $nt) (i32.const 63)) (local.get $type))
+    (i32.add (local.get $nt) (i32.const 1)))
+
+  (func (export "scanRun") (param $trig i32) (result i32)
+    (local $i i32) (local $len i32) (local $mel i32) (local $melAt i32) (local $nt i32)
+    (local $sled i32) (local $maxSled i32) (local $b1 i32) (local $fast i32) (local $trigMask i32)
+    (local $b0 i32) (local $e i32) (local $cls i32) (local $n i32) (local $next i32) (local $c i32)
+    (local $k i32) (local $tg i32) (local $inside i32) (local $tc i32) (local $m i32) (local $le i32)
+    (local $stop i32)
+    (local.set $i (global.get $gi))
+    (local.set $len (global.get $glen))
+    (local.set $mel (global.get $gmel))
+    (local.set $melAt (global.get $smelAt))
+    (local.set $nt (global.get $snt))
+    (local.set $sled (global.get $gsled))
+    (local.set $maxSled (global.get $smaxSled))
+    (local.set $b1 (global.get $gb1))
+    (local.set $fast (select (i32.const 476160) (i32.const 345088) (global.get $smode64)))
+    (local.set $trigMask (select (i32.const 3) (i32.const 1) (global.get $smode64)))
+    (if (i32.eq (global.get $spending) (i32.const 2))
+      (then
+        ;; slowOffset filled offset i: the longest chain and the sled run, as for any offset.
+        (if (i32.load8_u offset=180608 (local.get $i))
+          (then
+            (local.set $c (i32.load16_u offset=147520 (i32.shl (local.get $i) (i32.const 1))))
+            (if (i32.ge_u (local.get $c) (local.get $mel))
+              (then (local.set $mel (local.get $c)) (local.set $melAt (local.get $i))))))
+        (if (i32.gt_s (i32.load offset=278912 (i32.shl (local.get $i) (i32.const 2))) (local.get $i))
+          (then
+            (local.set $sled (i32.add (local.get $sled) (i32.const 1)))
+            (if (i32.gt_s (local.get $sled) (local.get $maxSled)) (then (local.set $maxSled (local.get $sled)))))
+          (else (local.set $sled (i32.const 0))))))
+    (if (global.get $spending)
+      (then
+        (if (local.get $trig)
+          (then (local.set $nt (call $ringPush (local.get $nt) (local.get $i) (local.get $trig)))))
+        (global.set $spending (i32.const 0))
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.lt_s (local.get $i) (i32.const 0)))
+        (local.set $b0 (i32.load8_u offset=131072 (local.get $i)))
+        (local.set $e (i32.load16_u
+          (i32.add (local.get $fast)
+            (i32.shl (i32.or (i32.shl (local.get $b0) (i32.const 8)) (local.get $b1)) (i32.const 1)))))
+        (local.set $b1 (local.get $b0))
+        (local.set $cls (i32.and (local.get $e) (i32.const 0x70)))
+        (block $continue
+          (block $zero
+            (block $slow
+              (if (i32.eq (local.get $cls) (i32.const 0x10))
+                (then
+                  ;; C_NORMAL: a plain instruction (F_SIB: a SIB byte with base 5 adds a disp32).
+                  (local.set $n (i32.add (i32.and (local.get $e) (i32.const 15))
+                    (select (i32.const 4) (i32.const 0)
+                      (i32.and
+                        (i32.and
+                          (i32.ne (i32.and (local.get $e) (i32.const 0x100)) (i32.const 0))
+                          (i32.lt_s (i32.add (local.get $i) (i32.const 2)) (local.get $len)))
+                        (i32.eq (i32.and (i32.load8_u offset=131074 (local.get $i)) (i32.const 7)) (i32.const 5))))))
+                  (local.set $next (i32.add (local.get $i) (local.get $n)))
+                  (br_if $zero (i32.gt_s (local.get $next) (local.get $len)))
+                  (i32.store8 offset=180608 (local.get $i) (local.get $n))
+                  (i32.store8 offset=196992 (local.get $i) (i32.const 0))
+                  (local.set $c (i32.add (i32.load16_u offset=147520 (i32.shl (local.get $next) (i32.const 1))) (i32.const 1)))
+                  (local.set $c (select (i32.const 60000) (local.get $c) (i32.gt_u (local.get $c) (i32.const 60000))))
+                  (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
+                  (if (i32.ge_u (local.get $c) (local.get $mel))
+                    (then (local.set $mel (local.get $c)) (local.set $melAt (local.get $i))))
+                  (if (i32.and (local.get $e) (i32.const 0x80))
+                    (then
+                      ;; F_SLED: the straight-line run goes on to where the next one ends.
+                      (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2))
+                        (i32.load offset=278912 (i32.shl (local.get $next) (i32.const 2))))
+                      (local.set $sled (i32.add (local.get $sled) (i32.const 1)))
+                      (if (i32.gt_s (local.get $sled) (local.get $maxSled)) (then (local.set $maxSled (local.get $sled)))))
+                    (else
+                      (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
+                      (local.set $sled (i32.const 0))
+                      (if (i32.and (i32.load8_u offset=344784 (local.get $b0)) (local.get $trigMask))
+                        (then (local.set $stop (i32.const 3)) (br $slow)))))
+                  (br $continue)))
+              (br_if $zero (i32.eq (local.get $cls) (i32.const 0x20)))
+              (if (i32.eq (local.get $cls) (i32.const 0x30))
+                (then
+                  ;; C_BRANCH: Jcc/Jmp/Loop rel8, call/jmp rel32.
+                  (local.set $sled (i32.const 0))
+                  (local.set $n (i32.and (local.get $e) (i32.const 15)))
+                  (local.set $next (i32.add (local.get $i) (local.get $n)))
+                  (br_if $zero (i32.gt_s (local.get $next) (local.get $len)))
+                  (local.set $k (i32.and (i32.shr_u (local.get $e) (i32.const 9)) (i32.const 15)))
+                  (i32.store8 offset=180608 (local.get $i) (local.get $n))
+                  (i32.store8 offset=196992 (local.get $i) (local.get $k))
+                  (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
+                  (local.set $tg (i32.add (local.get $next)
+                    (if (result i32) (i32.eq (local.get $n) (i32.const 2))
+                      (then (i32.load8_s offset=131073 (local.get $i)))
+                      (else (i32.load offset=131073 align=1 (local.get $i))))))
+                  (local.set $inside (i32.and
+                    (i32.ge_s (local.get $tg) (i32.const 0))
+                    (i32.lt_s (local.get $tg) (local.get $len))))
+                  (i32.store offset=213376 (i32.shl (local.get $i) (i32.const 2))
+                    (select (local.get $tg) (i32.const -1) (local.get $inside)))
+                  (local.set $tc (i32.const 0))
+                  (if (i32.and (i32.gt_s (local.get $tg) (local.get $i)) (i32.lt_s (local.get $tg) (local.get $len)))
+                    (then (local.set $tc (i32.load16_u offset=147520 (i32.shl (local.get $tg) (i32.const 1))))))
+                  ;; Jmp (2) and Call (3) go only to the target; Jcc and Loop also fall through.
+                  (if (i32.lt_u (i32.sub (local.get $k) (i32.const 2)) (i32.const 2))
+                    (then (local.set $c (i32.add (local.get $tc) (i32.const 1))))
+                    (else
+                      (local.set $m (i32.load16_u offset=147520 (i32.shl (local.get $next) (i32.const 1))))
+                      (local.set $c (i32.add
+                        (select (local.get $tc) (local.get $m) (i32.gt_u (local.get $tc) (local.get $m)))
+                        (i32.const 1)))))
+                  (local.set $c (select (i32.const 60000) (local.get $c) (i32.gt_u (local.get $c) (i32.const 60000))))
+                  (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
+                  (if (i32.ge_u (local.get $c) (local.get $mel))
+                    (then (local.set $mel (local.get $c)) (local.set $melAt (local.get $i))))
+                  ;; Triggers: a call into the argument (T_CALL 1) or a branch back (T_BACK 4).
+                  (if (i32.and (local.get $inside)
+                        (i32.or (i32.eq (local.get $k) (i32.const 3)) (i32.lt_s (local.get $tg) (local.get $i))))
+                    (then
+                      (local.set $nt (call $ringPush (local.get $nt) (local.get $i)
+                        (select (i32.const 1) (i32.const 4) (i32.eq (local.get $k) (i32.const 3)))))))
+                  (br $continue)))
+              (if (i32.eq (local.get $cls) (i32.const 0x40))
+                (then
+                  ;; C_STOP: ret, indirect jmp/call: valid, but execution cannot be followed.
+                  (local.set $sled (i32.const 0))
+                  (local.set $n (i32.add (i32.and (local.get $e) (i32.const 15))
+                    (select (i32.const 4) (i32.const 0)
+                      (i32.and
+                        (i32.and
+                          (i32.ne (i32.and (local.get $e) (i32.const 0x100)) (i32.const 0))
+                          (i32.lt_s (i32.add (local.get $i) (i32.const 2)) (local.get $len)))
+                        (i32.eq (i32.and (i32.load8_u offset=131074 (local.get $i)) (i32.const 7)) (i32.const 5))))))
+                  (br_if $zero (i32.gt_s (i32.add (local.get $i) (local.get $n)) (local.get $len)))
+                  (i32.store8 offset=180608 (local.get $i) (local.get $n))
+                  (i32.store8 offset=196992 (local.get $i) (i32.and (i32.shr_u (local.get $e) (i32.const 9)) (i32.const 15)))
+                  (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (i32.const 1))
+                  (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
+                  (if (i32.le_u (local.get $mel) (i32.const 1))
+                    (then (local.set $mel (i32.const 1)) (local.set $melAt (local.get $i))))
+                  (br $continue)))
+              (if (i32.eq (local.get $cls) (i32.const 0x50))
+                (then
+                  ;; C_SEG: the prefix plus the plain instruction at i + 1 (at most 14 bytes).
+                  (local.set $m (select
+                    (i32.load8_u offset=180609 (local.get $i))
+                    (i32.const 0)
+                    (i32.lt_s (i32.add (local.get $i) (i32.const 1)) (local.get $len))))
+                  (br_if $zero (i32.eqz (local.get $m)))
+                  (if (i32.and
+                        (i32.eqz (i32.load8_u offset=196993 (local.get $i)))
+                        (i32.lt_u (local.get $m) (i32.const 15)))
+                    (then
+                      (i32.store8 offset=180608 (local.get $i) (i32.add (local.get $m) (i32.const 1)))
+                      (i32.store8 offset=196992 (local.get $i) (i32.const 0))
+                      (local.set $c (i32.load16_u offset=147522 (i32.shl (local.get $i) (i32.const 1))))
+                      (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
+                      (if (i32.ge_u (local.get $c) (local.get $mel))
+                        (then (local.set $mel (local.get $c)) (local.set $melAt (local.get $i))))
+                      (local.set $le (i32.load offset=278916 (i32.shl (local.get $i) (i32.const 2))))
+                      (if (i32.gt_s (local.get $le) (i32.add (local.get $i) (i32.const 1)))
+                        (then
+                          (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $le))
+                          (local.set $sled (i32.add (local.get $sled) (i32.const 1)))
+                          (if (i32.gt_s (local.get $sled) (local.get $maxSled)) (then (local.set $maxSled (local.get $sled)))))
+                        (else
+                          (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
+                          (local.set $sled (i32.const 0))))
+                      (br $continue)))))
+              ;; Everything else (other prefixes, REX, 0F escapes, VEX, gates): slowOffset.
+              (local.set $stop (i32.const 2)))
+            ;; $slow: hand offset i to TypeScript, keeping the scan's state.
+            (global.set $gi (local.get $i))
+            (global.set $gmel (local.get $mel))
+            (global.set $smelAt (local.get $melAt))
+            (global.set $snt (local.get $nt))
+            (global.set $gsled (local.get $sled))
+            (global.set $smaxSled (local.get $maxSled))
+            (global.set $gb1 (local.get $b1))
+            (global.set $spending (local.get $stop))
+            (return (i32.sub (i32.const 0) (local.get $stop))))
+          ;; $zero: execution stops before offset i.
+          (i32.store8 offset=180608 (local.get $i) (i32.const 0))
+          (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (i32.const 0))
+          (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
+          (i32.store8 offset=196992 (local.get $i) (i32.const 0))
+          (local.set $sled (i32.const 0)))
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (br $next)))
+    (global.set $gmel (local.get $mel))
+    (global.set $smelAt (local.get $melAt))
+    (global.set $snt (local.get $nt))
+    (global.set $smaxSled (local.get $maxSled))
+    (i32.const 0))
+)
