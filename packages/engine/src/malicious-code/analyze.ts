@@ -36,11 +36,11 @@
  * scans follow: at most one extra pass.
  */
 import { Emulator, MAX_ARG, Stop, syscallName, type RunResult } from './emulator.js';
-import { MAX_INSN as MAX_INSN_, StaticScan, T_CALL, T_FPUENV, T_RIPLEA } from './static-scan.js';
+import { MAX_HEADS as MAX_HEADS_, StaticScan, T_CALL, T_FPUENV, T_RIPLEA } from './static-scan.js';
 import { usefulCount as usefulCount_ } from './dataflow.js';
 
 const usefulCount = usefulCount_; // local copies: imported bindings are getters under tsx
-const MAX_INSN = MAX_INSN_;
+const MAX_HEADS = MAX_HEADS_;
 
 export interface CodeSignal { name: string; offset: number; weight: number; detail?: string }
 export interface CodeAnalysis { malicious: boolean; score: number; signals: CodeSignal[] }
@@ -56,7 +56,6 @@ export const MIN_TEXT = 64;
 /** Text whose longest instruction chain is shorter is not worth emulating. */
 const TEXT_MIN_CHAIN = 24;
 const MAX_CANDIDATES = 24;
-const MAX_HEADS = 4;
 const RUN_STEPS = 8000;
 const EMU_TOTAL = 48000;
 const USEFUL_WINDOW = 64;
@@ -66,8 +65,6 @@ const MAX_SIGNALS = 32;
 const emu = new Emulator();
 const scan = new StaticScan();
 const cand = new Int32Array(MAX_CANDIDATES);
-const headOff = new Int32Array(MAX_HEADS);
-const headLen = new Int32Array(MAX_HEADS);
 
 /**
  * 0 = binary, 1 = text (valid UTF-8 without control characters), 2 = printable ASCII.
@@ -192,9 +189,9 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
     addCand(scan.entryBefore(t, 64));
     if (scan.trigType[i] === T_CALL || scan.trigType[i] === T_FPUENV || scan.trigType[i] === T_RIPLEA) addCand(t);
   }
-  collectHeads(len, text ? TEXT_MIN_CHAIN : 8);
+  scan.heads(text ? TEXT_MIN_CHAIN : 8);
   for (let i = 0; i < MAX_HEADS; i++) {
-    const h = headOff[i]!;
+    const h = scan.headOff[i]!;
     if (h < 0) continue;
     addCand(h);
     // The head's first instruction may swallow the real entry (e.g. '<' = cmp al,imm8 eats
@@ -238,30 +235,6 @@ function addCand(o: number): void {
   if (o < 0 || o >= candLen || nc >= MAX_CANDIDATES) return;
   for (let i = 0; i < nc; i++) if (cand[i] === o) return;
   cand[nc++] = o;
-}
-
-/** Up to MAX_HEADS chain heads (offsets no earlier instruction falls into), longest first. */
-function collectHeads(len: number, minChain: number): void {
-  headOff.fill(-1);
-  headLen.fill(0);
-  const { ilen, chain } = scan;
-  // A chain enters the list when it is at least minChain and longer than the last one kept.
-  let floor = minChain;
-  for (let i = 0; i < len; i++) {
-    // Most chains are below the floor: skip them four at a time (their OR is at least each one).
-    while (i + 4 <= len && (chain[i]! | chain[i + 1]! | chain[i + 2]! | chain[i + 3]!) < floor) i += 4;
-    if (i === len) break;
-    const c = chain[i]!;
-    if (c < floor) continue;
-    let reached = false;
-    for (let j = i - 1; j >= 0 && j >= i - MAX_INSN; j--) if (j + ilen[j]! === i) { reached = true; break; }
-    if (reached) continue;
-    let k = MAX_HEADS - 1;
-    while (k > 0 && headLen[k - 1]! < c) { headLen[k] = headLen[k - 1]!; headOff[k] = headOff[k - 1]!; k--; }
-    headLen[k] = c;
-    headOff[k] = i;
-    if (headLen[MAX_HEADS - 1]! >= floor) floor = headLen[MAX_HEADS - 1]! + 1;
-  }
 }
 
 function addRunSignals(out: ModeResult, b: RunScore, mode64: boolean, text: boolean): void {

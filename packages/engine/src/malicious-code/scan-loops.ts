@@ -1,6 +1,6 @@
 /// <reference path="./webassembly.d.ts" />
 /**
- * The static scan's two loops as WebAssembly (scan-loops.wat): one instance per StaticScan,
+ * The static scan's loops as WebAssembly (scan-loops.wat): one instance per StaticScan,
  * whose memory also holds that scan's per-offset arrays (StaticScan keeps views of them).
  */
 import { SCAN_LOOPS_WASM } from './scan-loops.wasm.js';
@@ -18,6 +18,7 @@ export const RING_TYPE_AT = 344720;
 export const MAYBE_TRIG_AT = 344784;
 export const FAST32_AT = 345088;
 export const FAST64_AT = 476160;
+export const HEADS_AT = 607232;
 
 export interface ScanLoops {
   memory: WebAssembly.Memory;
@@ -30,6 +31,8 @@ export interface ScanLoops {
   /** Go on (`trigger`: the trigger type found at `at()`): 0 when done, -2 or -3 (see the .wat). */
   scanRun(trigger: number): number;
   at(): number;
+  /** The 4 longest chains from heads into HEADS_AT (see the .wat). */
+  heads(len: number, minChain: number): void;
   mel(): number;
   melAt(): number;
   triggers(): number;

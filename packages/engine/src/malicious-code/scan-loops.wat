@@ -1,8 +1,8 @@
-;; The two scan loops of StaticScan (static-scan.ts) in WebAssembly: `scan`'s loop over every
-;; offset and `printableChains`, the printable-ASCII one. Each runs the same statements on the
+;; The loops of StaticScan (static-scan.ts) in WebAssembly: `scan`'s loop over every offset,
+;; `printableChains`, the printable-ASCII one, and `heads`, the search for the longest chains. Each runs the same statements on the
 ;; same tables as the TypeScript it replaced, so it gives the same chains, lengths, kinds, sled
-;; ends and triggers. Why: in JavaScript every typed-array access in these loops re-checks the
-;; array's map; here it is one machine load. The loops were a third of the analysis time.
+;; ends, triggers and heads. Why: in JavaScript every typed-array access in these loops re-checks
+;; the array's map; here it is one machine load. The loops were a third of the analysis time.
 ;;
 ;; Memory (one instance per StaticScan; scan-loops.ts names the same offsets):
 ;;   0       PTAB, the printable table (u16 entries, index (b0 << 7) | b1; prefix pages after)
@@ -15,6 +15,7 @@
 ;;   344464  the trigger ring (i32 offsets), 344720 its types (u8)
 ;;   344784  MAYBE_TRIG (u8 per first byte)
 ;;   345088  FAST32, 476160 FAST64 (u16 entries, index (b0 << 8) | b1)
+;;   607232  the chain heads: 4 offsets (i32), then at 607248 their chain lengths (i32)
 ;;
 ;; A loop stops to let TypeScript decode what its table does not cover: it returns -2 with the
 ;; offset in `at()`, and `resume` goes on with what TypeScript found (see each loop).
@@ -396,4 +397,65 @@
     (global.set $snt (local.get $nt))
     (global.set $smaxSled (local.get $maxSled))
     (i32.const 0))
+;; ---- heads ---------------------------------------------------------------------------------
+;; `heads(len, minChain)`: the 4 longest chains of at least minChain instructions that start at a
+;; head (an offset no earlier instruction falls into), longest first (leftmost on ties); unused
+;; slots hold offset -1, length 0.
+  (func (export "heads") (param $len i32) (param $floor i32)
+    (local $i i32) (local $c i32) (local $j i32) (local $lo i32) (local $k i32) (local $reached i32)
+    (i64.store offset=607232 (i32.const 0) (i64.const -1))
+    (i64.store offset=607240 (i32.const 0) (i64.const -1))
+    (i64.store offset=607248 (i32.const 0) (i64.const 0))
+    (i64.store offset=607256 (i32.const 0) (i64.const 0))
+    (block $done
+      (loop $next
+        ;; Most chains are below the floor: skip them four at a time (their OR is at least each one).
+        (block $skipped
+          (loop $skip
+            (br_if $skipped (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $len)))
+            (br_if $skipped (i32.ge_u
+              (i32.or
+                (i32.or (i32.load16_u offset=147520 (i32.shl (local.get $i) (i32.const 1)))
+                        (i32.load16_u offset=147522 (i32.shl (local.get $i) (i32.const 1))))
+                (i32.or (i32.load16_u offset=147524 (i32.shl (local.get $i) (i32.const 1)))
+                        (i32.load16_u offset=147526 (i32.shl (local.get $i) (i32.const 1)))))
+              (local.get $floor)))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $skip)))
+        (br_if $done (i32.ge_s (local.get $i) (local.get $len)))
+        (local.set $c (i32.load16_u offset=147520 (i32.shl (local.get $i) (i32.const 1))))
+        (if (i32.ge_u (local.get $c) (local.get $floor))
+          (then
+            ;; A head: no instruction of the 15 bytes before ends exactly here.
+            (local.set $reached (i32.const 0))
+            (local.set $j (i32.sub (local.get $i) (i32.const 1)))
+            (local.set $lo (i32.sub (local.get $i) (i32.const 15)))
+            (local.set $lo (select (local.get $lo) (i32.const 0) (i32.gt_s (local.get $lo) (i32.const 0))))
+            (block $found
+              (loop $back
+                (br_if $found (i32.lt_s (local.get $j) (local.get $lo)))
+                (if (i32.eq (i32.add (local.get $j) (i32.load8_u offset=180608 (local.get $j))) (local.get $i))
+                  (then (local.set $reached (i32.const 1)) (br $found)))
+                (local.set $j (i32.sub (local.get $j) (i32.const 1)))
+                (br $back)))
+            (if (i32.eqz (local.get $reached))
+              (then
+                ;; Insert it in order (slot k, from the last one up), then raise the floor when full.
+                (local.set $k (i32.const 3))
+                (block $placed
+                  (loop $shift
+                    (br_if $placed (i32.eqz (local.get $k)))
+                    (br_if $placed (i32.ge_u (i32.load offset=607244 (i32.shl (local.get $k) (i32.const 2))) (local.get $c)))
+                    (i32.store offset=607248 (i32.shl (local.get $k) (i32.const 2))
+                      (i32.load offset=607244 (i32.shl (local.get $k) (i32.const 2))))
+                    (i32.store offset=607232 (i32.shl (local.get $k) (i32.const 2))
+                      (i32.load offset=607228 (i32.shl (local.get $k) (i32.const 2))))
+                    (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+                    (br $shift)))
+                (i32.store offset=607248 (i32.shl (local.get $k) (i32.const 2)) (local.get $c))
+                (i32.store offset=607232 (i32.shl (local.get $k) (i32.const 2)) (local.get $i))
+                (if (i32.ge_u (i32.load offset=607260 (i32.const 0)) (local.get $floor))
+                  (then (local.set $floor (i32.add (i32.load offset=607260 (i32.const 0)) (i32.const 1)))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next))))
 )

@@ -16,7 +16,7 @@ const Kind = Kind_;
 import { MAX_ARG } from './emulator.js';
 import { q as q_, quick as quick_, quickTableDriven as quickTableDriven_ } from './x86-quick.js';
 import {
-  ARG_AT, CHAIN_AT, FAST32_AT, FAST64_AT, ILEN_AT, KIND_AT, LINEND_AT, MAYBE_TRIG_AT, PTAB_AT, RING_AT, RING_TYPE_AT, TGT_AT, scanLoops,
+  ARG_AT, CHAIN_AT, FAST32_AT, FAST64_AT, HEADS_AT, ILEN_AT, KIND_AT, LINEND_AT, MAYBE_TRIG_AT, PTAB_AT, RING_AT, RING_TYPE_AT, TGT_AT, scanLoops,
 } from './scan-loops.js';
 
 const quick = quick_;
@@ -30,10 +30,12 @@ export const T_BACK = 4;
 export const T_RIPLEA = 5;
 
 const MAX_TRIGGERS = 64;
+/** How many chain heads `heads` keeps (the slots scan-loops.wat has). */
+export const MAX_HEADS = 4;
 /** entryBefore: a start reaches the trigger when its path gets there within EB_STEPS - 1 steps. */
 const EB_STEPS = 48;
 /** The longest x86 instruction (a local copy, like Kind). */
-export const MAX_INSN = MAX_LEN;
+const MAX_INSN = MAX_LEN;
 /** Kinds whose straight-line path falls through to the next instruction (bit per Kind value). */
 const FALLS_THROUGH = (1 << Kind.Normal) | (1 << Kind.Jcc) | (1 << Kind.Loop) | (1 << Kind.Int) | (1 << Kind.Syscall) | (1 << Kind.Sysenter);
 const MAX_SLEDS = 4;
@@ -83,6 +85,9 @@ export class StaticScan {
   lastPredecessor = -1;
   private readonly ring = new Int32Array(this.wasm.memory.buffer, RING_AT, MAX_TRIGGERS);
   private readonly ringType = new Uint8Array(this.wasm.memory.buffer, RING_TYPE_AT, MAX_TRIGGERS);
+  /** After `heads`: the offsets (-1: none) and lengths of the longest chains from heads. */
+  readonly headOff = new Int32Array(this.wasm.memory.buffer, HEADS_AT, MAX_HEADS);
+  readonly headLen = new Int32Array(this.wasm.memory.buffer, HEADS_AT + 4 * MAX_HEADS, MAX_HEADS);
 
   scan(buf: Uint8Array, len: number, mode64: boolean): void {
     this.len = len;
@@ -249,6 +254,14 @@ export class StaticScan {
     }
     chain[i] = c > CHAIN_CAP ? CHAIN_CAP : c;
     return t;
+  }
+
+  /**
+   * Up to MAX_HEADS chain heads of the last scan (offsets no earlier instruction falls into)
+   * whose chains are at least `minChain` long, longest first, into `headOff` and `headLen`.
+   */
+  heads(minChain: number): void {
+    this.wasm.heads(this.len, minChain);
   }
 
   /**
