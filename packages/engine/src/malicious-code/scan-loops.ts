@@ -19,6 +19,8 @@ export const MAYBE_TRIG_AT = 344784;
 export const FAST32_AT = 345088;
 export const FAST64_AT = 476160;
 export const HEADS_AT = 607232;
+/** A scan's results (i32): longest chain, its offset, triggers seen, longest sled-offset run. */
+export const SCAN_RESULT_AT = 607264;
 
 export interface ScanLoops {
   memory: WebAssembly.Memory;
@@ -28,15 +30,11 @@ export interface ScanLoops {
   printableRun(entry: number, rel: number): number;
   /** Start a full scan of `len` argument bytes (already copied to ARG_AT). */
   scanBegin(len: number, mode64: number): void;
-  /** Go on (`trigger`: the trigger type found at `at()`): 0 when done, -2 or -3 (see the .wat). */
+  /** Go on (`trigger`: the trigger type found at `at()`): 0 when done (results at SCAN_RESULT_AT), -2 or -3 (see the .wat). */
   scanRun(trigger: number): number;
   at(): number;
   /** The 4 longest chains from heads into HEADS_AT (see the .wat). */
   heads(len: number, minChain: number): void;
-  mel(): number;
-  melAt(): number;
-  triggers(): number;
-  maxSledRun(): number;
 }
 
 let compiled: WebAssembly.Module | undefined;

@@ -16,6 +16,7 @@
 ;;   344784  MAYBE_TRIG (u8 per first byte)
 ;;   345088  FAST32, 476160 FAST64 (u16 entries, index (b0 << 8) | b1)
 ;;   607232  the chain heads: 4 offsets (i32), then at 607248 their chain lengths (i32)
+;;   607264  the results of a scan (4 x i32)
 ;;
 ;; A loop stops to let TypeScript decode what its table does not cover: it returns -2 with the
 ;; offset in `at()`, and `resume` goes on with what TypeScript found (see each loop).
@@ -166,11 +167,12 @@
     (local.get $mel))
 
 ;; ---- scan ----------------------------------------------------------------------------------
-;; `scanBegin(len, mode64)` starts a scan (sentinels at len included); `scanRun(-1)` goes on and
+;; `scanBegin(len, mode64)` starts a scan (sentinels at len included); `scanRun(0)` goes on and
 ;; returns 0 when done, or -2: the offset `at()` needs StaticScan.slowOffset, which fills that
 ;; offset's entries, or -3: the plain instruction there may be a trigger (normalTrigger). Then
-;; `scanRun(t)` resumes with the trigger type t (0 for none). Results: `mel()`, `melAt()`,
-;; `triggers()` (how many went through the ring), `maxSledRun()`.
+;; `scanRun(t)` resumes with the trigger type t (0 for none). When done, the results are at
+;; 607264 (i32 each): the longest chain, where it starts, how many triggers went through the
+;; ring, the longest run of sled-instruction offsets.
   (global $smode64 (mut i32) (i32.const 0))
   (global $snt (mut i32) (i32.const 0))
   (global $smelAt (mut i32) (i32.const -1))
@@ -178,10 +180,6 @@
   ;; What the loop stopped for: 2 = slowOffset, 3 = normalTrigger.
   (global $spending (mut i32) (i32.const 0))
 
-  (func (export "mel") (result i32) (global.get $gmel))
-  (func (export "melAt") (result i32) (global.get $smelAt))
-  (func (export "triggers") (result i32) (global.get $snt))
-  (func (export "maxSledRun") (result i32) (global.get $smaxSled))
 
   (func (export "scanBegin") (param $len i32) (param $mode64 i32)
     (global.set $gi (i32.sub (local.get $len) (i32.const 1)))
@@ -392,10 +390,10 @@
           (local.set $sled (i32.const 0)))
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))
         (br $next)))
-    (global.set $gmel (local.get $mel))
-    (global.set $smelAt (local.get $melAt))
-    (global.set $snt (local.get $nt))
-    (global.set $smaxSled (local.get $maxSled))
+    (i32.store offset=607264 (i32.const 0) (local.get $mel))
+    (i32.store offset=607268 (i32.const 0) (local.get $melAt))
+    (i32.store offset=607272 (i32.const 0) (local.get $nt))
+    (i32.store offset=607276 (i32.const 0) (local.get $maxSled))
     (i32.const 0))
 ;; ---- heads ---------------------------------------------------------------------------------
 ;; `heads(len, minChain)`: the 4 longest chains of at least minChain instructions that start at a

@@ -16,7 +16,7 @@ const Kind = Kind_;
 import { MAX_ARG } from './emulator.js';
 import { q as q_, quick as quick_, quickTableDriven as quickTableDriven_ } from './x86-quick.js';
 import {
-  ARG_AT, CHAIN_AT, FAST32_AT, FAST64_AT, HEADS_AT, ILEN_AT, KIND_AT, LINEND_AT, MAYBE_TRIG_AT, PTAB_AT, RING_AT, RING_TYPE_AT, TGT_AT, scanLoops,
+  ARG_AT, CHAIN_AT, FAST32_AT, FAST64_AT, HEADS_AT, ILEN_AT, KIND_AT, LINEND_AT, MAYBE_TRIG_AT, PTAB_AT, RING_AT, RING_TYPE_AT, SCAN_RESULT_AT, TGT_AT, scanLoops,
 } from './scan-loops.js';
 
 const quick = quick_;
@@ -45,6 +45,7 @@ export class StaticScan {
   /** The two scan loops; the arrays below live in their memory. */
   private readonly wasm = scanLoops();
   private readonly wasmBytes = new Uint8Array(this.wasm.memory.buffer);
+  private readonly scanResult = new Int32Array(this.wasm.memory.buffer, SCAN_RESULT_AT, 4);
   /** Which tables are in that memory yet (bit 0: FAST32, 1: FAST64, 2: PTAB; MAYBE_TRIG with the first). */
   private tablesLoaded = 0;
   /** Instruction length at each offset, 0 when execution would stop there. */
@@ -109,10 +110,11 @@ export class StaticScan {
       const i = w.at();
       r = w.scanRun(r === -2 ? this.slowOffset(buf, i, len, mode64) : normalTrigger(buf, i, len, mode64));
     }
-    this.mel = w.mel();
-    this.melAt = w.melAt();
-    const nt = w.triggers();
-    const maxSledRun = w.maxSledRun();
+    const result = this.scanResult;
+    this.mel = result[0]!;
+    this.melAt = result[1]!;
+    const nt = result[2]!;
+    const maxSledRun = result[3]!;
     const { linEnd, ring, ringType } = this;
     // Leftmost triggers first: the ring holds them newest (leftmost) last.
     const m = nt < MAX_TRIGGERS ? nt : MAX_TRIGGERS;
