@@ -553,7 +553,7 @@ MAYBE_TRIG[0x8d] = 2; // 64-bit only (RIP-relative lea, optionally after REX)
 for (let b = 0x40; b <= 0x4f; b++) MAYBE_TRIG[b] = 2;
 
 /** Trigger type of the Normal instruction at `i` from its bytes (no re-decode), or 0. */
-function normalTrigger(buf: Uint8Array, i: number, len: number, mode64: boolean): number {
+export function normalTrigger(buf: Uint8Array, i: number, len: number, mode64: boolean): number {
   // FPU environment stores and RIP-relative lea.
   const b = buf[i]!;
   const m = i + 1 < len ? buf[i + 1]! : 0;

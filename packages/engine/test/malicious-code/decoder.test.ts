@@ -209,6 +209,97 @@ describe('static scan: two-byte table path', () => {
   });
 });
 
+describe('static scan: chains, branch targets and triggers', () => {
+  // A plain restatement of what `scan` computes, from the fast decoder at every offset.
+  it('match a per-offset reference on binary, text and branch-heavy input (32 and 64-bit)', async () => {
+    const { StaticScan, normalTrigger, T_CALL, T_BACK, T_GATE } = await import('../../src/malicious-code/static-scan.js');
+    const { quick, q } = await import('../../src/malicious-code/x86-quick.js');
+    const { Kind } = await import('../../src/malicious-code/x86-decoder.js');
+    const scan = new StaticScan();
+    let x = 11;
+    const rnd = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16;
+    // Branches, calls, gates, FPU stores, lea, segment/operand prefixes, REX and UTF-8 bytes.
+    const hot = [0x70, 0x75, 0x7f, 0xe0, 0xe2, 0xe3, 0xe8, 0xe9, 0xeb, 0xc3, 0xff, 0xcd, 0x80, 0x0f, 0x05, 0x34, 0xd9, 0xdd, 0x34, 0x8d, 0x05, 0x2e, 0x3e, 0x26, 0x64, 0x66, 0x67, 0xf0, 0xf3, 0x48, 0x90, 0x0c, 0xc2, 0xd0, 0xae];
+    // Ties for the longest chain: two rets (leftmost wins), a ret after a jump over it.
+    const fixed = [[0xc3, 0xc3], [0xc3, 0xcc, 0xc3], [0xeb, 0x00, 0xc3], [0x2e, 0xc3], [0x90]];
+    let compared = 0;
+    for (let k = 0; k < 600 + fixed.length; k++) {
+      const n = k >= 600 ? fixed[k - 600]!.length : k % 50 === 0 ? 3000 + (rnd() % 2000) : 1 + (rnd() % 300);
+      const buf = k >= 600 ? Uint8Array.from(fixed[k - 600]!) : new Uint8Array(n);
+      for (let i = 0; i < n && k < 600; i++) {
+        const r = rnd();
+        buf[i] = k % 3 === 0 ? r & 255 : k % 3 === 1 ? hot[r % hot.length]! : r % 4 === 0 ? 0x80 + (r & 63) : 0x20 + (r % 95);
+      }
+      for (const m64 of [false, true]) {
+        scan.scan(buf, n, m64);
+        const chain = new Array<number>(n + 1).fill(0);
+        const ilen = new Array<number>(n).fill(0);
+        const tgt: [number, number][] = [];
+        const triggers: [number, number][] = [];
+        for (let i = n - 1; i >= 0; i--) {
+          const len = quick(buf, i, n, m64);
+          const k2 = q.kind, tg = q.target;
+          const gate = (k2 === Kind.Int && q.op === 0xcd && buf[i + len - 1] === 0x80 && !m64) || (k2 === Kind.Syscall && m64) || (k2 === Kind.Sysenter && !m64);
+          const valid = len > 0 && (k2 < Kind.Int || gate);
+          const ahead = (t: number): number => (t > i && t < n ? chain[t]! : 0);
+          let c = 0, t = 0;
+          if (valid) {
+            if (k2 === Kind.Normal) { c = 1 + chain[i + len]!; t = normalTrigger(buf, i, n, m64); }
+            else if (gate) { c = 1 + chain[i + len]!; t = T_GATE; }
+            else if (k2 === Kind.Jcc || k2 === Kind.Loop) c = 1 + Math.max(chain[i + len]!, ahead(tg));
+            else if (k2 === Kind.Jmp || k2 === Kind.Call) c = 1 + ahead(tg);
+            else c = 1; // ret, indirect jmp/call
+            if (k2 === Kind.Call && tg >= 0 && tg < n) t = T_CALL;
+            else if ((k2 === Kind.Jcc || k2 === Kind.Loop || k2 === Kind.Jmp) && tg >= 0 && tg < i) t = T_BACK;
+            if (k2 === Kind.Jcc || k2 === Kind.Loop || k2 === Kind.Jmp || k2 === Kind.Call) tgt.push([i, tg >= 0 && tg < n ? tg : -1]);
+            ilen[i] = len;
+          }
+          chain[i] = Math.min(c, 60000);
+          if (t !== 0) triggers.unshift([i, t]);
+        }
+        expect(Array.from(scan.ilen.subarray(0, n))).toEqual(ilen);
+        expect(Array.from(scan.chain.subarray(0, n))).toEqual(chain.slice(0, n));
+        expect(tgt.map(([i]) => [i, scan.tgt[i]])).toEqual(tgt);
+        const mel = Math.max(0, ...chain.slice(0, n));
+        expect([scan.mel, scan.melAt]).toEqual([mel, mel === 0 ? -1 : chain.indexOf(mel)]);
+        const first = triggers.slice(0, 64);
+        expect(Array.from({ length: scan.nTrig }, (_, j) => [scan.trigOff[j], scan.trigType[j]])).toEqual(first);
+        compared++;
+      }
+    }
+    expect(compared).toBe(2 * (600 + fixed.length));
+  });
+});
+
+describe('static scan: chain heads', () => {
+  it('are the longest chains from offsets no instruction falls into, longest first, leftmost on ties', async () => {
+    const { StaticScan, MAX_HEADS } = await import('../../src/malicious-code/static-scan.js');
+    const scan = new StaticScan();
+    let x = 5;
+    const rnd = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16;
+    const alnum = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789lmno';
+    for (let k = 0; k < 400; k++) {
+      const n = 1 + (rnd() % 500);
+      const buf = new Uint8Array(n);
+      for (let i = 0; i < n; i++) buf[i] = k % 2 ? rnd() & 255 : alnum.charCodeAt(rnd() % alnum.length);
+      scan.scan(buf, n, k % 4 === 3);
+      for (const minChain of [1, 8, 24]) {
+        scan.heads(minChain);
+        const heads: number[] = [];
+        for (let i = 0; i < n; i++) {
+          let reached = false;
+          for (let j = Math.max(0, i - 15); j < i; j++) if (scan.ilen[j] !== 0 && j + scan.ilen[j]! === i) reached = true;
+          if (!reached && scan.chain[i]! >= minChain) heads.push(i);
+        }
+        heads.sort((a, b) => scan.chain[b]! - scan.chain[a]! || a - b);
+        const want = heads.slice(0, MAX_HEADS);
+        expect(Array.from(scan.headOff)).toEqual([...want, -1, -1, -1, -1].slice(0, MAX_HEADS));
+        expect(Array.from(scan.headLen)).toEqual([...want.map((h) => scan.chain[h]!), 0, 0, 0, 0].slice(0, MAX_HEADS));
+      }
+    }
+  });
+});
+
 describe('static scan: LOCK pairs of the table', () => {
   it('agrees with the fast decoder on LOCK followed by every opcode and random bytes (32 and 64-bit)', async () => {
     const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
