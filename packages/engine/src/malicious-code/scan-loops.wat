@@ -1,8 +1,9 @@
 ;; The loops of StaticScan (static-scan.ts) in WebAssembly: `scan`'s loop over every offset,
-;; `printableChains`, the printable-ASCII one, and `heads`, the search for the longest chains. Each runs the same statements on the
-;; same tables as the TypeScript it replaced, so it gives the same chains, lengths, kinds, sled
-;; ends, triggers and heads. Why: in JavaScript every typed-array access in these loops re-checks
-;; the array's map; here it is one machine load. The loops were a third of the analysis time.
+;; `printableChains` (the printable-ASCII one) and `heads` (the longest chains' heads). Each runs
+;; the same statements on the same tables as the TypeScript it replaced, so it gives the same
+;; chains, lengths, kinds, sled ends, triggers and heads. Why: in JavaScript every typed-array
+;; access in these loops re-checks the array's map; here it is one machine load. The loops were
+;; a third of the analysis time.
 ;;
 ;; Memory (one instance per StaticScan; scan-loops.ts names the same offsets):
 ;;   0       PTAB, the printable table (u16 entries, index (b0 << 7) | b1; prefix pages after)
@@ -18,8 +19,9 @@
 ;;   607232  the chain heads: 4 offsets (i32), then at 607248 their chain lengths (i32)
 ;;   607264  the results of a scan (4 x i32)
 ;;
-;; A loop stops to let TypeScript decode what its table does not cover: it returns -2 with the
-;; offset in `at()`, and `resume` goes on with what TypeScript found (see each loop).
+;; A loop stops to let TypeScript decode what its table does not cover: it returns a negative
+;; code with the offset in `at()`, and its run function, called again, goes on with what
+;; TypeScript found (see each loop).
 (module
   (memory (export "memory") 10)
   (global $gi (mut i32) (i32.const -1))

@@ -9,6 +9,8 @@
  *   offsets decodes to another harmless instruction;
  * - triggers: instructions only code needs (call into the buffer, FPU environment store,
  *   system-call gates, backward branches, RIP-relative lea) that tell the emulator where to look.
+ * The per-offset loops run as WebAssembly (scan-loops.wat) on tables built here from the
+ * decoder; offsets those tables do not cover come back to `slowOffset`.
  */
 import { Kind as Kind_, MAX_LEN } from './x86-decoder.js';
 // A local copy: imported bindings are getter calls under tsx/vitest (hot path).
@@ -42,7 +44,7 @@ const MAX_SLEDS = 4;
 const CHAIN_CAP = 60000;
 
 export class StaticScan {
-  /** The two scan loops; the arrays below live in their memory. */
+  /** The scan loops (scan-loops.wat); the arrays below live in their memory. */
   private readonly wasm = scanLoops();
   private readonly wasmBytes = new Uint8Array(this.wasm.memory.buffer);
   private readonly scanResult = new Int32Array(this.wasm.memory.buffer, SCAN_RESULT_AT, 4);
@@ -375,7 +377,8 @@ export class StaticScan {
 }
 
 // Two-byte table entries (Uint16): bits 0-3 length, bits 4-6 class, F_SLED, F_SIB (mod-0 SIB:
-// base 5 adds a disp32), bits 9-12 kind. Class 0 = decode with `quick`.
+// base 5 adds a disp32), bits 9-12 kind. Class 0 = decode with `quick`. (scan-loops.wat spells
+// these values as literals.)
 const E_CLASS = 7 << 4;
 const C_NORMAL = 1 << 4; // plain instruction
 const C_INVALID = 2 << 4; // execution stops before it (invalid, privileged, trap, far...)
