@@ -17,7 +17,7 @@
 ;;   344784  MAYBE_TRIG (u8 per first byte)
 ;;   345088  FAST32, 476160 FAST64 (u16 entries, index (b0 << 8) | b1)
 ;;   607232  the chain heads: 4 offsets (i32), then at 607248 their chain lengths (i32)
-;;   607264  the results of a scan (4 x i32)
+;;   607264  the results of a scan (4 x i32; the printable scan fills the second)
 ;;
 ;; A loop stops to let TypeScript decode what its table does not cover: it returns a negative
 ;; code with the offset in `at()`, and its run function, called again, goes on with what
@@ -27,6 +27,7 @@
   (global $gi (mut i32) (i32.const -1))
   (global $glen (mut i32) (i32.const 0))
   (global $gmel (mut i32) (i32.const 0))
+  (global $gmelAt (mut i32) (i32.const -1))
   (global $gsled (mut i32) (i32.const 0))
   (global $gnextLen (mut i32) (i32.const 0))
   (global $gnextRel (mut i32) (i32.const 0))
@@ -34,13 +35,17 @@
 
 ;; ---- printableChains -------------------------------------------------------------------------
 ;; `printableBegin(len)` starts a scan; `printableRun(-1, 0)` goes on from where the scan stands
-;; and returns the longest chain, -1 (give up: a byte outside 0x20-0x7E or a sled run of 16) or
-;; -2: the offset `at()` has two prefixes (its length depends on bytes past the table's key).
+;; and returns the longest chain (where it starts: the second result slot), -1 (give up: a
+;; byte outside 0x20-0x7E or a sled run of 16) or -2: the offset `at()` has two prefixes (its
+;; length depends on bytes past the table's key).
 ;; Then `printableRun(entry, rel)` resumes with that offset's entry and displacement.
   (func (export "printableBegin") (param $len i32)
+    ;; Execution past the end has an empty chain; a Jcc reaches at most 128 bytes past it.
+    (memory.fill (i32.add (i32.const 147520) (i32.shl (local.get $len) (i32.const 1))) (i32.const 0) (i32.const 260))
     (global.set $gi (i32.sub (local.get $len) (i32.const 1)))
     (global.set $glen (local.get $len))
     (global.set $gmel (i32.const 0))
+    (global.set $gmelAt (i32.const -1))
     (global.set $gsled (i32.const 0))
     (global.set $gnextLen (i32.const 0))
     (global.set $gnextRel (i32.const 0))
@@ -53,10 +58,11 @@
     (local $nextLen i32) (local $nextRel i32) (local $b1 i32)
     (local $b0 i32) (local $pe i32) (local $rel i32) (local $sibAt i32) (local $b2 i32)
     (local $n i32) (local $t i32) (local $r i32) (local $x i32) (local $d i32)
-    (local $ok i32) (local $c i32) (local $longer i32)
+    (local $ok i32) (local $c i32) (local $longer i32) (local $melAt i32)
     (local.set $i (global.get $gi))
     (local.set $len (global.get $glen))
     (local.set $mel (global.get $gmel))
+    (local.set $melAt (global.get $gmelAt))
     (local.set $sled (global.get $gsled))
     (local.set $nextLen (global.get $gnextLen))
     (local.set $nextRel (global.get $gnextRel))
@@ -128,6 +134,7 @@
                         ;; Ask for the full decoder, keeping the scan's state.
                         (global.set $gi (local.get $i))
                         (global.set $gmel (local.get $mel))
+                        (global.set $gmelAt (local.get $melAt))
                         (global.set $gsled (local.get $sled))
                         (global.set $gnextLen (local.get $nextLen))
                         (global.set $gnextRel (local.get $nextRel))
@@ -153,9 +160,10 @@
         (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
         (local.set $nextLen (i32.and (local.get $n) (local.get $ok)))
         (i32.store8 offset=180608 (local.get $i) (local.get $nextLen))
-        (local.set $longer (i32.sub (local.get $c) (local.get $mel)))
-        (local.set $mel (i32.add (local.get $mel)
-          (i32.and (local.get $longer) (i32.xor (i32.shr_s (local.get $longer) (i32.const 31)) (i32.const -1)))))
+        ;; The longest chain, leftmost on ties (the loop goes right to left).
+        (local.set $longer (i32.ge_u (local.get $c) (local.get $mel)))
+        (local.set $mel (select (local.get $c) (local.get $mel) (local.get $longer)))
+        (local.set $melAt (select (local.get $i) (local.get $melAt) (local.get $longer)))
         (local.set $nextRel (local.get $r))
         (local.set $b1 (local.get $b0))
         (local.set $sled
@@ -166,6 +174,7 @@
         (if (i32.ge_s (local.get $sled) (i32.const 16)) (then (return (i32.const -1))))
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))
         (br $next)))
+    (i32.store offset=607268 (i32.const 0) (local.get $melAt))
     (local.get $mel))
 
 ;; ---- scan ----------------------------------------------------------------------------------
@@ -177,7 +186,6 @@
 ;; ring, the longest run of sled-instruction offsets.
   (global $smode64 (mut i32) (i32.const 0))
   (global $snt (mut i32) (i32.const 0))
-  (global $smelAt (mut i32) (i32.const -1))
   (global $smaxSled (mut i32) (i32.const 0))
   ;; What the loop stopped for: 2 = slowOffset, 3 = normalTrigger.
   (global $spending (mut i32) (i32.const 0))
@@ -188,7 +196,7 @@
     (global.set $glen (local.get $len))
     (global.set $smode64 (local.get $mode64))
     (global.set $gmel (i32.const 0))
-    (global.set $smelAt (i32.const -1))
+    (global.set $gmelAt (i32.const -1))
     (global.set $snt (i32.const 0))
     (global.set $gsled (i32.const 0))
     (global.set $smaxSled (i32.const 0))
@@ -212,7 +220,7 @@
     (local.set $i (global.get $gi))
     (local.set $len (global.get $glen))
     (local.set $mel (global.get $gmel))
-    (local.set $melAt (global.get $smelAt))
+    (local.set $melAt (global.get $gmelAt))
     (local.set $nt (global.get $snt))
     (local.set $sled (global.get $gsled))
     (local.set $maxSled (global.get $smaxSled))
@@ -377,7 +385,7 @@
             ;; $slow: hand offset i to TypeScript, keeping the scan's state.
             (global.set $gi (local.get $i))
             (global.set $gmel (local.get $mel))
-            (global.set $smelAt (local.get $melAt))
+            (global.set $gmelAt (local.get $melAt))
             (global.set $snt (local.get $nt))
             (global.set $gsled (local.get $sled))
             (global.set $smaxSled (local.get $maxSled))

@@ -168,13 +168,10 @@ export class StaticScan {
     this.sledStart = this.sledEnd = -1;
     this.sledBinary = 0;
     this.nLandings = 0;
-    // Execution past the end has an empty chain; a Jcc reaches at most 128 bytes past it.
-    this.chain.fill(0, len, len + 130);
     const mel = this.printableChains(buf, len);
     if (mel < 0) return false;
-    // The longest chain starts at its first occurrence (the loop keeps only the length: cheaper).
     this.mel = mel;
-    this.melAt = mel === 0 ? -1 : this.chain.indexOf(mel);
+    this.melAt = mel === 0 ? -1 : this.scanResult[1]!;
     return true;
   }
 
