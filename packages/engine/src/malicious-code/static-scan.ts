@@ -104,7 +104,7 @@ export class StaticScan {
     // one, so without a run of 16 there is no sled worth reporting and the sled pass is skipped.
     const w = this.wasm;
     this.loadTables(mode64 ? 2 : 1);
-    this.wasmBytes.set(len === buf.length ? buf : buf.subarray(0, len), ARG_AT);
+    this.loadArgument(buf, len);
     w.scanBegin(len, mode64 ? 1 : 0);
     let r = w.scanRun(0);
     while (r !== 0) {
@@ -175,6 +175,11 @@ export class StaticScan {
     return true;
   }
 
+  /** Copy the argument where the loops read it. */
+  private loadArgument(buf: Uint8Array, len: number): void {
+    this.wasmBytes.set(len === buf.length ? buf : buf.subarray(0, len), ARG_AT);
+  }
+
   /** Copy the tables `which` asks for (bits as in `tablesLoaded`) into the loops' memory, once. */
   private loadTables(which: number): void {
     const missing = which & ~this.tablesLoaded;
@@ -195,7 +200,7 @@ export class StaticScan {
   private printableChains(buf: Uint8Array, len: number): number {
     const w = this.wasm;
     this.loadTables(4);
-    this.wasmBytes.set(len === buf.length ? buf : buf.subarray(0, len), ARG_AT);
+    this.loadArgument(buf, len);
     w.printableBegin(len);
     let r = w.printableRun(-1, 0);
     while (r === -2) {
