@@ -17,6 +17,6 @@ export async function compileWat(path: string): Promise<Uint8Array> {
 }
 
 /** The TypeScript module that embeds `bytes` (base64) under `name`. */
-export function embedModule(watName: string, name: string, bytes: Uint8Array): string {
-  return `// Generated from ${watName} by \`pnpm --filter @smtpguard/engine wasm\`: edit the .wat and rerun.\nexport const ${name} = '${Buffer.from(bytes).toString('base64')}';\n`;
+export function embedModule(sourceName: string, name: string, bytes: Uint8Array): string {
+  return `// Generated from ${sourceName} by \`pnpm --filter @smtpguard/engine wasm\`: edit the source and rerun.\nexport const ${name} = '${Buffer.from(bytes).toString('base64')}';\n`;
 }

@@ -19,6 +19,7 @@
  * memory) ends the run, which is what the real process would most likely do too.
  */
 import { touchedRegs as touchedRegs_ } from './dataflow.js';
+import { BUDGET, emulatorCore, HI_AT, LO_AT, MEM_AT, MEMUNDO_AT, Slot, ST_AT, STK_AT, STKUNDO_AT, SWSTAMP_AT, SXSTAMP_AT, VISITED_AT, WSTAMP_AT, XSTAMP_AT, type EmulatorCore } from './emulator-core.js';
 import { decode as decode_, F_MEM as F_MEM_, F_MOFFS as F_MOFFS_, F_OPSIZE as F_OPSIZE_, F_REP as F_REP_, F_REPNE as F_REPNE_, F_REX as F_REX_, F_SEGFS as F_SEGFS_, F_SEGGS as F_SEGGS_, Insn, Kind as Kind_, NO_REG as NO_REG_, REG_RIP as REG_RIP_ } from './x86-decoder.js';
 // Local copies: imported bindings are getter calls under tsx/vitest (hot path).
 const decode = decode_;
@@ -137,28 +138,36 @@ export function syscallName(mode64: boolean, n: number): string | undefined {
  */
 export class Emulator {
   readonly res = new RunResult();
-  private readonly mem = new Uint8Array(PRE + MAX_ARG + POST);
-  private readonly stk = new Uint8Array(STK_SIZE);
-  private readonly wStamp = new Uint32Array(PRE + MAX_ARG + POST);
-  private readonly xStamp = new Uint32Array(PRE + MAX_ARG + POST);
-  private readonly swStamp = new Uint32Array(STK_SIZE);
-  private readonly sxStamp = new Uint32Array(STK_SIZE);
+  /** The hot loop for common i386 instructions (emulator-core.ts); the arrays below are views of its memory. */
+  private readonly core: EmulatorCore = emulatorCore();
+  private readonly coreMemory = this.core.memory.buffer;
+  /** The core's state block: the fields its loop reads and updates, copied in and out around it. */
+  private readonly st = new Int32Array(this.coreMemory, ST_AT, 32);
+  private readonly mem = new Uint8Array(this.coreMemory, MEM_AT, PRE + MAX_ARG + POST);
+  private readonly stk = new Uint8Array(this.coreMemory, STK_AT, STK_SIZE);
+  private readonly wStamp = new Uint32Array(this.coreMemory, WSTAMP_AT, PRE + MAX_ARG + POST);
+  private readonly xStamp = new Uint32Array(this.coreMemory, XSTAMP_AT, PRE + MAX_ARG + POST);
+  private readonly swStamp = new Uint32Array(this.coreMemory, SWSTAMP_AT, STK_SIZE);
+  private readonly sxStamp = new Uint32Array(this.coreMemory, SXSTAMP_AT, STK_SIZE);
   /**
    * Undo logs: offsets of the buffer and stack bytes the current run wrote (each at most once,
    * on its first write). The next run restores exactly those, so a run costs no memset of the
    * whole buffer and stack (between runs the buffer holds the argument and the stack zeros).
    */
-  private readonly memUndo = new Int32Array(PRE + MAX_ARG + POST);
+  private readonly memUndo = new Int32Array(this.coreMemory, MEMUNDO_AT, PRE + MAX_ARG + POST);
   private memUndoN = 0;
-  private readonly stkUndo = new Int32Array(STK_SIZE);
+  private readonly stkUndo = new Int32Array(this.coreMemory, STKUNDO_AT, STK_SIZE);
   private stkUndoN = 0;
   /** Argument-wide record of instruction starts executed by any run (for candidate pruning). */
-  readonly visited = new Uint32Array(MAX_ARG);
+  readonly visited = new Uint32Array(this.coreMemory, VISITED_AT, MAX_ARG);
   private visitGen = 1;
   private gen = 1;
-  private readonly lo = new Uint32Array(16);
-  private readonly hi = new Uint32Array(16);
+  private readonly lo = new Uint32Array(this.coreMemory, LO_AT, 16);
+  private readonly hi = new Uint32Array(this.coreMemory, HI_AT, 16);
   private readonly insn = new Insn();
+
+  /** `useCore` false: every step in TypeScript (tests compare runs with and without the core). */
+  constructor(private readonly useCore = true) {}
   private readonly pcSlots = new Uint32Array(PC_SLOTS);
   private pcSlotN = 0;
   private cf = 0; private zf = 0; private sf = 0; private of = 0; private pfb = 0; private df = 0;
@@ -224,7 +233,16 @@ export class Emulator {
     this.maxSteps = maxSteps;
     let run = 0;
     this.lastWrite = 0;
+    const core = this.useCore && !mode64;
     while (r.steps < maxSteps) {
+      if (core && this.pcSlotN === 0) {
+        // The core runs until it meets an instruction it leaves to the steps below (GetPC
+        // slots, which only those steps create, make every 4-byte read a check: no core then).
+        const result = this.runCore(run);
+        run = this.st[Slot.Streak]!;
+        if (result >= 0) { r.stop = result as Stop; break; }
+        if (result === BUDGET) break;
+      }
       const a = this.eip;
       let n: number;
       let written = false;
@@ -272,6 +290,38 @@ export class Emulator {
       if (this.fault) { r.stop = Stop.Fault; break; }
     }
     return r;
+  }
+
+  /** One call of the core's loop: the state block filled from this run, and read back. */
+  private runCore(streak: number): number {
+    const st = this.st, r = this.res;
+    st[Slot.Eip] = this.eip;
+    st[Slot.Steps] = r.steps;
+    st[Slot.MaxSteps] = this.maxSteps;
+    st[Slot.LastWrite] = this.lastWrite;
+    st[Slot.Undef] = this.undef;
+    st[Slot.Cf] = this.cf; st[Slot.Zf] = this.zf; st[Slot.Sf] = this.sf; st[Slot.Of] = this.of; st[Slot.Pfb] = this.pfb; st[Slot.Df] = this.df;
+    st[Slot.MemUndoN] = this.memUndoN;
+    st[Slot.StkUndoN] = this.stkUndoN;
+    st[Slot.Gen] = this.gen;
+    st[Slot.VisitGen] = this.visitGen;
+    st[Slot.Streak] = streak;
+    st[Slot.Wx] = r.wx; st[Slot.WxFirst] = r.wxFirst; st[Slot.WxRun] = r.wxRun;
+    st[Slot.BackJumps] = r.backJumps; st[Slot.LoopAt] = r.loopAt;
+    st[Slot.MemSize] = this.memSize;
+    st[Slot.ArgEnd] = PRE + this.argLen;
+    st[Slot.Syscalls] = r.nSyscalls;
+    const result = this.core.run();
+    this.eip = st[Slot.Eip]! >>> 0;
+    r.steps = st[Slot.Steps]!;
+    this.lastWrite = st[Slot.LastWrite]!;
+    this.undef = st[Slot.Undef]!;
+    this.cf = st[Slot.Cf]!; this.zf = st[Slot.Zf]!; this.sf = st[Slot.Sf]!; this.of = st[Slot.Of]!; this.pfb = st[Slot.Pfb]!; this.df = st[Slot.Df]!;
+    this.memUndoN = st[Slot.MemUndoN]!;
+    this.stkUndoN = st[Slot.StkUndoN]!;
+    r.wx = st[Slot.Wx]!; r.wxFirst = st[Slot.WxFirst]!; r.wxRun = st[Slot.WxRun]!;
+    r.backJumps = st[Slot.BackJumps]!; r.loopAt = st[Slot.LoopAt]!;
+    return result;
   }
 
   /** Undo the previous run's writes: buffer bytes back to the argument, stack bytes to 0. */

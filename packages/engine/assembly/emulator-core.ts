@@ -1,0 +1,586 @@
+/**
+ * The emulator's hot loop for the common i386 instructions, in AssemblyScript (compiled to
+ * WebAssembly by `pnpm --filter @smtpguard/engine wasm` and embedded in
+ * src/malicious-code/emulator-core.wasm.ts).
+ *
+ * src/malicious-code/emulator.ts stays the definition of the emulator: its memory images,
+ * registers and stamps live in this module's memory, and its run loop hands the steps it can
+ * to `run`. `run` executes one-byte, prefix-free i386 instructions of the families below with
+ * exactly the semantics and bookkeeping of emulator.ts, and hands any other instruction back
+ * (returns HAND_BACK with nothing changed for it): emulator.ts executes that one step and calls
+ * again. Instruction formats come from the TypeScript decoder through the FORMAT table, filled
+ * by emulator-core.ts; this file only reads the ModRM/SIB bytes those formats announce.
+ */
+
+// ---- layout (emulator-core.ts declares the same offsets) ------------------------------------
+
+const PRE: u32 = 256;
+const MAX_ARG: u32 = 16384;
+const POST: u32 = 1024;
+const MEM_BYTES: u32 = PRE + MAX_ARG + POST;
+const STK_SIZE: u32 = 8192;
+
+const FORMAT_AT: u32 = 0; // u8 x 256
+const ST_AT: u32 = 256; // i32 x 32: the state block (S_* slots)
+const LO_AT: u32 = 384; // u32 x 16
+const HI_AT: u32 = 448; // u32 x 16
+const MEM_AT: u32 = 512;
+const STK_AT: u32 = MEM_AT + MEM_BYTES;
+const WSTAMP_AT: u32 = STK_AT + STK_SIZE;
+const XSTAMP_AT: u32 = WSTAMP_AT + 4 * MEM_BYTES;
+const SWSTAMP_AT: u32 = XSTAMP_AT + 4 * MEM_BYTES;
+const SXSTAMP_AT: u32 = SWSTAMP_AT + 4 * STK_SIZE;
+const MEMUNDO_AT: u32 = SXSTAMP_AT + 4 * STK_SIZE;
+const STKUNDO_AT: u32 = MEMUNDO_AT + 4 * MEM_BYTES;
+const VISITED_AT: u32 = STKUNDO_AT + 4 * STK_SIZE;
+
+const BUF_LO: u32 = 0x10000000;
+const ARG_ADDR: u32 = BUF_LO + PRE;
+const STK_LO: u32 = 0x20000000;
+const IDLE_STEPS: i32 = 400;
+
+// State slots (i32 at ST_AT + 4 * slot).
+const S_EIP = 0;
+const S_STEPS = 1;
+const S_MAX_STEPS = 2;
+const S_LAST_WRITE = 3;
+const S_UNDEF = 4;
+const S_CF = 5;
+const S_ZF = 6;
+const S_SF = 7;
+const S_OF = 8;
+const S_PFB = 9;
+const S_DF = 10;
+const S_MEM_UNDO_N = 11;
+const S_STK_UNDO_N = 12;
+const S_GEN = 13;
+const S_VISIT_GEN = 14;
+const S_STREAK = 15;
+const S_WX = 16;
+const S_WX_FIRST = 17;
+const S_WX_RUN = 18;
+const S_BACK_JUMPS = 19;
+const S_LOOP_AT = 20;
+const S_MEM_SIZE = 21;
+const S_ARG_END = 22;
+const S_SYSCALLS = 23;
+
+// FORMAT entry bits (0 = not executed here): immediate size, ModRM present, whether the
+// register forms (mod 3) decode like the memory forms, and F_DECODED on every executed opcode.
+const F_IMM = 7;
+const F_MODRM = 8;
+const F_REG_FORMS = 16;
+const F_DECODED = 32;
+
+// Results of run(); Stop codes are emulator.ts's.
+const HAND_BACK: i32 = -1;
+const BUDGET: i32 = -2;
+const STOP_LEFT: i32 = 1;
+const STOP_FAULT: i32 = 3;
+const STOP_UNSUPPORTED: i32 = 4;
+const STOP_IDLE: i32 = 6;
+
+// ---- state --------------------------------------------------------------------------------
+
+let eip: u32 = 0;
+let steps: i32 = 0;
+let lastWrite: i32 = 0;
+let undef: i32 = 0;
+let cf: i32 = 0;
+let zf: i32 = 0;
+let sf: i32 = 0;
+let ovf: i32 = 0;
+let pfb: i32 = 0;
+let df: i32 = 0;
+let memUndoN: i32 = 0;
+let stkUndoN: i32 = 0;
+let gen: u32 = 0;
+let memSize: u32 = 0;
+let fault = false;
+let backJumps: i32 = 0;
+let loopAt: i32 = 0;
+let curAddr: u32 = 0;
+
+@inline function slot(s: i32): i32 { return load<i32>(ST_AT + (<u32>s << 2)); }
+@inline function setSlot(s: i32, v: i32): void { store<i32>(ST_AT + (<u32>s << 2), v); }
+
+/** The opcodes this loop executes (emulator-core.ts asks, to fill FORMAT from the decoder). */
+export function executes(op: i32): i32 {
+  if (op < 0x40) return op === 0x0f || op === 0x26 || op === 0x2e || op === 0x36 || op === 0x3e ? 0 : 1;
+  if (op < 0x64) return 1; // inc/dec, push/pop, pusha/popa, bound, arpl
+  if (op < 0x68) return 0; // prefixes
+  if (op < 0x85) return 1; // push imm, imul, ins/outs, jcc, group 1, test
+  if (op < 0x8c) return 1; // test, xchg, mov
+  if (op === 0x8d || (op >= 0x90 && op <= 0x99) || op === 0x9e || op === 0x9f) return 1;
+  if (op === 0xa8 || op === 0xa9 || (op >= 0xb0 && op <= 0xbf)) return 1;
+  if (op >= 0xe0 && op <= 0xe3) return 1;
+  return op === 0xe9 || op === 0xeb || op === 0xd6 || op === 0xd7 || op === 0xf5 || op === 0xf8 || op === 0xf9 || op === 0xfc || op === 0xfd ? 1 : 0;
+}
+
+// ---- registers ----------------------------------------------------------------------------
+
+@inline function reg32(r: i32): u32 { return load<u32>(LO_AT + (<u32>r << 2)); }
+
+@inline function setReg32(r: i32, v: u32): void {
+  undef &= ~(1 << r);
+  store<u32>(LO_AT + (<u32>r << 2), v);
+  store<u32>(HI_AT + (<u32>r << 2), 0);
+}
+
+/** Byte registers al, cl, dl, bl, ah, ch, dh, bh (no REX in i386). */
+@inline function byteRegAt(r: i32): u32 { return r < 4 ? LO_AT + (<u32>r << 2) : LO_AT + (<u32>(r - 4) << 2) + 1; }
+
+@inline function getReg(r: i32, size: i32): u32 { return size === 1 ? <u32>load<u8>(byteRegAt(r)) : reg32(r); }
+
+@inline function setReg(r: i32, size: i32, v: u32): void {
+  if (size === 1) {
+    undef &= ~(1 << (r >= 4 ? r - 4 : r));
+    store<u8>(byteRegAt(r), <u8>v);
+  } else setReg32(r, v);
+}
+
+// ---- memory -------------------------------------------------------------------------------
+
+function rd8(a: u32): u32 {
+  let o = a - BUF_LO;
+  if (o < memSize) return <u32>load<u8>(MEM_AT + o);
+  o = a - STK_LO;
+  if (o < STK_SIZE) return <u32>load<u8>(STK_AT + o);
+  fault = true;
+  return 0;
+}
+
+function rd32(a: u32): u32 {
+  let o = a - STK_LO;
+  if (o <= STK_SIZE - 4) return load<u32>(STK_AT + o);
+  o = a - BUF_LO;
+  if (o < memSize && o <= memSize - 4) return load<u32>(MEM_AT + o);
+  return rd8(a) | (rd8(a + 1) << 8) | (rd8(a + 2) << 16) | (rd8(a + 3) << 24);
+}
+
+@inline function rd(a: u32, size: i32): u32 { return size === 1 ? rd8(a) : rd32(a); }
+
+@inline function stampMem(o: u32): void {
+  const s = WSTAMP_AT + (o << 2);
+  if (load<u32>(s) !== gen) { store<u32>(s, gen); store<i32>(MEMUNDO_AT + (<u32>memUndoN << 2), o); memUndoN++; }
+}
+
+@inline function stampStk(o: u32): void {
+  const s = SWSTAMP_AT + (o << 2);
+  if (load<u32>(s) !== gen) { store<u32>(s, gen); store<i32>(STKUNDO_AT + (<u32>stkUndoN << 2), o); stkUndoN++; }
+}
+
+function wr8(a: u32, v: u32): void {
+  lastWrite = steps;
+  let o = a - BUF_LO;
+  if (o < memSize) { store<u8>(MEM_AT + o, <u8>v); stampMem(o); return; }
+  o = a - STK_LO;
+  if (o < STK_SIZE) { store<u8>(STK_AT + o, <u8>v); stampStk(o); return; }
+  fault = true;
+}
+
+function wr32(a: u32, v: u32): void {
+  let o = a - STK_LO;
+  if (o <= STK_SIZE - 4) {
+    lastWrite = steps;
+    store<u32>(STK_AT + o, v);
+    stampStk(o); stampStk(o + 1); stampStk(o + 2); stampStk(o + 3);
+    return;
+  }
+  o = a - BUF_LO;
+  if (o < memSize && o <= memSize - 4) {
+    lastWrite = steps;
+    store<u32>(MEM_AT + o, v);
+    stampMem(o); stampMem(o + 1); stampMem(o + 2); stampMem(o + 3);
+    return;
+  }
+  wr8(a, v & 0xff); wr8(a + 1, (v >>> 8) & 0xff); wr8(a + 2, (v >>> 16) & 0xff); wr8(a + 3, v >>> 24);
+}
+
+@inline function wr(a: u32, size: i32, v: u32): void { if (size === 1) wr8(a, v & 0xff); else wr32(a, v); }
+
+@inline function push32(v: u32): void {
+  const sp = reg32(4) - 4;
+  store<u32>(LO_AT + 16, sp);
+  wr32(sp, v);
+}
+
+@inline function pop32(): u32 {
+  const sp = reg32(4);
+  const v = rd32(sp);
+  store<u32>(LO_AT + 16, sp + 4);
+  return v;
+}
+
+// ---- flags and ALU ------------------------------------------------------------------------
+
+@inline function setSZP(v: u32, size: i32): void {
+  if (size === 4) { zf = v === 0 ? 1 : 0; sf = <i32>(v >>> 31); }
+  else { zf = (v & 0xff) === 0 ? 1 : 0; sf = <i32>((v >>> 7) & 1); }
+  pfb = <i32>(v & 0xff);
+}
+
+/** Group-1 arithmetic k (add, or, adc, sbb, and, sub, xor, cmp) on 1 or 4 bytes. */
+function alu(k: i32, a: u32, b: u32, size: i32): u32 {
+  const m: u32 = size === 4 ? 0xffffffff : 0xff;
+  const sign: u32 = size === 4 ? 0x80000000 : 0x80;
+  a &= m;
+  b &= m;
+  let r: u32;
+  if (k === 0 || k === 2) {
+    const s: u64 = <u64>a + <u64>b + <u64>(k === 2 ? cf : 0);
+    r = <u32>s & m;
+    cf = s > <u64>m ? 1 : 0;
+    ovf = ((a ^ r) & (b ^ r) & sign) !== 0 ? 1 : 0;
+  } else if (k === 3 || k === 5 || k === 7) {
+    const s: i64 = <i64>a - <i64>b - <i64>(k === 3 ? cf : 0);
+    r = <u32>s & m;
+    cf = s < 0 ? 1 : 0;
+    ovf = ((a ^ b) & (a ^ r) & sign) !== 0 ? 1 : 0;
+  } else {
+    r = k === 1 ? a | b : k === 4 ? a & b : a ^ b;
+    cf = 0;
+    ovf = 0;
+  }
+  setSZP(r, size);
+  return r;
+}
+
+/** Jcc condition c (low 4 opcode bits). */
+function cond(c: i32): bool {
+  let t: bool;
+  switch (c >> 1) {
+    case 0: t = ovf !== 0; break;
+    case 1: t = cf !== 0; break;
+    case 2: t = zf !== 0; break;
+    case 3: t = cf !== 0 || zf !== 0; break;
+    case 4: t = sf !== 0; break;
+    case 5: t = (popcnt<u32>(<u32>pfb & 0xff) & 1) === 0; break;
+    case 6: t = sf !== ovf; break;
+    default: t = zf !== 0 || sf !== ovf;
+  }
+  return (c & 1) === 1 ? !t : t;
+}
+
+function jump(t: u32): void {
+  if (t < eip && t - BUF_LO < memSize) {
+    backJumps++;
+    if (loopAt < 0) loopAt = <i32>(curAddr - ARG_ADDR);
+  }
+  eip = t;
+}
+
+// ---- the loop -----------------------------------------------------------------------------
+
+/** Registers an instruction reads or writes (dataflow.ts touchedRegs, for the opcodes above). */
+function touched(op: i32, reg: i32, rmBit: i32, addrRegs: i32): i32 {
+  const R = 1 << reg;
+  if (op < 0x40) {
+    const form = op & 7;
+    if (form < 4) return addrRegs | R | rmBit; // (the zeroing idioms touch the same register)
+    if (form < 6) return 1;
+    return op === 0x27 || op === 0x2f || op === 0x37 || op === 0x3f ? 0 : 1; // BCD / segment push-pop
+  }
+  if (op < 0x50) return 1 << (op & 7);
+  if (op < 0x60) return (1 << (op & 7)) | 0x10;
+  if (op === 0x60 || op === 0x61) return 0xff;
+  if (op === 0x68 || op === 0x6a) return 0x10;
+  if (op >= 0x70 && op < 0x80) return 0;
+  if (op === 0x80 || op === 0x81 || op === 0x83) return addrRegs | rmBit;
+  if (op === 0x8d) return addrRegs | R;
+  if (op >= 0x90 && op <= 0x97) return op === 0x90 ? 0 : 1 | (1 << (op & 7));
+  if (op >= 0xb0) {
+    if (op <= 0xbf) return 1 << (op & 7);
+    if (op <= 0xe2) return op === 0xd7 ? 9 : op === 0xd6 ? 1 : 2;
+    if (op === 0xe3) return 2;
+    return op === 0xe9 || op === 0xeb || op >= 0xf5 ? 0 : 1;
+  }
+  if (op === 0x98 || op === 0xa8 || op === 0xa9 || op === 0x9e || op === 0x9f) return 1;
+  if (op === 0x99) return 5;
+  return addrRegs | R | rmBit; // 62, 63, 69, 6b, 6c-6f, 82, 84-8b: the generic reads/writes
+}
+
+/**
+ * Execute until the budget, a stop, or an instruction this loop leaves to emulator.ts.
+ * Returns a Stop code, BUDGET or HAND_BACK; the state block holds the state either way.
+ */
+export function run(): i32 {
+  eip = <u32>slot(S_EIP);
+  steps = slot(S_STEPS);
+  const maxSteps = slot(S_MAX_STEPS);
+  lastWrite = slot(S_LAST_WRITE);
+  undef = slot(S_UNDEF);
+  cf = slot(S_CF); zf = slot(S_ZF); sf = slot(S_SF); ovf = slot(S_OF); pfb = slot(S_PFB); df = slot(S_DF);
+  memUndoN = slot(S_MEM_UNDO_N);
+  stkUndoN = slot(S_STK_UNDO_N);
+  gen = <u32>slot(S_GEN);
+  const visitGen = <u32>slot(S_VISIT_GEN);
+  let streak = slot(S_STREAK);
+  let wx = slot(S_WX);
+  let wxFirst = slot(S_WX_FIRST);
+  let wxRun = slot(S_WX_RUN);
+  backJumps = slot(S_BACK_JUMPS);
+  loopAt = slot(S_LOOP_AT);
+  memSize = <u32>slot(S_MEM_SIZE);
+  const argEnd = <u32>slot(S_ARG_END);
+  const syscalls = slot(S_SYSCALLS);
+  fault = false;
+
+  let result = BUDGET;
+  while (steps < maxSteps) {
+    const a = eip;
+    const o = a - BUF_LO;
+    if (o >= memSize) {
+      result = a - STK_LO < STK_SIZE ? HAND_BACK : STOP_LEFT; // stack code: emulator.ts
+      break;
+    }
+    // Decode (format from the decoder's table; any doubt goes back to emulator.ts).
+    const op = <i32>load<u8>(MEM_AT + o);
+    const format = <i32>load<u8>(FORMAT_AT + <u32>op);
+    if (format === 0) { result = HAND_BACK; break; }
+    let p = o + 1;
+    let reg = 0, rmBit = 0, addrRegs = 0, isMem = false;
+    let rmReg = 0, base = -1, index = -1, scaleShift: u32 = 0, disp: i32 = 0;
+    if (format & F_MODRM) {
+      const modrm = <i32>load<u8>(MEM_AT + p);
+      p++;
+      const mod = modrm >> 6;
+      reg = (modrm >> 3) & 7;
+      if (mod === 3) {
+        if ((format & F_REG_FORMS) === 0) { result = HAND_BACK; break; }
+        rmReg = modrm & 7;
+        rmBit = 1 << rmReg;
+      } else {
+        isMem = true;
+        base = modrm & 7;
+        let dispSize = mod === 1 ? 1 : mod === 2 ? 4 : 0;
+        if (base === 4) {
+          const sib = <i32>load<u8>(MEM_AT + p);
+          p++;
+          const idx = (sib >> 3) & 7;
+          if (idx !== 4) { index = idx; addrRegs = 1 << idx; scaleShift = <u32>sib >> 6; }
+          base = sib & 7;
+        }
+        if (base === 5 && mod === 0) { base = -1; dispSize = 4; }
+        if (base >= 0) addrRegs |= 1 << base;
+        if (dispSize === 1) disp = <i32>load<i8>(MEM_AT + p);
+        else if (dispSize === 4) disp = load<i32>(MEM_AT + p);
+        p += <u32>dispSize;
+      }
+    }
+    const immSize = format & F_IMM;
+    let imm: i32 = 0;
+    if (immSize === 1) imm = <i32>load<i8>(MEM_AT + p);
+    else if (immSize === 2) imm = <i32>load<i16>(MEM_AT + p);
+    else if (immSize === 4) imm = load<i32>(MEM_AT + p);
+    const next = p + <u32>immSize;
+    if (next > memSize) { result = HAND_BACK; break; } // cut by the end: emulator.ts finds it invalid
+    const n = next - o;
+
+    // Bookkeeping, as emulator.ts run().
+    let written = false;
+    if (memUndoN !== 0) {
+      for (let k: u32 = 0; k < n; k++) if (load<u32>(WSTAMP_AT + ((o + k) << 2)) === gen) { written = true; break; }
+    }
+    if (written) {
+      if (load<u32>(XSTAMP_AT + (o << 2)) !== gen) { wx++; if (wxFirst < 0) wxFirst = <i32>(o - PRE); }
+      if (++streak > wxRun) wxRun = streak;
+    } else {
+      if (o < PRE || o >= argEnd) { result = STOP_LEFT; break; }
+      streak = 0;
+      store<u32>(VISITED_AT + ((o - PRE) << 2), visitGen);
+    }
+    store<u32>(XSTAMP_AT + (o << 2), gen);
+    steps++;
+    if (steps - lastWrite > IDLE_STEPS && syscalls === 0) { result = STOP_IDLE; break; }
+    curAddr = a;
+    if (undef !== 0) {
+      let m = touched(op, reg, rmBit, addrRegs) & undef;
+      if (m !== 0) {
+        undef &= ~m;
+        while (m !== 0) {
+          const i = <u32>ctz<i32>(m);
+          store<u32>(LO_AT + (i << 2), a);
+          store<u32>(HI_AT + (i << 2), 0);
+          m &= m - 1;
+        }
+      }
+    }
+    // The address reads the registers as the lazy definition left them.
+    let ea = <u32>disp;
+    if (base >= 0) ea += reg32(base);
+    if (index >= 0) ea += reg32(index) << scaleShift;
+
+    eip = a + n;
+    const stop = execute(op, reg, rmReg, isMem, ea, imm);
+    if (stop >= 0) { result = stop; break; }
+    if (fault) { result = STOP_FAULT; break; }
+  }
+
+  setSlot(S_EIP, <i32>eip);
+  setSlot(S_STEPS, steps);
+  setSlot(S_LAST_WRITE, lastWrite);
+  setSlot(S_UNDEF, undef);
+  setSlot(S_CF, cf); setSlot(S_ZF, zf); setSlot(S_SF, sf); setSlot(S_OF, ovf); setSlot(S_PFB, pfb); setSlot(S_DF, df);
+  setSlot(S_MEM_UNDO_N, memUndoN);
+  setSlot(S_STK_UNDO_N, stkUndoN);
+  setSlot(S_STREAK, streak);
+  setSlot(S_WX, wx);
+  setSlot(S_WX_FIRST, wxFirst);
+  setSlot(S_WX_RUN, wxRun);
+  setSlot(S_BACK_JUMPS, backJumps);
+  setSlot(S_LOOP_AT, loopAt);
+  return result;
+}
+
+@inline function rdRM(isMem: bool, ea: u32, rmReg: i32, size: i32): u32 { return isMem ? rd(ea, size) : getReg(rmReg, size); }
+
+@inline function wrRM(isMem: bool, ea: u32, rmReg: i32, size: i32, v: u32): void {
+  if (isMem) wr(ea, size, v);
+  else setReg(rmReg, size, v);
+}
+
+/** One instruction (eip already at the next one). Returns a Stop code or -1. */
+function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32): i32 {
+  if (op < 0x40) {
+    const form = op & 7;
+    if (form < 6) {
+      const kk = op >> 3;
+      const size = form & 1 ? 4 : 1;
+      if (form < 2) {
+        const x = rdRM(isMem, ea, rmReg, size);
+        if (fault) return STOP_FAULT;
+        const r = alu(kk, x, getReg(reg, size), size);
+        if (kk !== 7) wrRM(isMem, ea, rmReg, size, r);
+      } else if (form < 4) {
+        const y = rdRM(isMem, ea, rmReg, size);
+        if (fault) return STOP_FAULT;
+        const r = alu(kk, getReg(reg, size), y, size);
+        if (kk !== 7) setReg(reg, size, r);
+      } else {
+        const r = alu(kk, getReg(0, size), <u32>imm, size);
+        if (kk !== 7) setReg(0, size, r);
+      }
+      return -1;
+    }
+    if (op === 0x06 || op === 0x0e || op === 0x16 || op === 0x1e) { push32(0x23); return -1; }
+    if (op === 0x07 || op === 0x17 || op === 0x1f) { pop32(); return -1; }
+    return -1; // daa/das/aaa/aas
+  }
+  if (op < 0x50) {
+    const r = op & 7;
+    const inc = op < 0x48;
+    const v = inc ? reg32(r) + 1 : reg32(r) - 1;
+    ovf = v === (inc ? 0x80000000 : 0x7fffffff) ? 1 : 0;
+    zf = v === 0 ? 1 : 0;
+    sf = <i32>(v >>> 31);
+    pfb = <i32>(v & 0xff);
+    setReg32(r, v);
+    return -1;
+  }
+  if (op < 0x58) { push32(reg32(op & 7)); return -1; }
+  if (op < 0x60) { const v = pop32(); setReg32(op & 7, v); return -1; }
+  if (op >= 0x70 && op < 0x80) { if (cond(op & 15)) jump(eip + <u32>imm); return -1; }
+  switch (op) {
+    case 0x60: {
+      const sp = reg32(4);
+      for (let i = 0; i < 8; i++) push32(i === 4 ? sp : reg32(i));
+      return -1;
+    }
+    case 0x61: {
+      for (let i = 7; i >= 0; i--) {
+        const v = pop32();
+        if (i !== 4) setReg32(i, v);
+      }
+      return -1;
+    }
+    case 0x62: case 0x63: return STOP_UNSUPPORTED; // bound, arpl
+    case 0x68: case 0x6a: push32(<u32>imm); return -1;
+    case 0x69: case 0x6b: {
+      const x = rdRM(isMem, ea, rmReg, 4);
+      if (fault) return STOP_FAULT;
+      const full: i64 = <i64>(<i32>x) * <i64>imm;
+      const r = <i32>full;
+      cf = ovf = full !== <i64>r ? 1 : 0;
+      setReg32(reg, <u32>r);
+      return -1;
+    }
+    case 0x6c: case 0x6d: case 0x6e: case 0x6f: return STOP_FAULT; // I/O: privileged
+    case 0x80: case 0x81: case 0x82: case 0x83: {
+      const size = op === 0x81 || op === 0x83 ? 4 : 1;
+      const x = rdRM(isMem, ea, rmReg, size);
+      if (fault) return STOP_FAULT;
+      const r = alu(reg, x, <u32>imm, size);
+      if (reg !== 7) wrRM(isMem, ea, rmReg, size, r);
+      return -1;
+    }
+    case 0x84: case 0x85: {
+      const size = op & 1 ? 4 : 1;
+      const x = rdRM(isMem, ea, rmReg, size);
+      if (fault) return STOP_FAULT;
+      alu(4, x, getReg(reg, size), size);
+      return -1;
+    }
+    case 0x86: case 0x87: {
+      const size = op & 1 ? 4 : 1;
+      const x = rdRM(isMem, ea, rmReg, size);
+      if (fault) return STOP_FAULT;
+      wrRM(isMem, ea, rmReg, size, getReg(reg, size));
+      setReg(reg, size, x);
+      return -1;
+    }
+    case 0x88: case 0x89: {
+      const size = op & 1 ? 4 : 1;
+      wrRM(isMem, ea, rmReg, size, getReg(reg, size));
+      return -1;
+    }
+    case 0x8a: case 0x8b: {
+      const size = op & 1 ? 4 : 1;
+      const y = rdRM(isMem, ea, rmReg, size);
+      if (fault) return STOP_FAULT;
+      setReg(reg, size, y);
+      return -1;
+    }
+    case 0x8d: setReg32(reg, ea); return -1;
+    case 0x98: setReg32(0, <u32>((<i32>reg32(0) << 16) >> 16)); return -1;
+    case 0x99: setReg32(2, reg32(0) & 0x80000000 ? 0xffffffff : 0); return -1;
+    case 0x9e: { const ah = (reg32(0) >>> 8) & 0xff; cf = <i32>(ah & 1); zf = <i32>((ah >> 6) & 1); sf = <i32>((ah >> 7) & 1); return -1; }
+    case 0x9f: setReg(4, 1, <u32>(2 | cf | (zf << 6) | (sf << 7))); return -1;
+    case 0xa8: case 0xa9: alu(4, getReg(0, op & 1 ? 4 : 1), <u32>imm, op & 1 ? 4 : 1); return -1;
+    case 0xd6: setReg(0, 1, cf ? 0xff : 0); return -1;
+    case 0xd7: {
+      const v = rd8(reg32(3) + (reg32(0) & 0xff));
+      if (fault) return STOP_FAULT;
+      setReg(0, 1, v);
+      return -1;
+    }
+    case 0xe0: case 0xe1: case 0xe2: {
+      const c = reg32(1) - 1;
+      store<u32>(LO_AT + 4, c);
+      let take = c !== 0;
+      if (op === 0xe0) take = take && zf === 0;
+      else if (op === 0xe1) take = take && zf === 1;
+      if (take) jump(eip + <u32>imm);
+      return -1;
+    }
+    case 0xe3: if (reg32(1) === 0) jump(eip + <u32>imm); return -1;
+    case 0xe9: case 0xeb: jump(eip + <u32>imm); return -1;
+    case 0xf5: cf ^= 1; return -1;
+    case 0xf8: cf = 0; return -1;
+    case 0xf9: cf = 1; return -1;
+    case 0xfc: df = 0; return -1;
+    case 0xfd: df = 1; return -1;
+    default: break;
+  }
+  if (op >= 0x90 && op <= 0x97) {
+    const r = op & 7;
+    if (r === 0) return -1;
+    const x = reg32(0), y = reg32(r);
+    setReg32(0, y);
+    setReg32(r, x);
+    return -1;
+  }
+  if (op >= 0xb0 && op <= 0xb7) { setReg(op & 7, 1, <u32>imm); return -1; }
+  setReg32(op & 7, <u32>imm); // b8-bf
+  return -1;
+}

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { Emulator, Stop, type RunResult } from '../../src/malicious-code/emulator.js';
+import { loadSets } from './samples/evaluate.js';
+
+// The WebAssembly core must not change a single observable of a run: every run below goes
+// through an emulator with the core and one without, from the same starts in the same order
+// (so each run also starts from the memory the previous run's undo left).
+
+/** Deterministic pseudo-random bytes (xorshift32). */
+function bytes(seed: number, n: number, pick: (r: number) => number): Uint8Array {
+  let x = seed | 1;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    out[i] = pick(x >>> 0);
+  }
+  return out;
+}
+
+/** Bytes the core executes, weighted to what decoders and text use: ALU on memory, stack, jumps, loops. */
+const CORE_HEAVY = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x20, 0x21, 0x25, 0x28, 0x29, 0x2c, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x37, 0x38, 0x39, 0x3c, 0x40, 0x43, 0x47, 0x4b, 0x4e, 0x50, 0x54, 0x57, 0x58, 0x5c, 0x5f, 0x60, 0x61, 0x62, 0x63, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x70, 0x74, 0x75, 0x7a, 0x7e, 0x80, 0x81, 0x82, 0x83, 0x84, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0x90, 0x93, 0x98, 0x99, 0x9e, 0x9f, 0xa8, 0xa9, 0xb0, 0xb4, 0xb9, 0xbf, 0xd6, 0xd7, 0xe0, 0xe1, 0xe2, 0xe3, 0xe9, 0xeb, 0xf5, 0xf8, 0xf9, 0xfc, 0xfd, 0xff, 0xfe, 0xfa, 0xf0, 0x24, 0x44, 0x64];
+
+/**
+ * The machine state a run leaves (private to Emulator; compared as a whole). Not after a fault:
+ * the core stops at the faulting access, the TypeScript steps finish the instruction, and the
+ * next run starts afresh either way.
+ */
+interface MachineState { lo: Uint32Array; hi: Uint32Array; mem: Uint8Array; stk: Uint8Array; eip: number; cf: number; zf: number; sf: number; of: number; pfb: number; df: number; undef: number }
+
+const observed = (e: Emulator, r: RunResult) => ({
+  ...(r.stop === Stop.Fault ? {} : machine(e as unknown as MachineState)),
+  steps: r.steps, stop: r.stop, wx: r.wx, wxFirst: r.wxFirst, wxRun: r.wxRun, stackExec: r.stackExec,
+  backJumps: r.backJumps, loopAt: r.loopAt, getpc: r.getpc, getpcHow: r.getpcHow,
+  syscalls: Array.from({ length: r.nSyscalls }, (_, i) => [r.sysOff[i], r.sysNum[i], r.sysQuality[i]]),
+});
+
+function machine(m: MachineState) {
+  const { eip, cf, zf, sf, of, pfb, df, undef } = m;
+  return { lo: [...m.lo], hi: [...m.hi], eip, cf, zf, sf, of, pfb, df, undef, mem: hash(m.mem), stk: hash(m.stk) };
+}
+
+function hash(b: Uint8Array): number {
+  let h = 2166136261;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 16777619);
+  return h >>> 0;
+}
+
+/** Runs from every `stride`-th offset of each argument, in both modes; returns the steps run. */
+function compare(args: Uint8Array[], stride: number, maxSteps: number): number {
+  const withCore = new Emulator(true);
+  const without = new Emulator(false);
+  let steps = 0;
+  for (const arg of args) {
+    withCore.beginArgument(arg, arg.length);
+    without.beginArgument(arg, arg.length);
+    for (let start = 0; start < arg.length; start += stride) {
+      for (const mode64 of [false, true]) {
+        const a = observed(withCore, withCore.run(start, mode64, maxSteps));
+        const b = observed(without, without.run(start, mode64, maxSteps));
+        if (JSON.stringify(a) !== JSON.stringify(b)) expect({ arg: Buffer.from(arg).toString('hex'), start, mode64, run: a }).toEqual({ arg: Buffer.from(arg).toString('hex'), start, mode64, run: b });
+        steps += a.steps;
+      }
+    }
+    for (let i = 0; i < arg.length; i++) if (withCore.wasVisited(i) !== without.wasVisited(i)) expect({ visited: i }).toBe(null);
+  }
+  return steps;
+}
+
+/** Edge cases of flags and operands, each run to its end (c4 c0: an invalid les). */
+const SNIPPETS = [
+  'b8ffffff7f 40 70 02 c4c0', // inc to 0x80000000: OF, then jo
+  'b800000080 48 71 02 c4c0', // dec to 0x7fffffff: OF, then jno
+  'b8ffffffff 83c001 83d000 1c05 c4c0', // add carry, adc, sbb al
+  'b9ffff0000 80c5ff 10e9 28f6 c4c0', // ch, cl, dh byte registers
+  'b800000100 69c000000100 6bc9ff c4c0', // imul overflow, imul by -1
+  'b8d5ff0000 9e 9f 7a02 7b02 c4c0', // sahf/lahf, parity jumps
+  'b903000000 40 e2fd e302 c4c0', // loop back twice, jecxz
+  'bb00000010 b010 d7 c4c0', // xlat from the buffer
+  'b8ff7f0000 98 99 b88000ffff 98 99 c4c0', // cwde/cdq, positive and negative
+  '60 54 5c 61 87cb 93 c4c0', // pusha, push/pop esp, popa, xchg
+  '8d04c5ffffffff 8d0425ffffff0f 8d4c2410 c4c0', // lea: SIB without base, absolute, esp base
+  'c7c000000010 3c20 7408 c4c0', // register-form mov imm (decoder form check), cmp/jz
+  'b800010010 3000 300420 2904a5feffff0f c4c0', // writes into the argument ahead
+  'f9 f5 fd fc f8 d6 c4c0', // flag twiddles, salc
+];
+
+describe('emulator core (WebAssembly) against the TypeScript steps', () => {
+  it('flag and operand edge cases: identical runs', () => {
+    const args = SNIPPETS.map((h) => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex')));
+    expect(compare(args, 1, 200)).toBeGreaterThan(200);
+  });
+
+  it('random printable text: identical runs', () => {
+    const args = Array.from({ length: 150 }, (_, i) => bytes(i + 1, 64 + (i % 7) * 40, (r) => 0x20 + (r % 95)));
+    expect(compare(args, 7, 400)).toBeGreaterThan(25_000);
+  });
+
+  it('bytes heavy in the opcodes the core executes, and random bytes: identical runs', () => {
+    const heavy = Array.from({ length: 150 }, (_, i) => bytes(1000 + i, 48 + (i % 5) * 50, (r) => CORE_HEAVY[r % CORE_HEAVY.length]!));
+    const random = Array.from({ length: 80 }, (_, i) => bytes(5000 + i, 200, (r) => r & 0xff));
+    expect(compare([...heavy, ...random], 5, 600)).toBeGreaterThan(25_000);
+  });
+
+  it('the malicious samples (decoders, GetPC, self-modification, loops): identical runs from every other offset', () => {
+    const { malicious } = loadSets(0);
+    expect(compare(malicious.map((m) => m.arg), 2, 4000)).toBeGreaterThan(100_000);
+  });
+});
