@@ -12,7 +12,7 @@
  * by emulator-core.ts; this file only reads the ModRM/SIB bytes those formats announce.
  */
 
-// ---- layout (emulator-core.ts declares the same offsets) ------------------------------------
+// ---- layout (exported: emulator-core.ts makes its views from these) --------------------------
 
 const PRE: u32 = 256;
 const MAX_ARG: u32 = 16384;
@@ -20,19 +20,19 @@ const POST: u32 = 1024;
 const MEM_BYTES: u32 = PRE + MAX_ARG + POST;
 const STK_SIZE: u32 = 8192;
 
-const FORMAT_AT: u32 = 0; // u8 x 256
-const ST_AT: u32 = 256; // i32 x 32: the state block (S_* slots)
-const LO_AT: u32 = 384; // u32 x 16
-const HI_AT: u32 = 448; // u32 x 16
-const MEM_AT: u32 = 512;
-const STK_AT: u32 = MEM_AT + MEM_BYTES;
-const WSTAMP_AT: u32 = STK_AT + STK_SIZE;
-const XSTAMP_AT: u32 = WSTAMP_AT + 4 * MEM_BYTES;
-const SWSTAMP_AT: u32 = XSTAMP_AT + 4 * MEM_BYTES;
-const SXSTAMP_AT: u32 = SWSTAMP_AT + 4 * STK_SIZE;
-const MEMUNDO_AT: u32 = SXSTAMP_AT + 4 * STK_SIZE;
-const STKUNDO_AT: u32 = MEMUNDO_AT + 4 * MEM_BYTES;
-const VISITED_AT: u32 = STKUNDO_AT + 4 * STK_SIZE;
+export const FORMAT_AT: u32 = 0; // u8 x 256 per prefix class (see PREFIX_*): 4096 bytes
+export const ST_AT: u32 = 4096; // i32 x 32: the state block (S_* slots)
+export const LO_AT: u32 = 4224; // u32 x 16
+export const HI_AT: u32 = 4288; // u32 x 16
+export const MEM_AT: u32 = 4352;
+export const STK_AT: u32 = MEM_AT + MEM_BYTES;
+export const WSTAMP_AT: u32 = STK_AT + STK_SIZE;
+export const XSTAMP_AT: u32 = WSTAMP_AT + 4 * MEM_BYTES;
+export const SWSTAMP_AT: u32 = XSTAMP_AT + 4 * MEM_BYTES;
+export const SXSTAMP_AT: u32 = SWSTAMP_AT + 4 * STK_SIZE;
+export const MEMUNDO_AT: u32 = SXSTAMP_AT + 4 * STK_SIZE;
+export const STKUNDO_AT: u32 = MEMUNDO_AT + 4 * MEM_BYTES;
+export const VISITED_AT: u32 = STKUNDO_AT + 4 * STK_SIZE;
 
 const BUF_LO: u32 = 0x10000000;
 const ARG_ADDR: u32 = BUF_LO + PRE;
@@ -66,11 +66,27 @@ const S_ARG_END = 22;
 const S_SYSCALLS = 23;
 
 // FORMAT entry bits (0 = not executed here): immediate size, ModRM present, whether the
-// register forms (mod 3) decode like the memory forms, and F_DECODED on every executed opcode.
+// register forms (mod 3) and the memory forms decode as plain 32-bit ModRM/SIB forms do, and
+// F_DECODED on every executed opcode.
 const F_IMM = 7;
 const F_MODRM = 8;
 const F_REG_FORMS = 16;
 const F_DECODED = 32;
+const F_MEM_FORMS = 64;
+
+// Prefix classes (the FORMAT table index is class << 8 | opcode): CS/DS/ES/SS overrides (no
+// effect in flat memory), FS/GS (a memory operand faults), operand size, address size.
+const PREFIX_SEG = 1;
+const PREFIX_FSGS = 2;
+const PREFIX_OPSIZE = 4;
+const PREFIX_ASIZE = 8;
+const MAX_LEN: u32 = 15;
+
+@inline function prefixClass(b: i32): i32 {
+  if (b === 0x2e || b === 0x36 || b === 0x3e || b === 0x26) return PREFIX_SEG;
+  if (b === 0x64 || b === 0x65) return PREFIX_FSGS;
+  return b === 0x66 ? PREFIX_OPSIZE : b === 0x67 ? PREFIX_ASIZE : 0;
+}
 
 // Results of run(); Stop codes are emulator.ts's.
 const HAND_BACK: i32 = -1;
@@ -104,15 +120,25 @@ let curAddr: u32 = 0;
 @inline function slot(s: i32): i32 { return load<i32>(ST_AT + (<u32>s << 2)); }
 @inline function setSlot(s: i32, v: i32): void { store<i32>(ST_AT + (<u32>s << 2), v); }
 
-/** The opcodes this loop executes (emulator-core.ts asks, to fill FORMAT from the decoder). */
-export function executes(op: i32): i32 {
-  if (op < 0x40) return op === 0x0f || op === 0x26 || op === 0x2e || op === 0x36 || op === 0x3e ? 0 : 1;
+/**
+ * Whether the loop executes opcode `op` after prefixes of the classes in `prefixes`
+ * (emulator-core.ts asks, to fill FORMAT from the decoder). With an operand-size prefix: only
+ * instructions whose semantics do not depend on it (byte operands, branches, flags).
+ */
+export function executes(op: i32, prefixes: i32): i32 {
+  if (prefixes & PREFIX_OPSIZE) {
+    if (op < 0x40) return (op & 7) < 5 && (op & 1) === 0 || (op & 7) === 7 && op >= 0x27 ? 1 : 0;
+    if (op >= 0x62 && op <= 0x63 || op >= 0x6c && op <= 0x7f || op === 0x80 || op === 0x82 || op === 0x84 || op === 0x86 || op === 0x88 || op === 0x8a) return 1;
+    if (op === 0x90 || op === 0x9b || op === 0x9e || op === 0x9f || op === 0xa8 || op >= 0xb0 && op <= 0xb7) return 1;
+    if (op >= 0xa4 && op <= 0xaf) return (op & 1) === 0 && op !== 0xa8 ? 1 : 0;
+    return op >= 0xe0 && op <= 0xe3 || op === 0xe9 || op === 0xeb || op === 0xd6 || op === 0xd7 || op === 0xf5 || op === 0xf8 || op === 0xf9 || op === 0xfc || op === 0xfd ? 1 : 0;
+  }
+  if (op < 0x40) return op === 0x0f || prefixClass(op) !== 0 ? 0 : 1;
   if (op < 0x64) return 1; // inc/dec, push/pop, pusha/popa, bound, arpl
   if (op < 0x68) return 0; // prefixes
-  if (op < 0x85) return 1; // push imm, imul, ins/outs, jcc, group 1, test
-  if (op < 0x8c) return 1; // test, xchg, mov
-  if (op === 0x8d || (op >= 0x90 && op <= 0x99) || op === 0x9e || op === 0x9f) return 1;
-  if (op === 0xa8 || op === 0xa9 || (op >= 0xb0 && op <= 0xbf)) return 1;
+  if (op < 0x8c) return 1; // push imm, imul, ins/outs, jcc, group 1, test, xchg, mov
+  if (op === 0x8d || (op >= 0x90 && op <= 0x99) || (op >= 0x9b && op <= 0x9f)) return 1;
+  if ((op >= 0xa4 && op <= 0xaf) || (op >= 0xb0 && op <= 0xbf)) return 1;
   if (op >= 0xe0 && op <= 0xe3) return 1;
   return op === 0xe9 || op === 0xeb || op === 0xd6 || op === 0xd7 || op === 0xf5 || op === 0xf8 || op === 0xf9 || op === 0xfc || op === 0xfd ? 1 : 0;
 }
@@ -297,6 +323,8 @@ function touched(op: i32, reg: i32, rmBit: i32, addrRegs: i32): i32 {
   }
   if (op === 0x98 || op === 0xa8 || op === 0xa9 || op === 0x9e || op === 0x9f) return 1;
   if (op === 0x99) return 5;
+  if (op === 0x9b) return 0;
+  if (op >= 0xa4 && op <= 0xaf) return op < 0xa8 ? 0xc0 : op === 0xac || op === 0xad ? 0x41 : 0x81; // esi/edi, eax
   return addrRegs | R | rmBit; // 62, 63, 69, 6b, 6c-6f, 82, 84-8b: the generic reads/writes
 }
 
@@ -335,10 +363,17 @@ export function run(): i32 {
       break;
     }
     // Decode (format from the decoder's table; any doubt goes back to emulator.ts).
-    const op = <i32>load<u8>(MEM_AT + o);
-    const format = <i32>load<u8>(FORMAT_AT + <u32>op);
+    let p = o;
+    let prefixes = 0;
+    let op = <i32>load<u8>(MEM_AT + p);
+    for (let c = prefixClass(op); c !== 0 && p - o < MAX_LEN; c = prefixClass(op)) {
+      prefixes |= c;
+      p++;
+      op = <i32>load<u8>(MEM_AT + p);
+    }
+    const format = <i32>load<u8>(FORMAT_AT + (<u32>prefixes << 8) + <u32>op);
     if (format === 0) { result = HAND_BACK; break; }
-    let p = o + 1;
+    p++;
     let reg = 0, rmBit = 0, addrRegs = 0, isMem = false;
     let rmReg = 0, base = -1, index = -1, scaleShift: u32 = 0, disp: i32 = 0;
     if (format & F_MODRM) {
@@ -351,6 +386,7 @@ export function run(): i32 {
         rmReg = modrm & 7;
         rmBit = 1 << rmReg;
       } else {
+        if ((format & F_MEM_FORMS) === 0) { result = HAND_BACK; break; }
         isMem = true;
         base = modrm & 7;
         let dispSize = mod === 1 ? 1 : mod === 2 ? 4 : 0;
@@ -374,7 +410,8 @@ export function run(): i32 {
     else if (immSize === 2) imm = <i32>load<i16>(MEM_AT + p);
     else if (immSize === 4) imm = load<i32>(MEM_AT + p);
     const next = p + <u32>immSize;
-    if (next > memSize) { result = HAND_BACK; break; } // cut by the end: emulator.ts finds it invalid
+    // Cut by the end or too long: emulator.ts finds it invalid.
+    if (next > memSize || next - o > MAX_LEN) { result = HAND_BACK; break; }
     const n = next - o;
 
     // Bookkeeping, as emulator.ts run().
@@ -412,7 +449,8 @@ export function run(): i32 {
     if (index >= 0) ea += reg32(index) << scaleShift;
 
     eip = a + n;
-    const stop = execute(op, reg, rmReg, isMem, ea, imm);
+    // FS/GS-relative operands fault (bound, arpl and lea stop as unsupported first).
+    const stop = isMem && (prefixes & PREFIX_FSGS) !== 0 ? (op === 0x8d || op === 0x62 || op === 0x63 ? STOP_UNSUPPORTED : STOP_FAULT) : execute(op, reg, rmReg, isMem, ea, imm);
     if (stop >= 0) { result = stop; break; }
     if (fault) { result = STOP_FAULT; break; }
   }
@@ -544,6 +582,13 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
     case 0x8d: setReg32(reg, ea); return -1;
     case 0x98: setReg32(0, <u32>((<i32>reg32(0) << 16) >> 16)); return -1;
     case 0x99: setReg32(2, reg32(0) & 0x80000000 ? 0xffffffff : 0); return -1;
+    case 0x9b: return -1; // fwait
+    case 0x9c: push32(<u32>(0x202 | cf | (zf << 6) | (sf << 7) | (df << 10) | (ovf << 11))); return -1;
+    case 0x9d: {
+      const f = <i32>pop32();
+      cf = f & 1; zf = (f >> 6) & 1; sf = (f >> 7) & 1; df = (f >> 10) & 1; ovf = (f >> 11) & 1;
+      return -1;
+    }
     case 0x9e: { const ah = (reg32(0) >>> 8) & 0xff; cf = <i32>(ah & 1); zf = <i32>((ah >> 6) & 1); sf = <i32>((ah >> 7) & 1); return -1; }
     case 0x9f: setReg(4, 1, <u32>(2 | cf | (zf << 6) | (sf << 7))); return -1;
     case 0xa8: case 0xa9: alu(4, getReg(0, op & 1 ? 4 : 1), <u32>imm, op & 1 ? 4 : 1); return -1;
@@ -572,6 +617,7 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
     case 0xfd: df = 1; return -1;
     default: break;
   }
+  if (op >= 0xa4 && op <= 0xaf) return stringOp(op);
   if (op >= 0x90 && op <= 0x97) {
     const r = op & 7;
     if (r === 0) return -1;
@@ -583,4 +629,45 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
   if (op >= 0xb0 && op <= 0xb7) { setReg(op & 7, 1, <u32>imm); return -1; }
   setReg32(op & 7, <u32>imm); // b8-bf
   return -1;
+}
+
+/** movs, cmps, stos, lods, scas without repeat prefix (esi/edi step by the direction flag). */
+function stringOp(op: i32): i32 {
+  const size = op & 1 ? 4 : 1;
+  const step = <u32>(df ? -size : size);
+  const esi = reg32(6), edi = reg32(7);
+  switch (op & ~1) {
+    case 0xa4: {
+      const v = rd(esi, size);
+      if (fault) return STOP_FAULT;
+      wr(edi, size, v);
+      store<u32>(LO_AT + 24, esi + step);
+      store<u32>(LO_AT + 28, edi + step);
+      break;
+    }
+    case 0xa6: {
+      const x = rd(esi, size);
+      const y = rd(edi, size);
+      if (fault) return STOP_FAULT;
+      alu(7, x, y, size);
+      store<u32>(LO_AT + 24, esi + step);
+      store<u32>(LO_AT + 28, edi + step);
+      break;
+    }
+    case 0xaa: wr(edi, size, getReg(0, size)); store<u32>(LO_AT + 28, edi + step); break;
+    case 0xac: {
+      const v = rd(esi, size);
+      if (fault) return STOP_FAULT;
+      setReg(0, size, v);
+      store<u32>(LO_AT + 24, esi + step);
+      break;
+    }
+    default: { // scas
+      const v = rd(edi, size);
+      if (fault) return STOP_FAULT;
+      alu(7, getReg(0, size), v, size);
+      store<u32>(LO_AT + 28, edi + step);
+    }
+  }
+  return fault ? STOP_FAULT : -1;
 }

@@ -5,22 +5,7 @@
  * views of them). The instruction formats it may decode come from the TypeScript decoder.
  */
 import { EMULATOR_CORE_WASM } from './emulator-core.wasm.js';
-import { decode, F_MEM, F_MODRM, Insn } from './x86-decoder.js';
-
-/** Byte offsets in the instance's memory (the AssemblyScript source declares the same layout). */
-export const FORMAT_AT = 0;
-export const ST_AT = 256;
-export const LO_AT = 384;
-export const HI_AT = 448;
-export const MEM_AT = 512;
-export const STK_AT = 18176;
-export const WSTAMP_AT = 26368;
-export const XSTAMP_AT = 97024;
-export const SWSTAMP_AT = 167680;
-export const SXSTAMP_AT = 200448;
-export const MEMUNDO_AT = 233216;
-export const STKUNDO_AT = 303872;
-export const VISITED_AT = 336640;
+import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_OPSIZE, F_SEGFS, F_SEGOTHER, Insn } from './x86-decoder.js';
 
 /** Slots of the state block (i32 at ST_AT), in the source's order. */
 export const enum Slot {
@@ -32,10 +17,18 @@ export const enum Slot {
 export const HAND_BACK = -1;
 export const BUDGET = -2;
 
-export interface EmulatorCore {
+/** Where the instance keeps each array (byte offsets in its memory). */
+export interface CoreLayout {
+  FORMAT_AT: WebAssembly.Global; ST_AT: WebAssembly.Global; LO_AT: WebAssembly.Global; HI_AT: WebAssembly.Global;
+  MEM_AT: WebAssembly.Global; STK_AT: WebAssembly.Global; WSTAMP_AT: WebAssembly.Global; XSTAMP_AT: WebAssembly.Global;
+  SWSTAMP_AT: WebAssembly.Global; SXSTAMP_AT: WebAssembly.Global; MEMUNDO_AT: WebAssembly.Global;
+  STKUNDO_AT: WebAssembly.Global; VISITED_AT: WebAssembly.Global;
+}
+
+export interface EmulatorCore extends CoreLayout {
   memory: WebAssembly.Memory;
-  /** Whether run() executes one-byte opcode `op` (formats are filled for those only). */
-  executes(op: number): number;
+  /** Whether run() executes one-byte opcode `op` after prefixes of the given classes (formats are filled for those only). */
+  executes(op: number, prefixes: number): number;
   /** Execute from the state block: a Stop code, BUDGET, or HAND_BACK (the instruction at eip is emulator.ts's). */
   run(): number;
 }
@@ -43,6 +36,10 @@ export interface EmulatorCore {
 const FMT_MODRM = 8;
 const FMT_REG_FORMS = 16;
 const FMT_DECODED = 32;
+const FMT_MEM_FORMS = 64;
+/** A prefix byte of each class the core recognises (bit i of the class number: SEG, FS/GS, operand size, address size). */
+const PREFIX_BYTES = [0x2e, 0x64, 0x66, 0x67];
+const PREFIX_FLAGS = F_SEGOTHER | F_SEGFS | F_OPSIZE | F_ADDRSIZE;
 let compiled: WebAssembly.Module | undefined;
 let formats: Uint8Array | undefined;
 
@@ -50,7 +47,7 @@ export function emulatorCore(): EmulatorCore {
   compiled ??= new WebAssembly.Module(Uint8Array.from(atob(EMULATOR_CORE_WASM), (c) => c.charCodeAt(0)));
   const core = new WebAssembly.Instance(compiled).exports as unknown as EmulatorCore;
   formats ??= decodedFormats(core);
-  new Uint8Array(core.memory.buffer, FORMAT_AT, 256).set(formats);
+  new Uint8Array(core.memory.buffer, core.FORMAT_AT.value, formats.length).set(formats);
   return core;
 }
 
@@ -65,37 +62,43 @@ function modrmBytes(modrm: number, sib: number): number {
 }
 
 /**
- * For each one-byte opcode the core executes, its i386 format as the decoder decodes it
- * without prefix: immediate size, ModRM, and whether the register forms decode like the memory
- * forms (8D, bound: invalid), and FMT_DECODED. 0 when any ModRM/SIB byte makes the decoder
- * disagree with that plain format; the core then leaves the opcode to emulator.ts.
+ * For each prefix class and one-byte opcode the core executes, the i386 format as the decoder
+ * decodes it: immediate size, ModRM, whether the register forms and the memory forms decode as
+ * plain 32-bit ModRM/SIB forms (lea, bound: no register forms; a 16-bit address size: no
+ * memory forms), and FMT_DECODED. 0 when the decoder disagrees otherwise; the core then leaves
+ * the instruction to emulator.ts.
  */
 function decodedFormats(core: EmulatorCore): Uint8Array {
-  const out = new Uint8Array(256);
+  const out = new Uint8Array(16 * 256);
   const ins = new Insn();
-  const buf = new Uint8Array(16);
-  for (let op = 0; op < 256; op++) {
-    if (!core.executes(op)) continue;
-    buf.fill(0x11);
-    buf[0] = op;
-    const n = decode(buf, 0, buf.length, false, ins);
-    if (n === 0 || ins.op !== op) continue;
-    const immSize = ins.immSize;
-    if ((ins.flags & F_MODRM) === 0) {
-      if (ins.flags === 0 && n === 1 + immSize) out[op] = immSize | FMT_DECODED;
-      continue;
-    }
-    let format = immSize | FMT_MODRM | FMT_REG_FORMS | FMT_DECODED;
-    for (let modrm = 0; modrm < 256 && format !== 0; modrm++) {
-      for (const sib of [0x11, 0x25]) {
-        buf[1] = modrm;
-        buf[2] = sib;
-        const len = decode(buf, 0, buf.length, false, ins);
-        const plain = len === 1 + modrmBytes(modrm, sib) + immSize && ins.op === op && ins.immSize === immSize && (ins.flags & ~(F_MODRM | F_MEM)) === 0;
-        if (!plain) format = modrm >= 0xc0 ? format & ~FMT_REG_FORMS : 0;
+  const buf = new Uint8Array(24);
+  for (let prefixes = 0; prefixes < 16; prefixes++) {
+    const pfx = PREFIX_BYTES.filter((_, i) => prefixes & (1 << i));
+    for (let op = 0; op < 256; op++) {
+      if (!core.executes(op, prefixes)) continue;
+      buf.fill(0x11);
+      buf.set(pfx);
+      const at = pfx.length;
+      buf[at] = op;
+      const n = decode(buf, 0, buf.length, false, ins);
+      if (n === 0 || ins.op !== op) continue;
+      const immSize = ins.immSize;
+      if ((ins.flags & F_MODRM) === 0) {
+        if ((ins.flags & ~PREFIX_FLAGS) === 0 && n === at + 1 + immSize) out[(prefixes << 8) | op] = immSize | FMT_DECODED;
+        continue;
       }
+      let format = immSize | FMT_MODRM | FMT_REG_FORMS | FMT_MEM_FORMS | FMT_DECODED;
+      for (let modrm = 0; modrm < 256; modrm++) {
+        for (const sib of [0x11, 0x25]) {
+          buf[at + 1] = modrm;
+          buf[at + 2] = sib;
+          const len = decode(buf, 0, buf.length, false, ins);
+          const plain = len === at + 1 + modrmBytes(modrm, sib) + immSize && ins.op === op && ins.immSize === immSize && (ins.flags & ~(F_MODRM | F_MEM | PREFIX_FLAGS)) === 0;
+          if (!plain) format &= ~(modrm >= 0xc0 ? FMT_REG_FORMS : FMT_MEM_FORMS);
+        }
+      }
+      out[(prefixes << 8) | op] = format & (FMT_REG_FORMS | FMT_MEM_FORMS) ? format : 0;
     }
-    out[op] = format;
   }
   return out;
 }

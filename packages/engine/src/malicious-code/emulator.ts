@@ -19,7 +19,7 @@
  * memory) ends the run, which is what the real process would most likely do too.
  */
 import { touchedRegs as touchedRegs_ } from './dataflow.js';
-import { BUDGET, emulatorCore, HI_AT, LO_AT, MEM_AT, MEMUNDO_AT, Slot, ST_AT, STK_AT, STKUNDO_AT, SWSTAMP_AT, SXSTAMP_AT, VISITED_AT, WSTAMP_AT, XSTAMP_AT, type EmulatorCore } from './emulator-core.js';
+import { BUDGET, emulatorCore, Slot, type EmulatorCore } from './emulator-core.js';
 import { decode as decode_, F_MEM as F_MEM_, F_MOFFS as F_MOFFS_, F_OPSIZE as F_OPSIZE_, F_REP as F_REP_, F_REPNE as F_REPNE_, F_REX as F_REX_, F_SEGFS as F_SEGFS_, F_SEGGS as F_SEGGS_, Insn, Kind as Kind_, NO_REG as NO_REG_, REG_RIP as REG_RIP_ } from './x86-decoder.js';
 // Local copies: imported bindings are getter calls under tsx/vitest (hot path).
 const decode = decode_;
@@ -142,28 +142,28 @@ export class Emulator {
   private readonly core: EmulatorCore = emulatorCore();
   private readonly coreMemory = this.core.memory.buffer;
   /** The core's state block: the fields its loop reads and updates, copied in and out around it. */
-  private readonly st = new Int32Array(this.coreMemory, ST_AT, 32);
-  private readonly mem = new Uint8Array(this.coreMemory, MEM_AT, PRE + MAX_ARG + POST);
-  private readonly stk = new Uint8Array(this.coreMemory, STK_AT, STK_SIZE);
-  private readonly wStamp = new Uint32Array(this.coreMemory, WSTAMP_AT, PRE + MAX_ARG + POST);
-  private readonly xStamp = new Uint32Array(this.coreMemory, XSTAMP_AT, PRE + MAX_ARG + POST);
-  private readonly swStamp = new Uint32Array(this.coreMemory, SWSTAMP_AT, STK_SIZE);
-  private readonly sxStamp = new Uint32Array(this.coreMemory, SXSTAMP_AT, STK_SIZE);
+  private readonly st = new Int32Array(this.coreMemory, this.core.ST_AT.value, 32);
+  private readonly mem = new Uint8Array(this.coreMemory, this.core.MEM_AT.value, PRE + MAX_ARG + POST);
+  private readonly stk = new Uint8Array(this.coreMemory, this.core.STK_AT.value, STK_SIZE);
+  private readonly wStamp = new Uint32Array(this.coreMemory, this.core.WSTAMP_AT.value, PRE + MAX_ARG + POST);
+  private readonly xStamp = new Uint32Array(this.coreMemory, this.core.XSTAMP_AT.value, PRE + MAX_ARG + POST);
+  private readonly swStamp = new Uint32Array(this.coreMemory, this.core.SWSTAMP_AT.value, STK_SIZE);
+  private readonly sxStamp = new Uint32Array(this.coreMemory, this.core.SXSTAMP_AT.value, STK_SIZE);
   /**
    * Undo logs: offsets of the buffer and stack bytes the current run wrote (each at most once,
    * on its first write). The next run restores exactly those, so a run costs no memset of the
    * whole buffer and stack (between runs the buffer holds the argument and the stack zeros).
    */
-  private readonly memUndo = new Int32Array(this.coreMemory, MEMUNDO_AT, PRE + MAX_ARG + POST);
+  private readonly memUndo = new Int32Array(this.coreMemory, this.core.MEMUNDO_AT.value, PRE + MAX_ARG + POST);
   private memUndoN = 0;
-  private readonly stkUndo = new Int32Array(this.coreMemory, STKUNDO_AT, STK_SIZE);
+  private readonly stkUndo = new Int32Array(this.coreMemory, this.core.STKUNDO_AT.value, STK_SIZE);
   private stkUndoN = 0;
   /** Argument-wide record of instruction starts executed by any run (for candidate pruning). */
-  readonly visited = new Uint32Array(this.coreMemory, VISITED_AT, MAX_ARG);
+  readonly visited = new Uint32Array(this.coreMemory, this.core.VISITED_AT.value, MAX_ARG);
   private visitGen = 1;
   private gen = 1;
-  private readonly lo = new Uint32Array(this.coreMemory, LO_AT, 16);
-  private readonly hi = new Uint32Array(this.coreMemory, HI_AT, 16);
+  private readonly lo = new Uint32Array(this.coreMemory, this.core.LO_AT.value, 16);
+  private readonly hi = new Uint32Array(this.coreMemory, this.core.HI_AT.value, 16);
   private readonly insn = new Insn();
 
   /** `useCore` false: every step in TypeScript (tests compare runs with and without the core). */

@@ -11,4 +11,7 @@ declare namespace WebAssembly {
   class Memory {
     readonly buffer: ArrayBuffer;
   }
+  class Global {
+    readonly value: number;
+  }
 }
