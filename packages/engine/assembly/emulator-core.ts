@@ -37,6 +37,7 @@ export const VISITED_AT: u32 = STKUNDO_AT + 4 * STK_SIZE;
 const BUF_LO: u32 = 0x10000000;
 const ARG_ADDR: u32 = BUF_LO + PRE;
 const STK_LO: u32 = 0x20000000;
+const STK_INIT: u32 = STK_LO + STK_SIZE - 1024;
 const IDLE_STEPS: i32 = 400;
 
 // State slots (i32 at ST_AT + 4 * slot).
@@ -116,6 +117,14 @@ let fault = false;
 let backJumps: i32 = 0;
 let loopAt: i32 = 0;
 let curAddr: u32 = 0;
+let maxSteps: i32 = 0;
+let visitGen: u32 = 0;
+let argEnd: u32 = 0;
+let syscalls: i32 = 0;
+let streak: i32 = 0;
+let wx: i32 = 0;
+let wxFirst: i32 = 0;
+let wxRun: i32 = 0;
 
 @inline function slot(s: i32): i32 { return load<i32>(ST_AT + (<u32>s << 2)); }
 @inline function setSlot(s: i32, v: i32): void { store<i32>(ST_AT + (<u32>s << 2), v); }
@@ -329,31 +338,90 @@ function touched(op: i32, reg: i32, rmBit: i32, addrRegs: i32): i32 {
 }
 
 /**
- * Execute until the budget, a stop, or an instruction this loop leaves to emulator.ts.
- * Returns a Stop code, BUDGET or HAND_BACK; the state block holds the state either way.
+ * Continue the run whose state the state block holds, until the budget, a stop, or an
+ * instruction this loop leaves to emulator.ts. Returns a Stop code, BUDGET or HAND_BACK; the
+ * state block holds the state either way.
  */
 export function run(): i32 {
   eip = <u32>slot(S_EIP);
   steps = slot(S_STEPS);
-  const maxSteps = slot(S_MAX_STEPS);
+  maxSteps = slot(S_MAX_STEPS);
   lastWrite = slot(S_LAST_WRITE);
   undef = slot(S_UNDEF);
   cf = slot(S_CF); zf = slot(S_ZF); sf = slot(S_SF); ovf = slot(S_OF); pfb = slot(S_PFB); df = slot(S_DF);
   memUndoN = slot(S_MEM_UNDO_N);
   stkUndoN = slot(S_STK_UNDO_N);
   gen = <u32>slot(S_GEN);
-  const visitGen = <u32>slot(S_VISIT_GEN);
-  let streak = slot(S_STREAK);
-  let wx = slot(S_WX);
-  let wxFirst = slot(S_WX_FIRST);
-  let wxRun = slot(S_WX_RUN);
+  visitGen = <u32>slot(S_VISIT_GEN);
+  streak = slot(S_STREAK);
+  wx = slot(S_WX);
+  wxFirst = slot(S_WX_FIRST);
+  wxRun = slot(S_WX_RUN);
   backJumps = slot(S_BACK_JUMPS);
   loopAt = slot(S_LOOP_AT);
   memSize = <u32>slot(S_MEM_SIZE);
-  const argEnd = <u32>slot(S_ARG_END);
-  const syscalls = slot(S_SYSCALLS);
-  fault = false;
+  argEnd = <u32>slot(S_ARG_END);
+  syscalls = slot(S_SYSCALLS);
+  return saveState(loop());
+}
 
+/**
+ * Start an i386 run at address `at`, set up as emulator.ts run() does (every register but esp
+ * holds the start address, undefined until first touched; flags clear), and continue as run().
+ * The caller has restored the memory and advanced the stamp generation `gen0`.
+ */
+export function start(at: u32, maxSteps0: i32, gen0: u32, visitGen0: u32, memSize0: u32, argEnd0: u32, memUndoN0: i32, stkUndoN0: i32): i32 {
+  for (let i: u32 = 0; i < 8; i++) {
+    store<u32>(LO_AT + (i << 2), i === 4 ? STK_INIT : at);
+    store<u32>(HI_AT + (i << 2), 0);
+  }
+  eip = at;
+  steps = 0;
+  maxSteps = maxSteps0;
+  lastWrite = 0;
+  undef = 0xff & ~(1 << 4);
+  cf = 0; zf = 0; sf = 0; ovf = 0; pfb = 0; df = 0;
+  memUndoN = memUndoN0;
+  stkUndoN = stkUndoN0;
+  gen = gen0;
+  visitGen = visitGen0;
+  streak = 0;
+  wx = 0;
+  wxFirst = -1;
+  wxRun = 0;
+  backJumps = 0;
+  loopAt = -1;
+  memSize = memSize0;
+  argEnd = argEnd0;
+  syscalls = 0;
+  setSlot(S_GEN, <i32>gen0);
+  setSlot(S_VISIT_GEN, <i32>visitGen0);
+  setSlot(S_MAX_STEPS, maxSteps0);
+  setSlot(S_MEM_SIZE, <i32>memSize0);
+  setSlot(S_ARG_END, <i32>argEnd0);
+  setSlot(S_SYSCALLS, 0);
+  return saveState(loop());
+}
+
+function saveState(result: i32): i32 {
+  setSlot(S_EIP, <i32>eip);
+  setSlot(S_STEPS, steps);
+  setSlot(S_LAST_WRITE, lastWrite);
+  setSlot(S_UNDEF, undef);
+  setSlot(S_CF, cf); setSlot(S_ZF, zf); setSlot(S_SF, sf); setSlot(S_OF, ovf); setSlot(S_PFB, pfb); setSlot(S_DF, df);
+  setSlot(S_MEM_UNDO_N, memUndoN);
+  setSlot(S_STK_UNDO_N, stkUndoN);
+  setSlot(S_STREAK, streak);
+  setSlot(S_WX, wx);
+  setSlot(S_WX_FIRST, wxFirst);
+  setSlot(S_WX_RUN, wxRun);
+  setSlot(S_BACK_JUMPS, backJumps);
+  setSlot(S_LOOP_AT, loopAt);
+  return result;
+}
+
+function loop(): i32 {
+  fault = false;
   let result = BUDGET;
   while (steps < maxSteps) {
     const a = eip;
@@ -455,19 +523,6 @@ export function run(): i32 {
     if (fault) { result = STOP_FAULT; break; }
   }
 
-  setSlot(S_EIP, <i32>eip);
-  setSlot(S_STEPS, steps);
-  setSlot(S_LAST_WRITE, lastWrite);
-  setSlot(S_UNDEF, undef);
-  setSlot(S_CF, cf); setSlot(S_ZF, zf); setSlot(S_SF, sf); setSlot(S_OF, ovf); setSlot(S_PFB, pfb); setSlot(S_DF, df);
-  setSlot(S_MEM_UNDO_N, memUndoN);
-  setSlot(S_STK_UNDO_N, stkUndoN);
-  setSlot(S_STREAK, streak);
-  setSlot(S_WX, wx);
-  setSlot(S_WX_FIRST, wxFirst);
-  setSlot(S_WX_RUN, wxRun);
-  setSlot(S_BACK_JUMPS, backJumps);
-  setSlot(S_LOOP_AT, loopAt);
   return result;
 }
 

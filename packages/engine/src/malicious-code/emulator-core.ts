@@ -29,8 +29,10 @@ export interface EmulatorCore extends CoreLayout {
   memory: WebAssembly.Memory;
   /** Whether run() executes one-byte opcode `op` after prefixes of the given classes (formats are filled for those only). */
   executes(op: number, prefixes: number): number;
-  /** Execute from the state block: a Stop code, BUDGET, or HAND_BACK (the instruction at eip is emulator.ts's). */
+  /** Continue from the state block: a Stop code, BUDGET, or HAND_BACK (the instruction at eip is emulator.ts's). */
   run(): number;
+  /** Set up an i386 run at address `at` and continue as run(). */
+  start(at: number, maxSteps: number, gen: number, visitGen: number, memSize: number, argEnd: number, memUndoN: number, stkUndoN: number): number;
 }
 
 const FMT_MODRM = 8;

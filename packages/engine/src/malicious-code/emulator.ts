@@ -19,7 +19,7 @@
  * memory) ends the run, which is what the real process would most likely do too.
  */
 import { touchedRegs as touchedRegs_ } from './dataflow.js';
-import { BUDGET, emulatorCore, Slot, type EmulatorCore } from './emulator-core.js';
+import { BUDGET, emulatorCore, HAND_BACK, Slot, type EmulatorCore } from './emulator-core.js';
 import { decode as decode_, F_MEM as F_MEM_, F_MOFFS as F_MOFFS_, F_OPSIZE as F_OPSIZE_, F_REP as F_REP_, F_REPNE as F_REPNE_, F_REX as F_REX_, F_SEGFS as F_SEGFS_, F_SEGGS as F_SEGGS_, Insn, Kind as Kind_, NO_REG as NO_REG_, REG_RIP as REG_RIP_ } from './x86-decoder.js';
 // Local copies: imported bindings are getter calls under tsx/vitest (hot path).
 const decode = decode_;
@@ -214,28 +214,42 @@ export class Emulator {
     const mem = this.mem;
     this.mode64 = mode64;
     const startAddr = ARG_ADDR + start;
-    const lo = this.lo, hi = this.hi;
-    lo[0] = startAddr; lo[1] = startAddr; lo[2] = startAddr; lo[3] = startAddr;
-    lo[4] = STK_INIT; lo[5] = startAddr; lo[6] = startAddr; lo[7] = startAddr;
-    hi[0] = 0; hi[1] = 0; hi[2] = 0; hi[3] = 0; hi[4] = 0; hi[5] = 0; hi[6] = 0; hi[7] = 0;
-    if (mode64) for (let i = 8; i < 16; i++) { lo[i] = startAddr; hi[i] = 0; }
-    // i386 code names only registers 0-7, so the lazy set empties once those are touched.
-    this.undef = (mode64 ? 0xffff : 0xff) & ~(1 << 4);
-    this.cf = this.zf = this.sf = this.of = this.pfb = this.df = 0;
     this.pcSlotN = 0;
     this.fpuIp = 0;
     this.fault = false;
-    this.eip = startAddr;
+    this.maxSteps = maxSteps;
+    this.lastWrite = 0;
     const ins = this.insn;
     const gen = this.gen;
     const memSize = this.memSize, bufEnd = BUF_LO + memSize, argEnd = PRE + this.argLen;
     const wStamp = this.wStamp, xStamp = this.xStamp, visited = this.visited, visitGen = this.visitGen;
-    this.maxSteps = maxSteps;
-    let run = 0;
-    this.lastWrite = 0;
     const core = this.useCore && !mode64;
+    let run = 0;
+    // Whether the next step starts in the core (not right after it handed an instruction back).
+    let coreTurn = false;
+    if (core) {
+      // The core sets the run up as below and runs it, most often to its end.
+      const result = this.core.start(startAddr, maxSteps, gen, visitGen, memSize, argEnd, this.memUndoN, this.stkUndoN);
+      this.readCoreResults();
+      this.readCoreState();
+      if (result !== HAND_BACK) {
+        if (result >= 0) r.stop = result as Stop;
+        return r;
+      }
+      run = this.st[Slot.Streak]!;
+    } else {
+      const lo = this.lo, hi = this.hi;
+      lo[0] = startAddr; lo[1] = startAddr; lo[2] = startAddr; lo[3] = startAddr;
+      lo[4] = STK_INIT; lo[5] = startAddr; lo[6] = startAddr; lo[7] = startAddr;
+      hi[0] = 0; hi[1] = 0; hi[2] = 0; hi[3] = 0; hi[4] = 0; hi[5] = 0; hi[6] = 0; hi[7] = 0;
+      if (mode64) for (let i = 8; i < 16; i++) { lo[i] = startAddr; hi[i] = 0; }
+      // i386 code names only registers 0-7, so the lazy set empties once those are touched.
+      this.undef = (mode64 ? 0xffff : 0xff) & ~(1 << 4);
+      this.cf = this.zf = this.sf = this.of = this.pfb = this.df = 0;
+      this.eip = startAddr;
+    }
     while (r.steps < maxSteps) {
-      if (core && this.pcSlotN === 0) {
+      if (coreTurn && this.pcSlotN === 0) {
         // The core runs until it meets an instruction it leaves to the steps below (GetPC
         // slots, which only those steps create, make every 4-byte read a check: no core then).
         const result = this.runCore(run);
@@ -243,6 +257,7 @@ export class Emulator {
         if (result >= 0) { r.stop = result as Stop; break; }
         if (result === BUDGET) break;
       }
+      coreTurn = core;
       const a = this.eip;
       let n: number;
       let written = false;
@@ -312,16 +327,28 @@ export class Emulator {
     st[Slot.ArgEnd] = PRE + this.argLen;
     st[Slot.Syscalls] = r.nSyscalls;
     const result = this.core.run();
-    this.eip = st[Slot.Eip]! >>> 0;
+    this.readCoreResults();
+    this.readCoreState();
+    return result;
+  }
+
+  /** What a run's result needs from the state block (and the undo counts, for restore). */
+  private readCoreResults(): void {
+    const st = this.st, r = this.res;
     r.steps = st[Slot.Steps]!;
+    r.wx = st[Slot.Wx]!; r.wxFirst = st[Slot.WxFirst]!; r.wxRun = st[Slot.WxRun]!;
+    r.backJumps = st[Slot.BackJumps]!; r.loopAt = st[Slot.LoopAt]!;
+    this.memUndoN = st[Slot.MemUndoN]!;
+    this.stkUndoN = st[Slot.StkUndoN]!;
+  }
+
+  /** The rest of the machine state, for steps after the core's. */
+  private readCoreState(): void {
+    const st = this.st;
+    this.eip = st[Slot.Eip]! >>> 0;
     this.lastWrite = st[Slot.LastWrite]!;
     this.undef = st[Slot.Undef]!;
     this.cf = st[Slot.Cf]!; this.zf = st[Slot.Zf]!; this.sf = st[Slot.Sf]!; this.of = st[Slot.Of]!; this.pfb = st[Slot.Pfb]!; this.df = st[Slot.Df]!;
-    this.memUndoN = st[Slot.MemUndoN]!;
-    this.stkUndoN = st[Slot.StkUndoN]!;
-    r.wx = st[Slot.Wx]!; r.wxFirst = st[Slot.WxFirst]!; r.wxRun = st[Slot.WxRun]!;
-    r.backJumps = st[Slot.BackJumps]!; r.loopAt = st[Slot.LoopAt]!;
-    return result;
   }
 
   /** Undo the previous run's writes: buffer bytes back to the argument, stack bytes to 0. */
