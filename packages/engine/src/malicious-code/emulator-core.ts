@@ -53,6 +53,16 @@ export function emulatorCore(): EmulatorCore {
   return core;
 }
 
+/**
+ * ModRM (and SIB) bytes to probe an opcode with: every group (reg) in a memory and a register
+ * form, and every addressing shape (mod 0-2 with a base, SIB with and without base, disp32) and
+ * register. The decoder reads reg for the group and mod/rm/SIB for the operand, independently.
+ */
+const MODRM_PROBES: [number, number][] = [];
+for (let reg = 0; reg < 8; reg++) MODRM_PROBES.push([reg << 3, 0x11], [0xc0 | (reg << 3), 0x11]);
+for (let mod = 0; mod < 3; mod++) for (const rm of [1, 4, 5]) for (const sib of rm === 4 ? [0x11, 0x25] : [0x11]) MODRM_PROBES.push([(mod << 6) | rm, sib]);
+for (let rm = 0; rm < 8; rm++) MODRM_PROBES.push([0xc0 | rm, 0x11]);
+
 /** Length of the ModRM, SIB and displacement bytes of a 32-bit address form. */
 function modrmBytes(modrm: number, sib: number): number {
   const mod = modrm >> 6, rm = modrm & 7;
@@ -64,7 +74,7 @@ function modrmBytes(modrm: number, sib: number): number {
 }
 
 /**
- * For each prefix class and one-byte opcode the core executes, the i386 format as the decoder
+ * For each prefix class (see below) and one-byte opcode the core executes, the i386 format as the decoder
  * decodes it: immediate size, ModRM, whether the register forms and the memory forms decode as
  * plain 32-bit ModRM/SIB forms (lea, bound: no register forms; a 16-bit address size: no
  * memory forms), and FMT_DECODED. 0 when the decoder disagrees otherwise; the core then leaves
@@ -74,7 +84,9 @@ function decodedFormats(core: EmulatorCore): Uint8Array {
   const out = new Uint8Array(16 * 256);
   const ins = new Insn();
   const buf = new Uint8Array(24);
-  for (let prefixes = 0; prefixes < 16; prefixes++) {
+  // No prefix and each class alone: prefixes of two classes together are rare in text, and the
+  // probes (the decoder run ~10^4 times per class) are start-up time.
+  for (const prefixes of [0, 1, 2, 4, 8]) {
     const pfx = PREFIX_BYTES.filter((_, i) => prefixes & (1 << i));
     for (let op = 0; op < 256; op++) {
       if (!core.executes(op, prefixes)) continue;
@@ -90,14 +102,12 @@ function decodedFormats(core: EmulatorCore): Uint8Array {
         continue;
       }
       let format = immSize | FMT_MODRM | FMT_REG_FORMS | FMT_MEM_FORMS | FMT_DECODED;
-      for (let modrm = 0; modrm < 256; modrm++) {
-        for (const sib of [0x11, 0x25]) {
-          buf[at + 1] = modrm;
-          buf[at + 2] = sib;
-          const len = decode(buf, 0, buf.length, false, ins);
-          const plain = len === at + 1 + modrmBytes(modrm, sib) + immSize && ins.op === op && ins.immSize === immSize && (ins.flags & ~(F_MODRM | F_MEM | PREFIX_FLAGS)) === 0;
-          if (!plain) format &= ~(modrm >= 0xc0 ? FMT_REG_FORMS : FMT_MEM_FORMS);
-        }
+      for (const [modrm, sib] of MODRM_PROBES) {
+        buf[at + 1] = modrm;
+        buf[at + 2] = sib;
+        const len = decode(buf, 0, buf.length, false, ins);
+        const plain = len === at + 1 + modrmBytes(modrm, sib) + immSize && ins.op === op && ins.immSize === immSize && (ins.flags & ~(F_MODRM | F_MEM | PREFIX_FLAGS)) === 0;
+        if (!plain) format &= ~(modrm >= 0xc0 ? FMT_REG_FORMS : FMT_MEM_FORMS);
       }
       out[(prefixes << 8) | op] = format & (FMT_REG_FORMS | FMT_MEM_FORMS) ? format : 0;
     }
