@@ -33,6 +33,8 @@ export const SXSTAMP_AT: u32 = SWSTAMP_AT + 4 * STK_SIZE;
 export const MEMUNDO_AT: u32 = SXSTAMP_AT + 4 * STK_SIZE;
 export const STKUNDO_AT: u32 = MEMUNDO_AT + 4 * MEM_BYTES;
 export const VISITED_AT: u32 = STKUNDO_AT + 4 * STK_SIZE;
+const TOUCH_AT: u32 = VISITED_AT + 4 * MAX_ARG; // u16 x 256: touchRule per opcode
+const PREFIX_AT: u32 = TOUCH_AT + 512; // u8 x 256: prefix class per byte
 
 const BUF_LO: u32 = 0x10000000;
 const ARG_ADDR: u32 = BUF_LO + PRE;
@@ -83,7 +85,7 @@ const PREFIX_OPSIZE = 4;
 const PREFIX_ASIZE = 8;
 const MAX_LEN: u32 = 15;
 
-@inline function prefixClass(b: i32): i32 {
+function prefixClass(b: i32): i32 {
   if (b === 0x2e || b === 0x36 || b === 0x3e || b === 0x26) return PREFIX_SEG;
   if (b === 0x64 || b === 0x65) return PREFIX_FSGS;
   return b === 0x66 ? PREFIX_OPSIZE : b === 0x67 ? PREFIX_ASIZE : 0;
@@ -125,6 +127,9 @@ let streak: i32 = 0;
 let wx: i32 = 0;
 let wxFirst: i32 = 0;
 let wxRun: i32 = 0;
+/** Buffer offsets this run may have written: [writtenLo, writtenHi) holds every stamped one. */
+let writtenLo: u32 = 0;
+let writtenHi: u32 = 0;
 
 @inline function slot(s: i32): i32 { return load<i32>(ST_AT + (<u32>s << 2)); }
 @inline function setSlot(s: i32, v: i32): void { store<i32>(ST_AT + (<u32>s << 2), v); }
@@ -197,7 +202,13 @@ function rd32(a: u32): u32 {
 
 @inline function stampMem(o: u32): void {
   const s = WSTAMP_AT + (o << 2);
-  if (load<u32>(s) !== gen) { store<u32>(s, gen); store<i32>(MEMUNDO_AT + (<u32>memUndoN << 2), o); memUndoN++; }
+  if (load<u32>(s) !== gen) {
+    store<u32>(s, gen);
+    store<i32>(MEMUNDO_AT + (<u32>memUndoN << 2), o);
+    memUndoN++;
+    if (o < writtenLo) writtenLo = o;
+    if (o >= writtenHi) writtenHi = o + 1;
+  }
 }
 
 @inline function stampStk(o: u32): void {
@@ -307,12 +318,17 @@ function jump(t: u32): void {
 
 // ---- the loop -----------------------------------------------------------------------------
 
-/** Registers an instruction reads or writes (dataflow.ts touchedRegs, for the opcodes above). */
-function touched(op: i32, reg: i32, rmBit: i32, addrRegs: i32): i32 {
-  const R = 1 << reg;
+// Registers an instruction reads or writes (dataflow.ts touchedRegs, for the opcodes above),
+// as a rule per opcode: a fixed mask, plus the address registers (T_ADDR), the ModRM reg field
+// (T_REG) and the register rm operand (T_RM) where marked.
+const T_ADDR = 0x100;
+const T_REG = 0x200;
+const T_RM = 0x400;
+
+function touchRule(op: i32): i32 {
   if (op < 0x40) {
     const form = op & 7;
-    if (form < 4) return addrRegs | R | rmBit; // (the zeroing idioms touch the same register)
+    if (form < 4) return T_ADDR | T_REG | T_RM; // (the zeroing idioms touch the same register)
     if (form < 6) return 1;
     return op === 0x27 || op === 0x2f || op === 0x37 || op === 0x3f ? 0 : 1; // BCD / segment push-pop
   }
@@ -321,8 +337,8 @@ function touched(op: i32, reg: i32, rmBit: i32, addrRegs: i32): i32 {
   if (op === 0x60 || op === 0x61) return 0xff;
   if (op === 0x68 || op === 0x6a) return 0x10;
   if (op >= 0x70 && op < 0x80) return 0;
-  if (op === 0x80 || op === 0x81 || op === 0x83) return addrRegs | rmBit;
-  if (op === 0x8d) return addrRegs | R;
+  if (op === 0x80 || op === 0x81 || op === 0x83) return T_ADDR | T_RM;
+  if (op === 0x8d) return T_ADDR | T_REG;
   if (op >= 0x90 && op <= 0x97) return op === 0x90 ? 0 : 1 | (1 << (op & 7));
   if (op >= 0xb0) {
     if (op <= 0xbf) return 1 << (op & 7);
@@ -334,7 +350,12 @@ function touched(op: i32, reg: i32, rmBit: i32, addrRegs: i32): i32 {
   if (op === 0x99) return 5;
   if (op === 0x9b) return 0;
   if (op >= 0xa4 && op <= 0xaf) return op < 0xa8 ? 0xc0 : op === 0xac || op === 0xad ? 0x41 : 0x81; // esi/edi, eax
-  return addrRegs | R | rmBit; // 62, 63, 69, 6b, 6c-6f, 82, 84-8b: the generic reads/writes
+  return T_ADDR | T_REG | T_RM; // 62, 63, 69, 6b, 6c-6f, 82, 84-8b: the generic reads/writes
+}
+
+for (let op = 0; op < 256; op++) {
+  store<u16>(TOUCH_AT + (<u32>op << 1), <u16>touchRule(op));
+  store<u8>(PREFIX_AT + <u32>op, <u8>prefixClass(op));
 }
 
 /**
@@ -362,6 +383,8 @@ export function run(): i32 {
   memSize = <u32>slot(S_MEM_SIZE);
   argEnd = <u32>slot(S_ARG_END);
   syscalls = slot(S_SYSCALLS);
+  writtenLo = 0;
+  writtenHi = memSize;
   return saveState(loop());
 }
 
@@ -394,6 +417,8 @@ export function start(at: u32, maxSteps0: i32, gen0: u32, visitGen0: u32, memSiz
   memSize = memSize0;
   argEnd = argEnd0;
   syscalls = 0;
+  writtenLo = memSize;
+  writtenHi = 0;
   setSlot(S_GEN, <i32>gen0);
   setSlot(S_VISIT_GEN, <i32>visitGen0);
   setSlot(S_MAX_STEPS, maxSteps0);
@@ -434,7 +459,7 @@ function loop(): i32 {
     let p = o;
     let prefixes = 0;
     let op = <i32>load<u8>(MEM_AT + p);
-    for (let c = prefixClass(op); c !== 0 && p - o < MAX_LEN; c = prefixClass(op)) {
+    for (let c = <i32>load<u8>(PREFIX_AT + <u32>op); c !== 0 && p - o < MAX_LEN; c = <i32>load<u8>(PREFIX_AT + <u32>op)) {
       prefixes |= c;
       p++;
       op = <i32>load<u8>(MEM_AT + p);
@@ -484,7 +509,7 @@ function loop(): i32 {
 
     // Bookkeeping, as emulator.ts run().
     let written = false;
-    if (memUndoN !== 0) {
+    if (memUndoN !== 0 && o < writtenHi && o + n > writtenLo) {
       for (let k: u32 = 0; k < n; k++) if (load<u32>(WSTAMP_AT + ((o + k) << 2)) === gen) { written = true; break; }
     }
     if (written) {
@@ -500,7 +525,8 @@ function loop(): i32 {
     if (steps - lastWrite > IDLE_STEPS && syscalls === 0) { result = STOP_IDLE; break; }
     curAddr = a;
     if (undef !== 0) {
-      let m = touched(op, reg, rmBit, addrRegs) & undef;
+      const rule = <i32>load<u16>(TOUCH_AT + (<u32>op << 1));
+      let m = (rule | (addrRegs & -((rule >> 8) & 1)) | ((1 << reg) & -((rule >> 9) & 1)) | (rmBit & -((rule >> 10) & 1))) & undef;
       if (m !== 0) {
         undef &= ~m;
         while (m !== 0) {
