@@ -1,15 +1,20 @@
 /**
- * The emulator's hot loop for the common i386 instructions, in AssemblyScript (compiled to
+ * The emulator's hot loop for the common instructions, in AssemblyScript (compiled to
  * WebAssembly by `pnpm --filter @smtpguard/engine wasm` and embedded in
  * src/malicious-code/emulator-core.wasm.ts).
  *
  * src/malicious-code/emulator.ts stays the definition of the emulator: its memory images,
  * registers and stamps live in this module's memory, and its run loop hands the steps it can
- * to `run`. `run` executes one-byte, prefix-free i386 instructions of the families below with
- * exactly the semantics and bookkeeping of emulator.ts, and hands any other instruction back
- * (returns HAND_BACK with nothing changed for it): emulator.ts executes that one step and calls
- * again. Instruction formats come from the TypeScript decoder through the FORMAT table, filled
- * by emulator-core.ts; this file only reads the ModRM/SIB bytes those formats announce.
+ * to `start` and `run`. They execute one-byte opcodes (see `executes`), after segment, FS/GS,
+ * operand-size and address-size prefixes but no REX, in both modes, with exactly the semantics
+ * and bookkeeping of emulator.ts, and hand any other instruction back (return HAND_BACK with
+ * nothing changed for it): emulator.ts executes that one step and calls again. Instruction
+ * formats come from the TypeScript decoder through the FORMAT table, filled by
+ * emulator-core.ts; this file only reads the ModRM/SIB bytes those formats announce.
+ *
+ * Where a memory access faults, the loop stops at once with Stop.Fault; emulator.ts finishes
+ * the instruction first. Nothing observable differs: the run ends either way, and the next run
+ * restores memory from the undo logs and sets every register.
  */
 
 // ---- layout (exported: emulator-core.ts makes its views from these) --------------------------
@@ -20,11 +25,11 @@ const POST: u32 = 1024;
 const MEM_BYTES: u32 = PRE + MAX_ARG + POST;
 const STK_SIZE: u32 = 8192;
 
-export const FORMAT_AT: u32 = 0; // u8 x 256 per prefix class (see PREFIX_*): 4096 bytes
-export const ST_AT: u32 = 4096; // i32 x 32: the state block (S_* slots)
-export const LO_AT: u32 = 4224; // u32 x 16
-export const HI_AT: u32 = 4288; // u32 x 16
-export const MEM_AT: u32 = 4352;
+export const FORMAT_AT: u32 = 0; // u8 x 256 per mode and prefix class (index mode64 << 12 | class << 8 | op)
+export const ST_AT: u32 = 8192; // i32 x 32: the state block (S_* slots)
+export const LO_AT: u32 = 8320; // u32 x 16
+export const HI_AT: u32 = 8384; // u32 x 16
+export const MEM_AT: u32 = 8448;
 export const STK_AT: u32 = MEM_AT + MEM_BYTES;
 export const WSTAMP_AT: u32 = STK_AT + STK_SIZE;
 export const XSTAMP_AT: u32 = WSTAMP_AT + 4 * MEM_BYTES;
@@ -67,6 +72,7 @@ const S_LOOP_AT = 20;
 const S_MEM_SIZE = 21;
 const S_ARG_END = 22;
 const S_SYSCALLS = 23;
+const S_MODE64 = 24;
 
 // FORMAT entry bits (0 = not executed here): immediate size, ModRM present, whether the
 // register forms (mod 3) and the memory forms decode as plain 32-bit ModRM/SIB forms do, and
@@ -84,6 +90,8 @@ const PREFIX_FSGS = 2;
 const PREFIX_OPSIZE = 4;
 const PREFIX_ASIZE = 8;
 const MAX_LEN: u32 = 15;
+/** `base` of a RIP-relative operand. */
+const RIP = 16;
 
 function prefixClass(b: i32): i32 {
   if (b === 0x2e || b === 0x36 || b === 0x3e || b === 0x26) return PREFIX_SEG;
@@ -119,6 +127,9 @@ let fault = false;
 let backJumps: i32 = 0;
 let loopAt: i32 = 0;
 let curAddr: u32 = 0;
+let mode64 = false;
+/** High half of the last 8-byte read. */
+let opHi: u32 = 0;
 let maxSteps: i32 = 0;
 let visitGen: u32 = 0;
 let argEnd: u32 = 0;
@@ -258,6 +269,58 @@ function wr32(a: u32, v: u32): void {
   return v;
 }
 
+/** 8-byte read: the low half, the high half in opHi. */
+function rd64(a: u32): u32 {
+  let o = a - STK_LO;
+  if (o <= STK_SIZE - 8) { opHi = load<u32>(STK_AT + o + 4); return load<u32>(STK_AT + o); }
+  o = a - BUF_LO;
+  if (o < memSize && o <= memSize - 8) { opHi = load<u32>(MEM_AT + o + 4); return load<u32>(MEM_AT + o); }
+  const v = rd8(a) | (rd8(a + 1) << 8) | (rd8(a + 2) << 16) | (rd8(a + 3) << 24);
+  opHi = rd8(a + 4) | (rd8(a + 5) << 8) | (rd8(a + 6) << 16) | (rd8(a + 7) << 24);
+  return v;
+}
+
+function wr64(a: u32, v: u32, vHi: u32): void {
+  let o = a - STK_LO;
+  if (o <= STK_SIZE - 8) {
+    lastWrite = steps;
+    store<u32>(STK_AT + o, v);
+    store<u32>(STK_AT + o + 4, vHi);
+    for (let k: u32 = 0; k < 8; k++) stampStk(o + k);
+    return;
+  }
+  o = a - BUF_LO;
+  if (o < memSize && o <= memSize - 8) {
+    lastWrite = steps;
+    store<u32>(MEM_AT + o, v);
+    store<u32>(MEM_AT + o + 4, vHi);
+    for (let k: u32 = 0; k < 8; k++) stampMem(o + k);
+    return;
+  }
+  wr32(a, v);
+  wr32(a + 4, vHi);
+}
+
+/** 64-bit mode's push and pop (8 bytes; the stack pointer moves in its low half). */
+function push64(v: u32, vHi: u32): void {
+  const sp = reg32(4) - 8;
+  store<u32>(LO_AT + 16, sp);
+  wr64(sp, v, vHi);
+}
+
+function pop64(): u32 {
+  const sp = reg32(4);
+  const v = rd64(sp);
+  store<u32>(LO_AT + 16, sp + 8);
+  return v;
+}
+
+@inline function setReg64(r: i32, v: u32, vHi: u32): void {
+  undef &= ~(1 << r);
+  store<u32>(LO_AT + (<u32>r << 2), v);
+  store<u32>(HI_AT + (<u32>r << 2), vHi);
+}
+
 // ---- flags and ALU ------------------------------------------------------------------------
 
 @inline function setSZP(v: u32, size: i32): void {
@@ -383,18 +446,21 @@ export function run(): i32 {
   memSize = <u32>slot(S_MEM_SIZE);
   argEnd = <u32>slot(S_ARG_END);
   syscalls = slot(S_SYSCALLS);
+  mode64 = slot(S_MODE64) !== 0;
   writtenLo = 0;
   writtenHi = memSize;
   return saveState(loop());
 }
 
 /**
- * Start an i386 run at address `at`, set up as emulator.ts run() does (every register but esp
+ * Start a run at address `at` (mode 1: 64-bit), set up as emulator.ts run() does (every register but esp
  * holds the start address, undefined until first touched; flags clear), and continue as run().
  * The caller has restored the memory and advanced the stamp generation `gen0`.
  */
-export function start(at: u32, maxSteps0: i32, gen0: u32, visitGen0: u32, memSize0: u32, argEnd0: u32, memUndoN0: i32, stkUndoN0: i32): i32 {
-  for (let i: u32 = 0; i < 8; i++) {
+export function start(at: u32, mode: i32, maxSteps0: i32, gen0: u32, visitGen0: u32, memSize0: u32, argEnd0: u32, memUndoN0: i32, stkUndoN0: i32): i32 {
+  mode64 = mode !== 0;
+  const regs: u32 = mode64 ? 16 : 8;
+  for (let i: u32 = 0; i < regs; i++) {
     store<u32>(LO_AT + (i << 2), i === 4 ? STK_INIT : at);
     store<u32>(HI_AT + (i << 2), 0);
   }
@@ -402,7 +468,7 @@ export function start(at: u32, maxSteps0: i32, gen0: u32, visitGen0: u32, memSiz
   steps = 0;
   maxSteps = maxSteps0;
   lastWrite = 0;
-  undef = 0xff & ~(1 << 4);
+  undef = (mode64 ? 0xffff : 0xff) & ~(1 << 4);
   cf = 0; zf = 0; sf = 0; ovf = 0; pfb = 0; df = 0;
   memUndoN = memUndoN0;
   stkUndoN = stkUndoN0;
@@ -425,6 +491,7 @@ export function start(at: u32, maxSteps0: i32, gen0: u32, visitGen0: u32, memSiz
   setSlot(S_MEM_SIZE, <i32>memSize0);
   setSlot(S_ARG_END, <i32>argEnd0);
   setSlot(S_SYSCALLS, 0);
+  setSlot(S_MODE64, mode);
   return saveState(loop());
 }
 
@@ -464,7 +531,7 @@ function loop(): i32 {
       p++;
       op = <i32>load<u8>(MEM_AT + p);
     }
-    const format = <i32>load<u8>(FORMAT_AT + (<u32>prefixes << 8) + <u32>op);
+    const format = <i32>load<u8>(FORMAT_AT + (mode64 ? 4096 : 0) + (<u32>prefixes << 8) + <u32>op);
     if (format === 0) { result = HAND_BACK; break; }
     p++;
     let reg = 0, rmBit = 0, addrRegs = 0, isMem = false;
@@ -490,8 +557,13 @@ function loop(): i32 {
           if (idx !== 4) { index = idx; addrRegs = 1 << idx; scaleShift = <u32>sib >> 6; }
           base = sib & 7;
         }
-        if (base === 5 && mod === 0) { base = -1; dispSize = 4; }
-        if (base >= 0) addrRegs |= 1 << base;
+        if (base === 5 && mod === 0) {
+          // No base: disp32, or in 64-bit mode without SIB the address after the instruction.
+          base = mode64 && (modrm & 7) === 5 ? RIP : -1;
+          dispSize = 4;
+          if (base === RIP && op === 0x8d) { result = HAND_BACK; break; } // lea of RIP: GetPC, emulator.ts
+        }
+        if (base >= 0 && base !== RIP) addrRegs |= 1 << base;
         if (dispSize === 1) disp = <i32>load<i8>(MEM_AT + p);
         else if (dispSize === 4) disp = load<i32>(MEM_AT + p);
         p += <u32>dispSize;
@@ -526,7 +598,7 @@ function loop(): i32 {
     curAddr = a;
     if (undef !== 0) {
       const rule = <i32>load<u16>(TOUCH_AT + (<u32>op << 1));
-      let m = (rule | (addrRegs & -((rule >> 8) & 1)) | ((1 << reg) & -((rule >> 9) & 1)) | (rmBit & -((rule >> 10) & 1))) & undef;
+      let m = ((rule & 0xff) | (addrRegs & -((rule >> 8) & 1)) | ((1 << reg) & -((rule >> 9) & 1)) | (rmBit & -((rule >> 10) & 1))) & undef;
       if (m !== 0) {
         undef &= ~m;
         while (m !== 0) {
@@ -539,12 +611,13 @@ function loop(): i32 {
     }
     // The address reads the registers as the lazy definition left them.
     let ea = <u32>disp;
-    if (base >= 0) ea += reg32(base);
+    if (base === RIP) ea += BUF_LO + next;
+    else if (base >= 0) ea += reg32(base);
     if (index >= 0) ea += reg32(index) << scaleShift;
 
     eip = a + n;
-    // FS/GS-relative operands fault (bound, arpl and lea stop as unsupported first).
-    const stop = isMem && (prefixes & PREFIX_FSGS) !== 0 ? (op === 0x8d || op === 0x62 || op === 0x63 ? STOP_UNSUPPORTED : STOP_FAULT) : execute(op, reg, rmReg, isMem, ea, imm);
+    // FS/GS-relative operands fault (bound, i386 arpl and lea stop as unsupported first).
+    const stop = isMem && (prefixes & PREFIX_FSGS) !== 0 ? (op === 0x8d || op === 0x62 || (op === 0x63 && !mode64) ? STOP_UNSUPPORTED : STOP_FAULT) : execute(op, reg, rmReg, isMem, ea, imm);
     if (stop >= 0) { result = stop; break; }
     if (fault) { result = STOP_FAULT; break; }
   }
@@ -597,8 +670,15 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
     setReg32(r, v);
     return -1;
   }
-  if (op < 0x58) { push32(reg32(op & 7)); return -1; }
-  if (op < 0x60) { const v = pop32(); setReg32(op & 7, v); return -1; }
+  if (op < 0x58) {
+    if (mode64) push64(reg32(op & 7), load<u32>(HI_AT + (<u32>(op & 7) << 2)));
+    else push32(reg32(op & 7));
+    return -1;
+  }
+  if (op < 0x60) {
+    if (mode64) { const v = pop64(); setReg64(op & 7, v, opHi); } else { const v = pop32(); setReg32(op & 7, v); }
+    return -1;
+  }
   if (op >= 0x70 && op < 0x80) { if (cond(op & 15)) jump(eip + <u32>imm); return -1; }
   switch (op) {
     case 0x60: {
@@ -613,8 +693,18 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
       }
       return -1;
     }
-    case 0x62: case 0x63: return STOP_UNSUPPORTED; // bound, arpl
-    case 0x68: case 0x6a: push32(<u32>imm); return -1;
+    case 0x62: return STOP_UNSUPPORTED; // bound
+    case 0x63: {
+      if (!mode64) return STOP_UNSUPPORTED; // arpl
+      const v = rdRM(isMem, ea, rmReg, 4); // movsxd without REX.W: a 32-bit move
+      if (fault) return STOP_FAULT;
+      setReg32(reg, v);
+      return -1;
+    }
+    case 0x68: case 0x6a:
+      if (mode64) push64(<u32>imm, imm < 0 ? 0xffffffff : 0);
+      else push32(<u32>imm);
+      return -1;
     case 0x69: case 0x6b: {
       const x = rdRM(isMem, ea, rmReg, 4);
       if (fault) return STOP_FAULT;
@@ -664,9 +754,13 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
     case 0x98: setReg32(0, <u32>((<i32>reg32(0) << 16) >> 16)); return -1;
     case 0x99: setReg32(2, reg32(0) & 0x80000000 ? 0xffffffff : 0); return -1;
     case 0x9b: return -1; // fwait
-    case 0x9c: push32(<u32>(0x202 | cf | (zf << 6) | (sf << 7) | (df << 10) | (ovf << 11))); return -1;
+    case 0x9c: {
+      const f = <u32>(0x202 | cf | (zf << 6) | (sf << 7) | (df << 10) | (ovf << 11));
+      if (mode64) push64(f, 0); else push32(f);
+      return -1;
+    }
     case 0x9d: {
-      const f = <i32>pop32();
+      const f = <i32>(mode64 ? pop64() : pop32());
       cf = f & 1; zf = (f >> 6) & 1; sf = (f >> 7) & 1; df = (f >> 10) & 1; ovf = (f >> 11) & 1;
       return -1;
     }

@@ -5,12 +5,12 @@
  * views of them). The instruction formats it may decode come from the TypeScript decoder.
  */
 import { EMULATOR_CORE_WASM } from './emulator-core.wasm.js';
-import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_OPSIZE, F_SEGFS, F_SEGOTHER, Insn } from './x86-decoder.js';
+import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_OPSIZE, F_RIPREL, F_SEGFS, F_SEGOTHER, Insn } from './x86-decoder.js';
 
 /** Slots of the state block (i32 at ST_AT), in the source's order. */
 export const enum Slot {
   Eip, Steps, MaxSteps, LastWrite, Undef, Cf, Zf, Sf, Of, Pfb, Df, MemUndoN, StkUndoN, Gen, VisitGen,
-  Streak, Wx, WxFirst, WxRun, BackJumps, LoopAt, MemSize, ArgEnd, Syscalls,
+  Streak, Wx, WxFirst, WxRun, BackJumps, LoopAt, MemSize, ArgEnd, Syscalls, Mode64,
 }
 
 /** run() results besides a Stop code. */
@@ -31,8 +31,8 @@ export interface EmulatorCore extends CoreLayout {
   executes(op: number, prefixes: number): number;
   /** Continue from the state block: a Stop code, BUDGET, or HAND_BACK (the instruction at eip is emulator.ts's). */
   run(): number;
-  /** Set up an i386 run at address `at` and continue as run(). */
-  start(at: number, maxSteps: number, gen: number, visitGen: number, memSize: number, argEnd: number, memUndoN: number, stkUndoN: number): number;
+  /** Set up a run at address `at` (mode64: 1 for 64-bit) and continue as run(). */
+  start(at: number, mode64: number, maxSteps: number, gen: number, visitGen: number, memSize: number, argEnd: number, memUndoN: number, stkUndoN: number): number;
 }
 
 const FMT_MODRM = 8;
@@ -74,19 +74,20 @@ function modrmBytes(modrm: number, sib: number): number {
 }
 
 /**
- * For each prefix class (see below) and one-byte opcode the core executes, the i386 format as the decoder
+ * For each mode, prefix class (see below) and one-byte opcode the core executes, the format the decoder
  * decodes it: immediate size, ModRM, whether the register forms and the memory forms decode as
  * plain 32-bit ModRM/SIB forms (lea, bound: no register forms; a 16-bit address size: no
  * memory forms), and FMT_DECODED. 0 when the decoder disagrees otherwise; the core then leaves
  * the instruction to emulator.ts.
  */
 function decodedFormats(core: EmulatorCore): Uint8Array {
-  const out = new Uint8Array(16 * 256);
+  const out = new Uint8Array(2 * 16 * 256);
   const ins = new Insn();
   const buf = new Uint8Array(24);
   // No prefix and each class alone: prefixes of two classes together are rare in text, and the
   // probes (the decoder run ~10^4 times per class) are start-up time.
-  for (const prefixes of [0, 1, 2, 4, 8]) {
+  for (const mode64 of [false, true]) for (const prefixes of [0, 1, 2, 4, 8]) {
+    const table = (mode64 ? 4096 : 0) | (prefixes << 8);
     const pfx = PREFIX_BYTES.filter((_, i) => prefixes & (1 << i));
     for (let op = 0; op < 256; op++) {
       if (!core.executes(op, prefixes)) continue;
@@ -94,22 +95,22 @@ function decodedFormats(core: EmulatorCore): Uint8Array {
       buf.set(pfx);
       const at = pfx.length;
       buf[at] = op;
-      const n = decode(buf, 0, buf.length, false, ins);
+      const n = decode(buf, 0, buf.length, mode64, ins);
       if (n === 0 || ins.op !== op) continue;
       const immSize = ins.immSize;
       if ((ins.flags & F_MODRM) === 0) {
-        if ((ins.flags & ~PREFIX_FLAGS) === 0 && n === at + 1 + immSize) out[(prefixes << 8) | op] = immSize | FMT_DECODED;
+        if ((ins.flags & ~PREFIX_FLAGS) === 0 && n === at + 1 + immSize) out[table | op] = immSize | FMT_DECODED;
         continue;
       }
       let format = immSize | FMT_MODRM | FMT_REG_FORMS | FMT_MEM_FORMS | FMT_DECODED;
       for (const [modrm, sib] of MODRM_PROBES) {
         buf[at + 1] = modrm;
         buf[at + 2] = sib;
-        const len = decode(buf, 0, buf.length, false, ins);
-        const plain = len === at + 1 + modrmBytes(modrm, sib) + immSize && ins.op === op && ins.immSize === immSize && (ins.flags & ~(F_MODRM | F_MEM | PREFIX_FLAGS)) === 0;
+        const len = decode(buf, 0, buf.length, mode64, ins);
+        const plain = len === at + 1 + modrmBytes(modrm, sib) + immSize && ins.op === op && ins.immSize === immSize && (ins.flags & ~(F_MODRM | F_MEM | F_RIPREL | PREFIX_FLAGS)) === 0;
         if (!plain) format &= ~(modrm >= 0xc0 ? FMT_REG_FORMS : FMT_MEM_FORMS);
       }
-      out[(prefixes << 8) | op] = format & (FMT_REG_FORMS | FMT_MEM_FORMS) ? format : 0;
+      out[table | op] = format & (FMT_REG_FORMS | FMT_MEM_FORMS) ? format : 0;
     }
   }
   return out;

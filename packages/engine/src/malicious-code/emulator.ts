@@ -138,7 +138,7 @@ export function syscallName(mode64: boolean, n: number): string | undefined {
  */
 export class Emulator {
   readonly res = new RunResult();
-  /** The hot loop for common i386 instructions (emulator-core.ts); the arrays below are views of its memory. */
+  /** The hot loop for the common instructions (emulator-core.ts); the arrays below are views of its memory. */
   private readonly core: EmulatorCore = emulatorCore();
   private readonly coreMemory = this.core.memory.buffer;
   /** The core's state block: the fields its loop reads and updates, copied in and out around it. */
@@ -223,13 +223,13 @@ export class Emulator {
     const gen = this.gen;
     const memSize = this.memSize, bufEnd = BUF_LO + memSize, argEnd = PRE + this.argLen;
     const wStamp = this.wStamp, xStamp = this.xStamp, visited = this.visited, visitGen = this.visitGen;
-    const core = this.useCore && !mode64;
+    const core = this.useCore;
     let run = 0;
     // Whether the next step starts in the core (not right after it handed an instruction back).
     let coreTurn = false;
     if (core) {
       // The core sets the run up as below and runs it, most often to its end.
-      const result = this.core.start(startAddr, maxSteps, gen, visitGen, memSize, argEnd, this.memUndoN, this.stkUndoN);
+      const result = this.core.start(startAddr, mode64 ? 1 : 0, maxSteps, gen, visitGen, memSize, argEnd, this.memUndoN, this.stkUndoN);
       this.readCoreResults();
       this.readCoreState();
       if (result !== HAND_BACK) {
@@ -326,6 +326,7 @@ export class Emulator {
     st[Slot.MemSize] = this.memSize;
     st[Slot.ArgEnd] = PRE + this.argLen;
     st[Slot.Syscalls] = r.nSyscalls;
+    st[Slot.Mode64] = this.mode64 ? 1 : 0;
     const result = this.core.run();
     this.readCoreResults();
     this.readCoreState();

@@ -66,7 +66,7 @@ function compare(args: Uint8Array[], stride: number, maxSteps: number): number {
   return steps;
 }
 
-/** Edge cases of flags and operands, each run to its end (c4 c0: an invalid les). */
+/** Edge cases of flags and operands, each run to its end in both modes (c4 c0: les in i386, VEX in 64-bit). */
 const SNIPPETS = [
   'b8ffffff7f 40 70 02 c4c0', // inc to 0x80000000: OF, then jo
   'b800000080 48 71 02 c4c0', // dec to 0x7fffffff: OF, then jno
@@ -89,6 +89,8 @@ const SNIPPETS = [
   '64 8d00 c4c0', // lea FS: unsupported
   'be00010010 bf20010010 a4 a5 a6 a7 aa ab ac ad ae af fd a4 a5 ab c4c0', // string operations both ways
   '9c 9d 9b 9c 58 c4c0', // pushf/popf/fwait
+  '6aff 58 50 5b 6a01 9c 5f 63c8 c4c0', // push/pop (8 bytes in 64-bit mode), movsxd (arpl in i386)
+  '8b0504000000 3305feffffff 8d0500000000 c4c0', // RIP-relative operands in 64-bit mode, lea of RIP (GetPC)
 ];
 
 describe('emulator core (WebAssembly) against the TypeScript steps', () => {
