@@ -83,7 +83,7 @@ const F_REG_FORMS = 16;
 const F_DECODED = 32;
 const F_MEM_FORMS = 64;
 
-// Prefix classes (the FORMAT table index is class << 8 | opcode): CS/DS/ES/SS overrides (no
+// Prefix classes (bits of the FORMAT table index, see FORMAT_AT): CS/DS/ES/SS overrides (no
 // effect in flat memory), FS/GS (a memory operand faults), operand size, address size.
 const PREFIX_SEG = 1;
 const PREFIX_FSGS = 2;
@@ -178,7 +178,7 @@ export function executes(op: i32, prefixes: i32): i32 {
   store<u32>(HI_AT + (<u32>r << 2), 0);
 }
 
-/** Byte registers al, cl, dl, bl, ah, ch, dh, bh (no REX in i386). */
+/** Byte registers al, cl, dl, bl, ah, ch, dh, bh (without REX, which the loop leaves to emulator.ts). */
 @inline function byteRegAt(r: i32): u32 { return r < 4 ? LO_AT + (<u32>r << 2) : LO_AT + (<u32>(r - 4) << 2) + 1; }
 
 @inline function getReg(r: i32, size: i32): u32 { return size === 1 ? <u32>load<u8>(byteRegAt(r)) : reg32(r); }
@@ -453,9 +453,9 @@ export function run(): i32 {
 }
 
 /**
- * Start a run at address `at` (mode 1: 64-bit), set up as emulator.ts run() does (every register but esp
- * holds the start address, undefined until first touched; flags clear), and continue as run().
- * The caller has restored the memory and advanced the stamp generation `gen0`.
+ * Start a run at address `at` (mode 1: 64-bit), set up as emulator.ts run() does (every
+ * register but esp holds the start address, undefined until first touched; flags clear), and
+ * continue as run(). The caller has restored the memory and advanced the stamp generation.
  */
 export function start(at: u32, mode: i32, maxSteps0: i32, gen0: u32, visitGen0: u32, memSize0: u32, argEnd0: u32, memUndoN0: i32, stkUndoN0: i32): i32 {
   mode64 = mode !== 0;
