@@ -485,13 +485,6 @@ export function start(at: u32, mode: i32, maxSteps0: i32, gen0: u32, visitGen0: 
   syscalls = 0;
   writtenLo = memSize;
   writtenHi = 0;
-  setSlot(S_GEN, <i32>gen0);
-  setSlot(S_VISIT_GEN, <i32>visitGen0);
-  setSlot(S_MAX_STEPS, maxSteps0);
-  setSlot(S_MEM_SIZE, <i32>memSize0);
-  setSlot(S_ARG_END, <i32>argEnd0);
-  setSlot(S_SYSCALLS, 0);
-  setSlot(S_MODE64, mode);
   return saveState(loop());
 }
 
