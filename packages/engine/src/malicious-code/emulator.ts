@@ -165,9 +165,6 @@ export class Emulator {
   private readonly lo = new Uint32Array(this.coreMemory, this.core.LO_AT.value, 16);
   private readonly hi = new Uint32Array(this.coreMemory, this.core.HI_AT.value, 16);
   private readonly insn = new Insn();
-
-  /** `useCore` false: every step in TypeScript (tests compare runs with and without the core). */
-  constructor(private readonly useCore = true) {}
   private readonly pcSlots = new Uint32Array(PC_SLOTS);
   private pcSlotN = 0;
   private cf = 0; private zf = 0; private sf = 0; private of = 0; private pfb = 0; private df = 0;
@@ -181,6 +178,9 @@ export class Emulator {
   private undef = 0; // registers not yet given a value (lazy initialisation, see above)
   private opHi = 0; // high half of the last 64-bit operand read
   private resHi = 0; // high half of the last 64-bit ALU result
+
+  /** `useCore` false: every step in TypeScript (tests compare runs with and without the core). */
+  constructor(private readonly useCore = true) {}
 
   /** Start a new argument: forget which offsets earlier runs executed. */
   beginArgument(arg: Uint8Array, len: number): void {
