@@ -162,9 +162,15 @@ function runPoints(r: RunResult): number {
 
 function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: number, threshold: number, scanned: boolean): ModeResult {
   const out = (mode64 ? RESULT64 : RESULT32).reset();
-  if (!scanned) scan.scan(arg, len, mode64);
   const text = tclass !== 0;
-  if (text && scan.mel < TEXT_MIN_CHAIN) return out;
+  if (scanned) {
+    // The printable scan leaves the longest chain to heads (see scanPrintable32).
+    scan.heads(TEXT_MIN_CHAIN);
+    if (scan.headOff[0]! < 0) return out;
+  } else {
+    scan.scan(arg, len, mode64);
+    if (text && scan.mel < TEXT_MIN_CHAIN) return out;
+  }
   emu.beginArgument(arg, len);
 
   // Static signals.
@@ -189,7 +195,7 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
     addCand(scan.entryBefore(t, 64));
     if (scan.trigType[i] === T_CALL || scan.trigType[i] === T_FPUENV || scan.trigType[i] === T_RIPLEA) addCand(t);
   }
-  scan.heads(text ? TEXT_MIN_CHAIN : 8);
+  if (!scanned) scan.heads(text ? TEXT_MIN_CHAIN : 8);
   for (let i = 0; i < MAX_HEADS; i++) {
     const h = scan.headOff[i]!;
     if (h < 0) continue;

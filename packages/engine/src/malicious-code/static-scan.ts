@@ -61,7 +61,7 @@ export class StaticScan {
   readonly trigOff = new Int32Array(MAX_TRIGGERS);
   readonly trigType = new Uint8Array(MAX_TRIGGERS);
   nTrig = 0;
-  /** Longest chain and where it starts. */
+  /** Longest chain and where it starts (`scan` only: see `scanPrintable32`). */
   mel = 0;
   melAt = -1;
   /** Longest sled: [sledStart, sledEnd), with the count of non-printable bytes in it. */
@@ -155,10 +155,13 @@ export class StaticScan {
   /**
    * The scan of a printable-ASCII argument in 32-bit mode, or false (nothing reliable filled
    * in) when a byte is outside 0x20-0x7E or the argument holds a run of 16 sled instructions
-   * (then `scan` does the whole job). Fills `ilen`, `chain`, the longest chain and empty
-   * trigger and sled results, which is all `scan` would report for such text: printable bytes
-   * hold no call, FPU store, gate or backward branch (rel8 0x20-0x7E is forward), and no sled
-   * of 16 bytes. `kind` and `tgt` are not filled (they serve only trigger processing).
+   * (then `scan` does the whole job). Fills `ilen`, `chain` and empty trigger and sled results,
+   * which is all `scan` would report for such text: printable bytes hold no call, FPU store,
+   * gate or backward branch (rel8 0x20-0x7E is forward), and no sled of 16 bytes. `kind` and
+   * `tgt` are not filled (they serve only trigger processing).
+   * Nor is the longest chain (`mel`, -1 here): it starts at a head, because every valid
+   * instruction here (plain or Jcc) that falls into an offset has a longer chain than that
+   * offset, so `heads` finds it (its first slot) without a per-offset maximum in the loop.
    */
   scanPrintable32(buf: Uint8Array, len: number): boolean {
     this.len = len;
@@ -168,11 +171,8 @@ export class StaticScan {
     this.sledStart = this.sledEnd = -1;
     this.sledBinary = 0;
     this.nLandings = 0;
-    const mel = this.printableChains(buf, len);
-    if (mel < 0) return false;
-    this.mel = mel;
-    this.melAt = mel === 0 ? -1 : this.scanResult[1]!;
-    return true;
+    this.mel = this.melAt = -1;
+    return this.printableChains(buf, len) === 0;
   }
 
   /** Copy the argument where the loops read it. */
@@ -194,8 +194,8 @@ export class StaticScan {
 
   /**
    * The loop of `scanPrintable32`, run by WebAssembly (scan-loops.wat) on a copy of the
-   * argument; offsets behind two prefixes come back here for `quick`. Returns the longest
-   * chain, or -1 to give up (a byte outside 0x20-0x7E, a sled, an unexpected kind).
+   * argument; offsets behind two prefixes come back here for `quick`. Returns 0, or -1 to give
+   * up (a byte outside 0x20-0x7E, a sled, an unexpected kind).
    */
   private printableChains(buf: Uint8Array, len: number): number {
     const w = this.wasm;
@@ -463,8 +463,8 @@ function lockAlwaysInvalid(b1: number, mode64: boolean, b: Uint8Array): boolean 
   return quick(b, 0, 16, mode64) === 0;
 }
 
-// Printable 32-bit table (Uint16 entries). Main page: index b0 << 7 | b1 for a first byte b0
-// and the next byte b1 (0 past the end). Then two prefix pages (66, 67) at P.PrefixPages, index
+// Printable 32-bit table (Uint16 entries). Main page: index b1 << 8 | b0 for a first byte b0
+// and the next byte b1 below 0x80 (0 past the end): the two bytes as one little-endian load. Then two prefix pages (66, 67) at P.PrefixPages, index
 // (b0 & 1) << 14 | b1 << 7 | b2 for the prefix b0 and the next two bytes. A plain entry: bits
 // 0-3 length (with the prefix), P.Sled, P.Valid, bits 8-15 the mask of the branch displacement
 // (P.Rel for a Jcc rel8, whose displacement is the last byte of the key). P.Rare entries need
@@ -491,7 +491,7 @@ function buildPrintable(): Uint16Array {
     if (b0 === 0) continue;
     for (const b1 of keyBytes) {
       key[0] = b0; key[1] = b1;
-      t[(b0 << 7) | b1] = isSeg(b0) ? P.Seg : b0 === 0x66 || b0 === 0x67 ? P.Prefix : printableEntry(key, 2);
+      t[(b1 << 8) | b0] = isSeg(b0) ? P.Seg : b0 === 0x66 || b0 === 0x67 ? P.Prefix : printableEntry(key, 2);
       if (b0 !== 0x66 && b0 !== 0x67) continue;
       for (const b2 of keyBytes) {
         key[2] = b2;

@@ -337,7 +337,7 @@ describe('static scan: printable-text path and entry search', () => {
     'fg0138ik$,4<%-5=emudt.rs',
   ];
 
-  it('a printable argument gets the same lengths, chains and longest chain as from the full scan', async () => {
+  it('a printable argument gets the same lengths, chains and longest chains as from the full scan', async () => {
     const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
     const fast = new StaticScan();
     const full = new StaticScan();
@@ -354,7 +354,9 @@ describe('static scan: printable-text path and entry search', () => {
         continue;
       }
       compared++;
-      expect([fast.mel, fast.melAt]).toEqual([full.mel, full.melAt]);
+      // The printable scan leaves the longest chain to heads (it starts at one).
+      fast.heads(1);
+      expect([fast.headLen[0], fast.headOff[0]]).toEqual(full.mel === 0 ? [0, -1] : [full.mel, full.melAt]);
       expect(full.nTrig).toBe(0);
       expect(full.nLandings).toBe(0);
       expect(Array.from(fast.ilen.subarray(0, n))).toEqual(Array.from(full.ilen.subarray(0, n)));
