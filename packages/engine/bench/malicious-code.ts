@@ -50,9 +50,10 @@ export async function main(): Promise<void> {
   console.log(`throughput over the benign set: median ${rates[RUNS >> 1]!.toFixed(1)} MB/s (runs: ${rates.map((x) => x.toFixed(1)).join(', ')})`);
 
   // Where the time goes, per kind of argument (the classes take different paths in analyze.ts:
-  // printable text gets the printable i386 scan and text emulation; other text and binary get
-  // the full scan in both modes; short text is rejected after one byte scan). Classes alternate
-  // within each run, so a change of CPU speed during the bench affects them alike.
+  // printable text gets the printable i386 scan and text emulation; other text the full i386
+  // scan; binary the full scan in both modes; short text is rejected after one byte scan).
+  // Classes alternate within each run, so a change of CPU speed during the bench affects them
+  // alike.
   const classes: { name: string; args: Uint8Array[]; bytes: number; ms: number[] }[] = [
     { name: 'printable >= 64 B', args: [], bytes: 0, ms: [] },
     { name: 'other >= 64 B', args: [], bytes: 0, ms: [] },

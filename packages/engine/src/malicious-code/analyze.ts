@@ -2,8 +2,9 @@
  * Malicious code detection in one SMTP command argument: combines the static scan, SigFree
  * data-flow counting and emulation runs into a score.
  *
- * Score scale (points, unbounded above, 0 = no sign of code). Per architecture (i386 and
- * x86-64 are both tried; the better one counts) the score is the sum of:
+ * Score scale (points, unbounded above, 0 = no sign of code). Per architecture (binary
+ * arguments are tried as i386 and x86-64 code, text as i386 only: see `analyze`; the better one
+ * counts) the score is the sum of:
  *   syscall        30 for a gate reached with a shellcode system-call number, 45 when its
  *                  arguments are also plausible (execve of a "/path", socketcall with a valid
  *                  call and pointer, dup2 onto 0-2...); +5 per further distinct call (max +15)
@@ -279,9 +280,13 @@ export function analyze(arg: Uint8Array, sensitivity: Sensitivity): CodeAnalysis
   if (tclass !== 0 && len < MIN_TEXT) return { malicious: false, score: 0, signals: [] };
   const threshold = THRESHOLDS[sensitivity] ?? THRESHOLDS.medium;
   const a = analyzeMode(arg, len, false, tclass, threshold, printable);
-  // Printable ASCII is analysed as i386 code only: 0x40-0x4F are REX prefixes in 64-bit mode,
-  // so alphanumeric decoders are i386 code in practice, and this halves the cost on text.
-  const b = tclass === 2 ? EMPTY : analyzeMode(arg, len, true, tclass, threshold, false);
+  // Text (printable ASCII, or UTF-8 without control characters) is analysed as i386 code only,
+  // which halves its cost. Text cannot hold 0F 05 (syscall), so code made of text must decode
+  // itself first in either mode; a decoder written for x86-64 is then caught only where its
+  // instructions mean the same in i386 (0x40-0x4F, letters, are REX prefixes in 64-bit mode).
+  // In 64-bit mode, random UTF-8 text even reads as GetPC: lea of RIP with a '%', '-', '5' or
+  // '=' ModRM byte.
+  const b = tclass !== 0 ? EMPTY : analyzeMode(arg, len, true, tclass, threshold, false);
   const m = b.score > a.score ? b : a;
   if (m.score === 0) return { malicious: false, score: 0, signals: [] };
   return { malicious: m.score >= threshold, score: m.score, signals: m.signals };
