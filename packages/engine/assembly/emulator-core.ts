@@ -4,11 +4,12 @@
  * src/malicious-code/emulator-core.wasm.ts).
  *
  * src/malicious-code/emulator.ts stays the definition of the emulator: its memory images,
- * registers and stamps live in this module's memory, and its run loop hands the steps it can
- * to `start` and `run`. They execute one-byte opcodes (see `executes`), after segment, FS/GS,
- * operand-size and address-size prefixes but no REX, in both modes, with exactly the semantics
- * and bookkeeping of emulator.ts, and hand any other instruction back (return HAND_BACK with
- * nothing changed for it): emulator.ts executes that one step and calls again. Instruction
+ * registers and stamps live in this module's memory, and it hands whole lists of runs to
+ * `runEach` (which also undoes each run's writes before the next) and the steps it can to
+ * `run`. They execute one-byte opcodes (see `executes`), after segment, FS/GS, operand-size and
+ * address-size prefixes but no REX, in both modes, with exactly the semantics and bookkeeping
+ * of emulator.ts, and hand any other instruction back (return HAND_BACK with nothing changed
+ * for it): emulator.ts executes that one step and calls run again. Instruction
  * formats come from the TypeScript decoder through the FORMAT table, filled by
  * emulator-core.ts; this file only reads the ModRM/SIB bytes those formats announce.
  *
@@ -40,6 +41,8 @@ export const STKUNDO_AT: u32 = MEMUNDO_AT + 4 * MEM_BYTES;
 export const VISITED_AT: u32 = STKUNDO_AT + 4 * STK_SIZE;
 const TOUCH_AT: u32 = VISITED_AT + 4 * MAX_ARG; // u16 x 256: touchRule per opcode
 const PREFIX_AT: u32 = TOUCH_AT + 512; // u8 x 256: prefix class per byte
+export const ORIG_AT: u32 = PREFIX_AT + 256; // the buffer as the argument left it (what undo restores)
+export const STARTS_AT: u32 = ORIG_AT + MEM_BYTES; // i32 x 256 (emulator-core.ts MAX_STARTS): runEach's argument offsets
 
 const BUF_LO: u32 = 0x10000000;
 const ARG_ADDR: u32 = BUF_LO + PRE;
@@ -50,29 +53,26 @@ const IDLE_STEPS: i32 = 400;
 // State slots (i32 at ST_AT + 4 * slot).
 const S_EIP = 0;
 const S_STEPS = 1;
-const S_MAX_STEPS = 2;
-const S_LAST_WRITE = 3;
-const S_UNDEF = 4;
-const S_CF = 5;
-const S_ZF = 6;
-const S_SF = 7;
-const S_OF = 8;
-const S_PFB = 9;
-const S_DF = 10;
-const S_MEM_UNDO_N = 11;
-const S_STK_UNDO_N = 12;
-const S_GEN = 13;
-const S_VISIT_GEN = 14;
-const S_STREAK = 15;
-const S_WX = 16;
-const S_WX_FIRST = 17;
-const S_WX_RUN = 18;
-const S_BACK_JUMPS = 19;
-const S_LOOP_AT = 20;
-const S_MEM_SIZE = 21;
-const S_ARG_END = 22;
-const S_SYSCALLS = 23;
-const S_MODE64 = 24;
+const S_LAST_WRITE = 2;
+const S_UNDEF = 3;
+const S_CF = 4;
+const S_ZF = 5;
+const S_SF = 6;
+const S_OF = 7;
+const S_PFB = 8;
+const S_DF = 9;
+const S_MEM_UNDO_N = 10;
+const S_STK_UNDO_N = 11;
+const S_STREAK = 12;
+const S_WX = 13;
+const S_WX_FIRST = 14;
+const S_WX_RUN = 15;
+const S_BACK_JUMPS = 16;
+const S_LOOP_AT = 17;
+const S_SYSCALLS = 18;
+const S_GEN = 19;
+const S_NEXT = 20;
+const S_SPENT = 21;
 
 // FORMAT entry bits (0 = not executed here): immediate size, ModRM present, whether the
 // register forms (mod 3) and the memory forms decode as plain 32-bit ModRM/SIB forms do, and
@@ -422,43 +422,114 @@ for (let op = 0; op < 256; op++) {
 }
 
 /**
- * Continue the run whose state the state block holds, until the budget, a stop, or an
- * instruction this loop leaves to emulator.ts. Returns a Stop code, BUDGET or HAND_BACK; the
- * state block holds the state either way.
+ * Continue the run whose state the state block holds (the setup of runEach and the argument's
+ * from begin stay), until the budget, a stop, or an instruction this loop leaves to emulator.ts.
+ * Returns a Stop code, BUDGET or HAND_BACK; the state block holds the state either way.
  */
 export function run(): i32 {
   eip = <u32>slot(S_EIP);
   steps = slot(S_STEPS);
-  maxSteps = slot(S_MAX_STEPS);
   lastWrite = slot(S_LAST_WRITE);
   undef = slot(S_UNDEF);
   cf = slot(S_CF); zf = slot(S_ZF); sf = slot(S_SF); ovf = slot(S_OF); pfb = slot(S_PFB); df = slot(S_DF);
   memUndoN = slot(S_MEM_UNDO_N);
   stkUndoN = slot(S_STK_UNDO_N);
-  gen = <u32>slot(S_GEN);
-  visitGen = <u32>slot(S_VISIT_GEN);
   streak = slot(S_STREAK);
   wx = slot(S_WX);
   wxFirst = slot(S_WX_FIRST);
   wxRun = slot(S_WX_RUN);
   backJumps = slot(S_BACK_JUMPS);
   loopAt = slot(S_LOOP_AT);
-  memSize = <u32>slot(S_MEM_SIZE);
-  argEnd = <u32>slot(S_ARG_END);
   syscalls = slot(S_SYSCALLS);
-  mode64 = slot(S_MODE64) !== 0;
+  // The steps in emulator.ts may have written anywhere in the buffer.
   writtenLo = 0;
   writtenHi = memSize;
   return saveState(loop());
 }
 
 /**
- * Start a run at address `at` (mode 1: 64-bit), set up as emulator.ts run() does (every
- * register but esp holds the start address, undefined until first touched; flags clear), and
- * continue as run(). The caller has restored the memory and advanced the stamp generation.
+ * Start a new argument (emulator.ts beginArgument): undo the last run's writes (the undo counts
+ * are emulator.ts's) while ORIG still holds the previous argument, and take the new buffer size,
+ * argument end and visit generation. Returns the stamp generation. The caller then writes the
+ * new argument into the buffer and ORIG.
  */
-export function start(at: u32, mode: i32, maxSteps0: i32, gen0: u32, visitGen0: u32, memSize0: u32, argEnd0: u32, memUndoN0: i32, stkUndoN0: i32): i32 {
+export function begin(memUndoN0: i32, stkUndoN0: i32, memSize0: u32, argEnd0: u32, visitGen0: u32): u32 {
+  memUndoN = memUndoN0;
+  stkUndoN = stkUndoN0;
+  newRun();
+  memSize = memSize0;
+  argEnd = argEnd0;
+  visitGen = visitGen0;
+  return gen;
+}
+
+/** newRun for emulator.ts's own runs (the undo counts are its): returns the stamp generation. */
+export function undo(memUndoN0: i32, stkUndoN0: i32): u32 {
+  memUndoN = memUndoN0;
+  stkUndoN = stkUndoN0;
+  newRun();
+  return gen;
+}
+
+/**
+ * Before a run: buffer bytes the last run wrote back to ORIG, stack bytes back to 0 (so a run
+ * costs no copy of the whole buffer and stack), and a new stamp generation, which tells the
+ * bytes this run writes and executes from all older ones.
+ */
+function newRun(): void {
+  for (let i = 0; i < memUndoN; i++) {
+    const o = load<u32>(MEMUNDO_AT + (<u32>i << 2));
+    store<u8>(MEM_AT + o, load<u8>(ORIG_AT + o));
+  }
+  for (let i = 0; i < stkUndoN; i++) store<u8>(STK_AT + load<u32>(STKUNDO_AT + (<u32>i << 2)), 0);
+  memUndoN = 0;
+  stkUndoN = 0;
+  gen++;
+  if (gen === 0xffffffff) {
+    memory.fill(WSTAMP_AT, 0, MEMUNDO_AT - WSTAMP_AT); // the four stamp arrays
+    gen = 1;
+  }
+}
+
+// runEach flags.
+const SKIP_VISITED = 1;
+const EVERY_RUN = 2;
+
+/**
+ * Runs from the argument offsets STARTS[0..count) in order (emulator.ts runStarts), each after
+ * newRun, with min(runSteps, budget - steps of the runs before) steps, while that is positive;
+ * with SKIP_VISITED, not from offsets an earlier run of the argument executed. Stops after a run
+ * emulator.ts must see: one it must finish (HAND_BACK), one that executed minWxRun self-written
+ * instructions in a row, or any with EVERY_RUN. Returns that run's result, the state block
+ * holding its state, S_NEXT its index and S_SPENT the steps before it; at the end, S_NEXT is
+ * count and S_SPENT the steps of all. The undo counts in are emulator.ts's.
+ */
+export function runEach(count: i32, mode: i32, runSteps: i32, budget: i32, flags: i32, minWxRun: i32, memUndoN0: i32, stkUndoN0: i32): i32 {
+  memUndoN = memUndoN0;
+  stkUndoN = stkUndoN0;
   mode64 = mode !== 0;
+  let spent = 0;
+  let result = BUDGET;
+  let i = 0;
+  for (; i < count && spent < budget; i++) {
+    const at = load<u32>(STARTS_AT + (<u32>i << 2));
+    if ((flags & SKIP_VISITED) !== 0 && load<u32>(VISITED_AT + (at << 2)) === visitGen) continue;
+    newRun();
+    result = startRun(ARG_ADDR + at, min(runSteps, budget - spent));
+    if (result === HAND_BACK || wxRun >= minWxRun || (flags & EVERY_RUN) !== 0) break;
+    spent += steps;
+  }
+  setSlot(S_NEXT, i < count && spent < budget ? i : count);
+  setSlot(S_SPENT, spent);
+  setSlot(S_GEN, <i32>gen);
+  return saveState(result);
+}
+
+/**
+ * Set up a run at address `at`, as emulator.ts run() does (every register but esp holds the
+ * start address, undefined until first touched; flags clear), and run it.
+ */
+function startRun(at: u32, maxSteps0: i32): i32 {
   const regs: u32 = mode64 ? 16 : 8;
   for (let i: u32 = 0; i < regs; i++) {
     store<u32>(LO_AT + (i << 2), i === 4 ? STK_INIT : at);
@@ -470,22 +541,16 @@ export function start(at: u32, mode: i32, maxSteps0: i32, gen0: u32, visitGen0: 
   lastWrite = 0;
   undef = (mode64 ? 0xffff : 0xff) & ~(1 << 4);
   cf = 0; zf = 0; sf = 0; ovf = 0; pfb = 0; df = 0;
-  memUndoN = memUndoN0;
-  stkUndoN = stkUndoN0;
-  gen = gen0;
-  visitGen = visitGen0;
   streak = 0;
   wx = 0;
   wxFirst = -1;
   wxRun = 0;
   backJumps = 0;
   loopAt = -1;
-  memSize = memSize0;
-  argEnd = argEnd0;
   syscalls = 0;
   writtenLo = memSize;
   writtenHi = 0;
-  return saveState(loop());
+  return loop();
 }
 
 function saveState(result: i32): i32 {

@@ -9,20 +9,26 @@ import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_OPSIZE, F_RIPREL, F_SEGFS, F_SEGO
 
 /** Slots of the state block (i32 at ST_AT), in the source's order. */
 export const enum Slot {
-  Eip, Steps, MaxSteps, LastWrite, Undef, Cf, Zf, Sf, Of, Pfb, Df, MemUndoN, StkUndoN, Gen, VisitGen,
-  Streak, Wx, WxFirst, WxRun, BackJumps, LoopAt, MemSize, ArgEnd, Syscalls, Mode64,
+  Eip, Steps, LastWrite, Undef, Cf, Zf, Sf, Of, Pfb, Df, MemUndoN, StkUndoN, Streak, Wx, WxFirst, WxRun,
+  BackJumps, LoopAt, Syscalls, Gen, Next, Spent,
 }
 
 /** run() results besides a Stop code. */
 export const HAND_BACK = -1;
 export const BUDGET = -2;
 
+/** runEach flags. */
+export const SKIP_VISITED = 1;
+export const EVERY_RUN = 2;
+/** Room for runEach's starts (i32 at STARTS_AT). */
+export const MAX_STARTS = 256;
+
 /** Where the instance keeps each array (byte offsets in its memory). */
 export interface CoreLayout {
   FORMAT_AT: WebAssembly.Global; ST_AT: WebAssembly.Global; LO_AT: WebAssembly.Global; HI_AT: WebAssembly.Global;
   MEM_AT: WebAssembly.Global; STK_AT: WebAssembly.Global; WSTAMP_AT: WebAssembly.Global; XSTAMP_AT: WebAssembly.Global;
   SWSTAMP_AT: WebAssembly.Global; SXSTAMP_AT: WebAssembly.Global; MEMUNDO_AT: WebAssembly.Global;
-  STKUNDO_AT: WebAssembly.Global; VISITED_AT: WebAssembly.Global;
+  STKUNDO_AT: WebAssembly.Global; VISITED_AT: WebAssembly.Global; ORIG_AT: WebAssembly.Global; STARTS_AT: WebAssembly.Global;
 }
 
 export interface EmulatorCore extends CoreLayout {
@@ -31,8 +37,16 @@ export interface EmulatorCore extends CoreLayout {
   executes(op: number, prefixes: number): number;
   /** Continue from the state block: a Stop code, BUDGET, or HAND_BACK (the instruction at eip is emulator.ts's). */
   run(): number;
-  /** Set up a run at address `at` (mode64: 1 for 64-bit) and continue as run(). */
-  start(at: number, mode64: number, maxSteps: number, gen: number, visitGen: number, memSize: number, argEnd: number, memUndoN: number, stkUndoN: number): number;
+  /** Undo the last run's writes and take a new argument's sizes (ORIG still the previous argument's); returns the stamp generation. */
+  begin(memUndoN: number, stkUndoN: number, memSize: number, argEnd: number, visitGen: number): number;
+  /** Undo the last run's writes and advance the stamp generation (returned). */
+  undo(memUndoN: number, stkUndoN: number): number;
+  /**
+   * Run from the offsets at STARTS_AT[0..count) in order (mode64: 1 for 64-bit), within
+   * `budget` steps, until a run emulator.ts must see: its result, its index in Slot.Next (count
+   * after the last) and the steps of the runs before it in Slot.Spent.
+   */
+  runEach(count: number, mode64: number, runSteps: number, budget: number, flags: number, minWxRun: number, memUndoN: number, stkUndoN: number): number;
 }
 
 const FMT_MODRM = 8;

@@ -66,6 +66,41 @@ function compare(args: Uint8Array[], stride: number, maxSteps: number): number {
   return steps;
 }
 
+/** What a run can score with (analyze.ts runPoints), with decoder runs from `minWxRun`. */
+const mayScore = (r: RunResult, minWxRun: number) => r.nSyscalls > 0 || r.getpc >= 0 || r.stackExec > 0 || r.wxRun >= minWxRun;
+
+/**
+ * runStarts as analyze.ts uses it, with and without the core: the same runs that may score, in
+ * the same order, and the same steps in all. Starts are random offsets (with repeats), the
+ * budget ends some lists early, and the visited skip turns on at the first run that may score.
+ */
+function compareStarts(args: Uint8Array[], seed: number, minWxRun: number): number {
+  const withCore = new Emulator(true);
+  const without = new Emulator(false);
+  let shown = 0;
+  args.forEach((arg, k) => {
+    const starts = Int32Array.from(bytes(seed + k, 20, (r) => r % arg.length));
+    for (const mode64 of [false, true]) {
+      const seen = [withCore, without].map((e) => {
+        e.beginArgument(arg, arg.length);
+        const out: unknown[] = [];
+        let skip = false;
+        for (let i = 0; i < starts.length; i++) {
+          i = e.runStarts(starts, i, starts.length, mode64, 300, 2500, skip, minWxRun);
+          if (i === starts.length) break;
+          if (!mayScore(e.res, minWxRun)) continue;
+          out.push({ i, run: observed(e, e.res) });
+          skip = true;
+        }
+        return { out, spent: (e as unknown as { spent: number }).spent };
+      });
+      expect({ arg: Buffer.from(arg).toString('hex'), mode64, ...seen[0] }).toEqual({ arg: Buffer.from(arg).toString('hex'), mode64, ...seen[1] });
+      shown += seen[0]!.out.length;
+    }
+  });
+  return shown;
+}
+
 /** Edge cases of flags and operands, each run to its end in both modes (c4 c0: les in i386, VEX in 64-bit). */
 const SNIPPETS = [
   'b8ffffff7f 40 70 02 c4c0', // inc to 0x80000000: OF, then jo
@@ -113,5 +148,14 @@ describe('emulator core (WebAssembly) against the TypeScript steps', () => {
   it('the malicious samples (decoders, GetPC, self-modification, loops): identical runs from every other offset', () => {
     const { malicious } = loadSets(0);
     expect(compare(malicious.map((m) => m.arg), 2, 4000)).toBeGreaterThan(100_000);
+  });
+
+  it('runStarts over start lists: the same runs that may score, and the same steps', () => {
+    const { malicious } = loadSets(0);
+    const heavy = Array.from({ length: 100 }, (_, i) => bytes(7000 + i, 60 + (i % 5) * 40, (r) => CORE_HEAVY[r % CORE_HEAVY.length]!));
+    const text = Array.from({ length: 100 }, (_, i) => bytes(9000 + i, 64 + (i % 7) * 40, (r) => 0x20 + (r % 95)));
+    const args = [...malicious.map((m) => m.arg), ...heavy, ...text];
+    expect(compareStarts(args, 1, 6)).toBeGreaterThan(50);
+    expect(compareStarts(args, 2, 1)).toBeGreaterThan(200);
   });
 });
