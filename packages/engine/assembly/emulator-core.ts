@@ -5,8 +5,8 @@
  *
  * src/malicious-code/emulator.ts stays the definition of the emulator: its memory images,
  * registers and stamps live in this module's memory, and it hands whole lists of runs to
- * `runEach` (which also undoes each run's writes before the next) and the steps it can to
- * `run`. They execute one-byte opcodes (see `executes`), after segment, FS/GS, operand-size and
+ * `runEach` and single runs to `start` (both also undo each run's writes before the next), and
+ * the steps it can to `run`. They execute one-byte opcodes (see `executes`), after segment, FS/GS, operand-size and
  * address-size prefixes but no REX, in both modes, with exactly the semantics and bookkeeping
  * of emulator.ts, and hand any other instruction back (return HAND_BACK with nothing changed
  * for it): emulator.ts executes that one step and calls run again. Instruction
@@ -491,38 +491,44 @@ function newRun(): void {
   }
 }
 
-// runEach flags.
-const SKIP_VISITED = 1;
-const EVERY_RUN = 2;
-
 /**
- * Runs from the argument offsets STARTS[0..count) in order (emulator.ts runStarts), each after
+ * Runs from the argument offsets STARTS[from..count) in order (emulator.ts runStarts), each after
  * newRun, with min(runSteps, budget - steps of the runs before) steps, while that is positive;
- * with SKIP_VISITED, not from offsets an earlier run of the argument executed. Stops after a run
- * emulator.ts must see: one it must finish (HAND_BACK), one that executed minWxRun self-written
- * instructions in a row, or any with EVERY_RUN. Returns that run's result, the state block
- * holding its state, S_NEXT its index and S_SPENT the steps before it; at the end, S_NEXT is
- * count and S_SPENT the steps of all. The undo counts in are emulator.ts's.
+ * with skipVisited, not from offsets an earlier run of the argument executed. Stops after a run
+ * emulator.ts must see: one it must finish (HAND_BACK) or one that executed minWxRun
+ * self-written instructions in a row. Returns that run's result, the state block holding its
+ * state, S_NEXT its index and S_SPENT the steps before it; at the end, S_NEXT is count and
+ * S_SPENT the steps of all. The undo counts in are emulator.ts's.
  */
-export function runEach(count: i32, mode: i32, runSteps: i32, budget: i32, flags: i32, minWxRun: i32, memUndoN0: i32, stkUndoN0: i32): i32 {
+export function runEach(from: i32, count: i32, mode: i32, runSteps: i32, budget: i32, skipVisited: i32, minWxRun: i32, memUndoN0: i32, stkUndoN0: i32): i32 {
   memUndoN = memUndoN0;
   stkUndoN = stkUndoN0;
   mode64 = mode !== 0;
   let spent = 0;
   let result = BUDGET;
-  let i = 0;
+  let i = from;
   for (; i < count && spent < budget; i++) {
     const at = load<u32>(STARTS_AT + (<u32>i << 2));
-    if ((flags & SKIP_VISITED) !== 0 && load<u32>(VISITED_AT + (at << 2)) === visitGen) continue;
+    if (skipVisited !== 0 && load<u32>(VISITED_AT + (at << 2)) === visitGen) continue;
     newRun();
     result = startRun(ARG_ADDR + at, min(runSteps, budget - spent));
-    if (result === HAND_BACK || wxRun >= minWxRun || (flags & EVERY_RUN) !== 0) break;
+    if (result === HAND_BACK || wxRun >= minWxRun) break;
     spent += steps;
   }
   setSlot(S_NEXT, i < count && spent < budget ? i : count);
   setSlot(S_SPENT, spent);
   setSlot(S_GEN, <i32>gen);
   return saveState(result);
+}
+
+/** One run (emulator.ts run): newRun, then from address `at` as runEach's; S_GEN set. */
+export function start(at: u32, mode: i32, maxSteps0: i32, memUndoN0: i32, stkUndoN0: i32): i32 {
+  memUndoN = memUndoN0;
+  stkUndoN = stkUndoN0;
+  mode64 = mode !== 0;
+  newRun();
+  setSlot(S_GEN, <i32>gen);
+  return saveState(startRun(at, maxSteps0));
 }
 
 /**

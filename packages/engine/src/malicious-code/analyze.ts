@@ -205,9 +205,10 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
 
   // Emulation: the candidates in order, within EMU_TOTAL steps; once a run scored, not from
   // starts an earlier run executed. runStarts returns only runs that may score.
+  for (let i = 0; i < nc; i++) emu.starts[i] = cand[i]!;
   let best: RunScore | undefined;
   for (let i = 0; i < nc; i++) {
-    i = emu.runStarts(cand, i, nc, mode64, RUN_STEPS, EMU_TOTAL, best !== undefined, DECODER_RUN);
+    i = emu.runStarts(i, nc, mode64, RUN_STEPS, EMU_TOTAL, best !== undefined, DECODER_RUN);
     if (i === nc) break;
     const r = emu.res;
     const p = runPoints(r);

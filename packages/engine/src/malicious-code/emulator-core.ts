@@ -17,9 +17,6 @@ export const enum Slot {
 export const HAND_BACK = -1;
 export const BUDGET = -2;
 
-/** runEach flags. */
-export const SKIP_VISITED = 1;
-export const EVERY_RUN = 2;
 /** Room for runEach's starts (i32 at STARTS_AT). */
 export const MAX_STARTS = 256;
 
@@ -42,11 +39,13 @@ export interface EmulatorCore extends CoreLayout {
   /** Undo the last run's writes and advance the stamp generation (returned). */
   undo(memUndoN: number, stkUndoN: number): number;
   /**
-   * Run from the offsets at STARTS_AT[0..count) in order (mode64: 1 for 64-bit), within
+   * Run from the offsets at STARTS_AT[from..count) in order (mode64: 1 for 64-bit), within
    * `budget` steps, until a run emulator.ts must see: its result, its index in Slot.Next (count
    * after the last) and the steps of the runs before it in Slot.Spent.
    */
-  runEach(count: number, mode64: number, runSteps: number, budget: number, flags: number, minWxRun: number, memUndoN: number, stkUndoN: number): number;
+  runEach(from: number, count: number, mode64: number, runSteps: number, budget: number, skipVisited: number, minWxRun: number, memUndoN: number, stkUndoN: number): number;
+  /** Undo the last run's writes and run from address `at` as runEach runs each. */
+  start(at: number, mode64: number, maxSteps: number, memUndoN: number, stkUndoN: number): number;
 }
 
 const FMT_MODRM = 8;

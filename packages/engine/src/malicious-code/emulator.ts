@@ -19,7 +19,7 @@
  * memory) ends the run, which is what the real process would most likely do too.
  */
 import { touchedRegs as touchedRegs_ } from './dataflow.js';
-import { BUDGET, emulatorCore, EVERY_RUN, HAND_BACK, MAX_STARTS, SKIP_VISITED, Slot, type EmulatorCore } from './emulator-core.js';
+import { BUDGET, emulatorCore, HAND_BACK, MAX_STARTS, Slot, type EmulatorCore } from './emulator-core.js';
 import { decode as decode_, F_MEM as F_MEM_, F_MOFFS as F_MOFFS_, F_OPSIZE as F_OPSIZE_, F_REP as F_REP_, F_REPNE as F_REPNE_, F_REX as F_REX_, F_SEGFS as F_SEGFS_, F_SEGGS as F_SEGGS_, Insn, Kind as Kind_, NO_REG as NO_REG_, REG_RIP as REG_RIP_ } from './x86-decoder.js';
 // Local copies: imported bindings are getter calls under tsx/vitest (hot path).
 const decode = decode_;
@@ -146,8 +146,8 @@ export class Emulator {
   private readonly mem = new Uint8Array(this.coreMemory, this.core.MEM_AT.value, PRE + MAX_ARG + POST);
   /** The buffer as the argument left it: what the core's undo restores. */
   private readonly orig = new Uint8Array(this.coreMemory, this.core.ORIG_AT.value, PRE + MAX_ARG + POST);
-  /** runStarts' list, where the core reads it. */
-  private readonly starts = new Int32Array(this.coreMemory, this.core.STARTS_AT.value, MAX_STARTS);
+  /** The argument offsets runStarts runs from (in the core's memory: fill it, then call). */
+  readonly starts = new Int32Array(this.coreMemory, this.core.STARTS_AT.value, MAX_STARTS);
   private readonly stk = new Uint8Array(this.coreMemory, this.core.STK_AT.value, STK_SIZE);
   private readonly wStamp = new Uint32Array(this.coreMemory, this.core.WSTAMP_AT.value, PRE + MAX_ARG + POST);
   private readonly xStamp = new Uint32Array(this.coreMemory, this.core.XSTAMP_AT.value, PRE + MAX_ARG + POST);
@@ -213,8 +213,9 @@ export class Emulator {
   /** Execute from argument offset `start` for at most `maxSteps` (>= 1) instructions. */
   run(start: number, mode64: boolean, maxSteps: number): RunResult {
     if (this.useCore) {
-      this.starts[0] = start;
-      this.coreRuns(1, mode64, maxSteps, this.spent + maxSteps, EVERY_RUN, 0);
+      const result = this.core.start(ARG_ADDR + start, mode64 ? 1 : 0, maxSteps, this.memUndoN, this.stkUndoN);
+      this.gen = this.st[Slot.Gen]! >>> 0;
+      this.finishCoreRun(result, mode64, maxSteps);
       return this.res;
     }
     this.res.reset();
@@ -238,7 +239,7 @@ export class Emulator {
   }
 
   /**
-   * Run from starts[from], starts[from + 1], ... (count - from <= MAX_STARTS) in order, as
+   * Run from starts[from], starts[from + 1], ... (count <= MAX_STARTS) in order, as
    * run(start, mode64, min(runSteps, total - spent)) each, where spent counts the steps of every
    * run since beginArgument, while that is positive; with `skipVisited`, not from starts an
    * earlier run executed (wasVisited). Returns at the first run the caller must see (its index;
@@ -246,7 +247,8 @@ export class Emulator {
    * ran any step in TypeScript or executed `minWxRun` self-written instructions in a row (so
    * the others have no syscalls, GetPC, stack code or decoded payload to show).
    */
-  runStarts(starts: Int32Array, from: number, count: number, mode64: boolean, runSteps: number, total: number, skipVisited: boolean, minWxRun: number): number {
+  runStarts(from: number, count: number, mode64: boolean, runSteps: number, total: number, skipVisited: boolean, minWxRun: number): number {
+    const starts = this.starts;
     if (!this.useCore) {
       for (let i = from; i < count && this.spent < total; i++) {
         if (skipVisited && this.wasVisited(starts[i]!)) continue;
@@ -255,15 +257,8 @@ export class Emulator {
       }
       return count;
     }
-    if (count - from > MAX_STARTS) throw new RangeError(`runStarts: more than ${MAX_STARTS} starts`);
-    const list = this.starts;
-    for (let i = from; i < count; i++) list[i - from] = starts[i]!;
-    return from + this.coreRuns(count - from, mode64, runSteps, total, skipVisited ? SKIP_VISITED : 0, minWxRun);
-  }
-
-  /** The core's runEach of this.starts[0..count) (see runStarts); the run it returns at is finished here. */
-  private coreRuns(count: number, mode64: boolean, runSteps: number, total: number, flags: number, minWxRun: number): number {
-    const result = this.core.runEach(count, mode64 ? 1 : 0, runSteps, total - this.spent, flags, minWxRun, this.memUndoN, this.stkUndoN);
+    if (count > MAX_STARTS) throw new RangeError(`runStarts: more than ${MAX_STARTS} starts`);
+    const result = this.core.runEach(from, count, mode64 ? 1 : 0, runSteps, total - this.spent, skipVisited ? 1 : 0, minWxRun, this.memUndoN, this.stkUndoN);
     const st = this.st;
     this.spent += st[Slot.Spent]!;
     this.gen = st[Slot.Gen]! >>> 0;
@@ -273,15 +268,20 @@ export class Emulator {
       this.stkUndoN = st[Slot.StkUndoN]!;
       return count;
     }
+    this.finishCoreRun(result, mode64, Math.min(runSteps, total - this.spent));
+    return next;
+  }
+
+  /** A run the core started (`result` its result so far): its result, finished here when the core handed it back. */
+  private finishCoreRun(result: number, mode64: boolean, maxSteps: number): void {
     const r = this.res;
     r.reset();
-    this.setUpRun(mode64, Math.min(runSteps, total - this.spent));
+    this.setUpRun(mode64, maxSteps);
     this.readCoreResults();
     this.readCoreState();
-    if (result === HAND_BACK) this.finishRun(st[Slot.Streak]!);
+    if (result === HAND_BACK) this.finishRun(this.st[Slot.Streak]!);
     else if (result >= 0) r.stop = result as Stop;
     this.spent += r.steps;
-    return next;
   }
 
   /** The fields of a new run that only the steps below use. */

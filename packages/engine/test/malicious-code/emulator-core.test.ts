@@ -79,14 +79,16 @@ function compareStarts(args: Uint8Array[], seed: number, minWxRun: number): numb
   const without = new Emulator(false);
   let shown = 0;
   args.forEach((arg, k) => {
-    const starts = Int32Array.from(bytes(seed + k, 20, (r) => r % arg.length));
+    const noise = bytes(seed + k, 40, (r) => r & 0xff);
+    const starts = Array.from({ length: 20 }, (_, j) => (noise[2 * j]! | (noise[2 * j + 1]! << 8)) % arg.length);
     for (const mode64 of [false, true]) {
       const seen = [withCore, without].map((e) => {
         e.beginArgument(arg, arg.length);
+        e.starts.set(starts);
         const out: unknown[] = [];
         let skip = false;
         for (let i = 0; i < starts.length; i++) {
-          i = e.runStarts(starts, i, starts.length, mode64, 300, 2500, skip, minWxRun);
+          i = e.runStarts(i, starts.length, mode64, 300, 2500, skip, minWxRun);
           if (i === starts.length) break;
           if (!mayScore(e.res, minWxRun)) continue;
           out.push({ i, run: observed(e, e.res) });
