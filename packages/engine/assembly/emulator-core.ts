@@ -41,8 +41,7 @@ export const STKUNDO_AT: u32 = MEMUNDO_AT + 4 * MEM_BYTES;
 export const VISITED_AT: u32 = STKUNDO_AT + 4 * STK_SIZE;
 const TOUCH_AT: u32 = VISITED_AT + 4 * MAX_ARG; // u16 x 256: touchRule per opcode
 const PREFIX_AT: u32 = TOUCH_AT + 512; // u8 x 256: prefix class per byte
-export const ORIG_AT: u32 = PREFIX_AT + 256; // the buffer as the argument left it (what undo restores)
-export const STARTS_AT: u32 = ORIG_AT + MEM_BYTES; // i32 x 256 (emulator-core.ts MAX_STARTS): runEach's argument offsets
+export const STARTS_AT: u32 = PREFIX_AT + 256; // i32 x 256 (emulator-core.ts MAX_STARTS): runEach's argument offsets
 
 const BUF_LO: u32 = 0x10000000;
 const ARG_ADDR: u32 = BUF_LO + PRE;
@@ -211,11 +210,12 @@ function rd32(a: u32): u32 {
 
 @inline function rd(a: u32, size: i32): u32 { return size === 1 ? rd8(a) : rd32(a); }
 
+/** Before a write of buffer byte `o`: its first this run goes to the undo log, with the byte it restores (emulator.ts memUndo). */
 @inline function stampMem(o: u32): void {
   const s = WSTAMP_AT + (o << 2);
   if (load<u32>(s) !== gen) {
     store<u32>(s, gen);
-    store<i32>(MEMUNDO_AT + (<u32>memUndoN << 2), o);
+    store<u32>(MEMUNDO_AT + (<u32>memUndoN << 2), o | (<u32>load<u8>(MEM_AT + o) << 16));
     memUndoN++;
     if (o < writtenLo) writtenLo = o;
     if (o >= writtenHi) writtenHi = o + 1;
@@ -230,7 +230,7 @@ function rd32(a: u32): u32 {
 function wr8(a: u32, v: u32): void {
   lastWrite = steps;
   let o = a - BUF_LO;
-  if (o < memSize) { store<u8>(MEM_AT + o, <u8>v); stampMem(o); return; }
+  if (o < memSize) { stampMem(o); store<u8>(MEM_AT + o, <u8>v); return; }
   o = a - STK_LO;
   if (o < STK_SIZE) { store<u8>(STK_AT + o, <u8>v); stampStk(o); return; }
   fault = true;
@@ -247,8 +247,8 @@ function wr32(a: u32, v: u32): void {
   o = a - BUF_LO;
   if (o < memSize && o <= memSize - 4) {
     lastWrite = steps;
-    store<u32>(MEM_AT + o, v);
     stampMem(o); stampMem(o + 1); stampMem(o + 2); stampMem(o + 3);
+    store<u32>(MEM_AT + o, v);
     return;
   }
   wr8(a, v & 0xff); wr8(a + 1, (v >>> 8) & 0xff); wr8(a + 2, (v >>> 16) & 0xff); wr8(a + 3, v >>> 24);
@@ -292,9 +292,9 @@ function wr64(a: u32, v: u32, vHi: u32): void {
   o = a - BUF_LO;
   if (o < memSize && o <= memSize - 8) {
     lastWrite = steps;
+    for (let k: u32 = 0; k < 8; k++) stampMem(o + k);
     store<u32>(MEM_AT + o, v);
     store<u32>(MEM_AT + o + 4, vHi);
-    for (let k: u32 = 0; k < 8; k++) stampMem(o + k);
     return;
   }
   wr32(a, v);
@@ -449,9 +449,8 @@ export function run(): i32 {
 
 /**
  * Start a new argument (emulator.ts beginArgument): undo the last run's writes (the undo counts
- * are emulator.ts's) while ORIG still holds the previous argument, and take the new buffer size,
- * argument end and visit generation. Returns the stamp generation. The caller then writes the
- * new argument into the buffer and ORIG.
+ * are emulator.ts's), and take the new buffer size, argument end and visit generation. Returns
+ * the stamp generation. The caller then writes the new argument into the buffer.
  */
 export function begin(memUndoN0: i32, stkUndoN0: i32, memSize0: u32, argEnd0: u32, visitGen0: u32): u32 {
   memUndoN = memUndoN0;
@@ -472,14 +471,15 @@ export function undo(memUndoN0: i32, stkUndoN0: i32): u32 {
 }
 
 /**
- * Before a run: buffer bytes the last run wrote back to ORIG, stack bytes back to 0 (so a run
+ * Before a run: buffer bytes the last run wrote back to the bytes logged with them, stack bytes
+ * back to 0 (so a run
  * costs no copy of the whole buffer and stack), and a new stamp generation, which tells the
  * bytes this run writes and executes from all older ones.
  */
 function newRun(): void {
   for (let i = 0; i < memUndoN; i++) {
-    const o = load<u32>(MEMUNDO_AT + (<u32>i << 2));
-    store<u8>(MEM_AT + o, load<u8>(ORIG_AT + o));
+    const e = load<u32>(MEMUNDO_AT + (<u32>i << 2));
+    store<u8>(MEM_AT + (e & 0xffff), <u8>(e >>> 16));
   }
   for (let i = 0; i < stkUndoN; i++) store<u8>(STK_AT + load<u32>(STKUNDO_AT + (<u32>i << 2)), 0);
   memUndoN = 0;

@@ -25,7 +25,7 @@ export interface CoreLayout {
   FORMAT_AT: WebAssembly.Global; ST_AT: WebAssembly.Global; LO_AT: WebAssembly.Global; HI_AT: WebAssembly.Global;
   MEM_AT: WebAssembly.Global; STK_AT: WebAssembly.Global; WSTAMP_AT: WebAssembly.Global; XSTAMP_AT: WebAssembly.Global;
   SWSTAMP_AT: WebAssembly.Global; SXSTAMP_AT: WebAssembly.Global; MEMUNDO_AT: WebAssembly.Global;
-  STKUNDO_AT: WebAssembly.Global; VISITED_AT: WebAssembly.Global; ORIG_AT: WebAssembly.Global; STARTS_AT: WebAssembly.Global;
+  STKUNDO_AT: WebAssembly.Global; VISITED_AT: WebAssembly.Global; STARTS_AT: WebAssembly.Global;
 }
 
 export interface EmulatorCore extends CoreLayout {
@@ -34,7 +34,7 @@ export interface EmulatorCore extends CoreLayout {
   executes(op: number, prefixes: number): number;
   /** Continue from the state block: a Stop code, BUDGET, or HAND_BACK (the instruction at eip is emulator.ts's). */
   run(): number;
-  /** Undo the last run's writes and take a new argument's sizes (ORIG still the previous argument's); returns the stamp generation. */
+  /** Undo the last run's writes and take a new argument's sizes; returns the stamp generation. */
   begin(memUndoN: number, stkUndoN: number, memSize: number, argEnd: number, visitGen: number): number;
   /** Undo the last run's writes and advance the stamp generation (returned). */
   undo(memUndoN: number, stkUndoN: number): number;

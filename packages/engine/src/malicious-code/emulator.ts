@@ -144,8 +144,6 @@ export class Emulator {
   /** The core's state block: the fields its loop reads and updates, copied in and out around it. */
   private readonly st = new Int32Array(this.coreMemory, this.core.ST_AT.value, 32);
   private readonly mem = new Uint8Array(this.coreMemory, this.core.MEM_AT.value, PRE + MAX_ARG + POST);
-  /** The buffer as the argument left it: what the core's undo restores. */
-  private readonly orig = new Uint8Array(this.coreMemory, this.core.ORIG_AT.value, PRE + MAX_ARG + POST);
   /** The argument offsets runStarts runs from (in the core's memory: fill it, then call). */
   readonly starts = new Int32Array(this.coreMemory, this.core.STARTS_AT.value, MAX_STARTS);
   private readonly stk = new Uint8Array(this.coreMemory, this.core.STK_AT.value, STK_SIZE);
@@ -155,9 +153,9 @@ export class Emulator {
   private readonly sxStamp = new Uint32Array(this.coreMemory, this.core.SXSTAMP_AT.value, STK_SIZE);
   /**
    * Undo logs: offsets of the buffer and stack bytes the current run wrote (each at most once,
-   * on its first write). The core's undo before the next run restores exactly those, so a run
-   * costs no memset of the whole buffer and stack (between runs the buffer holds the argument
-   * and the stack zeros).
+   * on its first write), buffer offsets with the byte they held (offset | byte << 16). The core's
+   * undo before the next run restores exactly those, so a run costs no memset of the whole
+   * buffer and stack (between runs the buffer holds the argument and the stack zeros).
    */
   private readonly memUndo = new Int32Array(this.coreMemory, this.core.MEMUNDO_AT.value, PRE + MAX_ARG + POST);
   private memUndoN = 0;
@@ -199,10 +197,9 @@ export class Emulator {
     this.spent = 0;
     // The undo left the buffer zero outside the previous argument: copy the new one over it and
     // zero only the previous bytes it does not cover.
-    const bytes = len === arg.length ? arg : arg.subarray(0, len);
-    this.mem.set(bytes, PRE);
-    this.orig.set(bytes, PRE);
-    if (this.argLen > len) { this.mem.fill(0, PRE + len, PRE + this.argLen); this.orig.fill(0, PRE + len, PRE + this.argLen); }
+    const mem = this.mem;
+    mem.set(len === arg.length ? arg : arg.subarray(0, len), PRE);
+    if (this.argLen > len) mem.fill(0, PRE + len, PRE + this.argLen);
     this.argLen = len;
   }
 
@@ -418,8 +415,8 @@ export class Emulator {
     this.lastWrite = this.res.steps;
     if (addr >= BUF_LO && addr < BUF_LO + this.memSize) {
       const o = addr - BUF_LO;
+      if (this.wStamp[o] !== this.gen) { this.wStamp[o] = this.gen; this.memUndo[this.memUndoN++] = o | (this.mem[o]! << 16); }
       this.mem[o] = v;
-      if (this.wStamp[o] !== this.gen) { this.wStamp[o] = this.gen; this.memUndo[this.memUndoN++] = o; }
       return;
     }
     if (addr >= STK_LO && addr < STK_LO + STK_SIZE) {
@@ -471,8 +468,8 @@ export class Emulator {
     let o = a - (inStk ? STK_LO : BUF_LO);
     let n = inStk ? this.stkUndoN : this.memUndoN;
     for (let i = 0; i < size; i++, o++) {
+      if (stamp[o] !== gen) { stamp[o] = gen; undo[n++] = o | (bytes[o]! << 16); } // (stack bytes start at 0)
       bytes[o] = i < 4 ? v >>> (i << 3) : vHi >>> ((i - 4) << 3);
-      if (stamp[o] !== gen) { stamp[o] = gen; undo[n++] = o; }
     }
     if (inStk) this.stkUndoN = n; else this.memUndoN = n;
   }
