@@ -75,12 +75,14 @@ const S_SPENT = 21;
 
 // FORMAT entry bits (0 = not executed here): immediate size, ModRM present, whether the
 // register forms (mod 3) and the memory forms decode as plain 32-bit ModRM/SIB forms do, and
-// F_DECODED on every executed opcode.
+// F_DECODED on every executed opcode. The absolute address of a0-a3 (moffs) counts as their
+// immediate, of 8 bytes (F_IMM8) in 64-bit mode, where the emulator uses its low 4 only.
 const F_IMM = 7;
 const F_MODRM = 8;
 const F_REG_FORMS = 16;
 const F_DECODED = 32;
 const F_MEM_FORMS = 64;
+const F_IMM8 = 128;
 
 // Prefix classes (bits of the FORMAT table index, see FORMAT_AT): CS/DS/ES/SS overrides (no
 // effect in flat memory), FS/GS (a memory operand faults), operand size, address size.
@@ -162,7 +164,7 @@ export function executes(op: i32, prefixes: i32): i32 {
   if (op < 0x68) return 0; // prefixes
   if (op < 0x8c) return 1; // push imm, imul, ins/outs, jcc, group 1, test, xchg, mov
   if (op === 0x8d || (op >= 0x90 && op <= 0x99) || (op >= 0x9b && op <= 0x9f)) return 1;
-  if ((op >= 0xa4 && op <= 0xaf) || (op >= 0xb0 && op <= 0xbf)) return 1;
+  if (op >= 0xa0 && op <= 0xbf) return 1; // moffs, string operations, test, mov imm
   if (op >= 0xe0 && op <= 0xe3) return 1;
   return op === 0xe9 || op === 0xeb || op === 0xd6 || op === 0xd7 || op === 0xf5 || op === 0xf8 || op === 0xf9 || op === 0xfc || op === 0xfd ? 1 : 0;
 }
@@ -412,6 +414,7 @@ function touchRule(op: i32): i32 {
   if (op === 0x98 || op === 0xa8 || op === 0xa9 || op === 0x9e || op === 0x9f) return 1;
   if (op === 0x99) return 5;
   if (op === 0x9b) return 0;
+  if (op >= 0xa0 && op <= 0xa3) return 1; // moffs: al/eax
   if (op >= 0xa4 && op <= 0xaf) return op < 0xa8 ? 0xc0 : op === 0xac || op === 0xad ? 0x41 : 0x81; // esi/edi, eax
   return T_ADDR | T_REG | T_RM; // 62, 63, 69, 6b, 6c-6f, 82, 84-8b: the generic reads/writes
 }
@@ -633,11 +636,11 @@ function loop(): i32 {
         p += <u32>dispSize;
       }
     }
-    const immSize = format & F_IMM;
+    const immSize = (format & F_IMM) | ((format >> 4) & 8); // F_IMM8: 8
     let imm: i32 = 0;
     if (immSize === 1) imm = <i32>load<i8>(MEM_AT + p);
     else if (immSize === 2) imm = <i32>load<i16>(MEM_AT + p);
-    else if (immSize === 4) imm = load<i32>(MEM_AT + p);
+    else if (immSize >= 4) imm = load<i32>(MEM_AT + p);
     const next = p + <u32>immSize;
     // Cut by the end or too long: emulator.ts finds it invalid.
     if (next > memSize || next - o > MAX_LEN) { result = HAND_BACK; break; }
@@ -830,6 +833,14 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
     }
     case 0x9e: { const ah = (reg32(0) >>> 8) & 0xff; cf = <i32>(ah & 1); zf = <i32>((ah >> 6) & 1); sf = <i32>((ah >> 7) & 1); return -1; }
     case 0x9f: setReg(4, 1, <u32>(2 | cf | (zf << 6) | (sf << 7))); return -1;
+    case 0xa0: case 0xa1: {
+      // moffs: the address is the immediate (sign-extended from 16 bits, as the decoder's disp).
+      const v = rd(<u32>imm, op & 1 ? 4 : 1);
+      if (fault) return STOP_FAULT;
+      setReg(0, op & 1 ? 4 : 1, v);
+      return -1;
+    }
+    case 0xa2: case 0xa3: wr(<u32>imm, op & 1 ? 4 : 1, getReg(0, op & 1 ? 4 : 1)); return -1;
     case 0xa8: case 0xa9: alu(4, getReg(0, op & 1 ? 4 : 1), <u32>imm, op & 1 ? 4 : 1); return -1;
     case 0xd6: setReg(0, 1, cf ? 0xff : 0); return -1;
     case 0xd7: {

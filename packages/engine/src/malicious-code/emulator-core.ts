@@ -5,7 +5,7 @@
  * views of them). The instruction formats it may decode come from the TypeScript decoder.
  */
 import { EMULATOR_CORE_WASM } from './emulator-core.wasm.js';
-import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_OPSIZE, F_RIPREL, F_SEGFS, F_SEGOTHER, Insn } from './x86-decoder.js';
+import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_MOFFS, F_OPSIZE, F_RIPREL, F_SEGFS, F_SEGOTHER, Insn } from './x86-decoder.js';
 
 /** Slots of the state block (i32 at ST_AT), in the source's order. */
 export const enum Slot {
@@ -52,6 +52,8 @@ const FMT_MODRM = 8;
 const FMT_REG_FORMS = 16;
 const FMT_DECODED = 32;
 const FMT_MEM_FORMS = 64;
+/** An 8-byte immediate: a moffs64 address (the core reads its low 4 bytes, as emulator.ts does). */
+const FMT_IMM8 = 128;
 /** A prefix byte of each class the core recognises (bit i of the class number: SEG, FS/GS, operand size, address size). */
 const PREFIX_BYTES = [0x2e, 0x64, 0x66, 0x67];
 const PREFIX_FLAGS = F_SEGOTHER | F_SEGFS | F_OPSIZE | F_ADDRSIZE;
@@ -88,7 +90,7 @@ function modrmBytes(modrm: number, sib: number): number {
 
 /**
  * For each mode, prefix class (see below) and one-byte opcode the core executes, the format the decoder
- * decodes it: immediate size, ModRM, whether the register forms and the memory forms decode as
+ * decodes it: immediate size (a moffs address counts as the immediate), ModRM, whether the register forms and the memory forms decode as
  * plain 32-bit ModRM/SIB forms (lea, bound: no register forms; a 16-bit address size: no
  * memory forms), and FMT_DECODED. 0 when the decoder disagrees otherwise; the core then leaves
  * the instruction to emulator.ts.
@@ -113,6 +115,8 @@ function decodedFormats(core: EmulatorCore): Uint8Array {
       const immSize = ins.immSize;
       if ((ins.flags & F_MODRM) === 0) {
         if ((ins.flags & ~PREFIX_FLAGS) === 0 && n === at + 1 + immSize) out[table | op] = immSize | FMT_DECODED;
+        // moffs: the absolute address as the immediate.
+        else if ((ins.flags & ~PREFIX_FLAGS) === (F_MEM | F_MOFFS) && immSize === 0 && n === at + 1 + ins.dispSize) out[table | op] = (ins.dispSize === 8 ? FMT_IMM8 : ins.dispSize) | FMT_DECODED;
         continue;
       }
       let format = immSize | FMT_MODRM | FMT_REG_FORMS | FMT_MEM_FORMS | FMT_DECODED;
