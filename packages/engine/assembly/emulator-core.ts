@@ -4,11 +4,12 @@
  * src/malicious-code/emulator-core.wasm.ts).
  *
  * src/malicious-code/emulator.ts stays the definition of the emulator: its memory images,
- * registers and stamps live in this module's memory, and its run loop hands the steps it can
- * to `start` and `run`. They execute one-byte opcodes (see `executes`), after segment, FS/GS,
- * operand-size and address-size prefixes but no REX, in both modes, with exactly the semantics
- * and bookkeeping of emulator.ts, and hand any other instruction back (return HAND_BACK with
- * nothing changed for it): emulator.ts executes that one step and calls again. Instruction
+ * registers and stamps live in this module's memory, and it hands whole lists of runs to
+ * `runEach` and single runs to `start` (both also undo each run's writes before the next), and
+ * the steps it can to `run`. They execute one-byte opcodes (see `executes`), after segment, FS/GS, operand-size and
+ * address-size prefixes but no REX, in both modes, with exactly the semantics and bookkeeping
+ * of emulator.ts, and hand any other instruction back (return HAND_BACK with nothing changed
+ * for it): emulator.ts executes that one step and calls run again. Instruction
  * formats come from the TypeScript decoder through the FORMAT table, filled by
  * emulator-core.ts; this file only reads the ModRM/SIB bytes those formats announce.
  *
@@ -40,6 +41,7 @@ export const STKUNDO_AT: u32 = MEMUNDO_AT + 4 * MEM_BYTES;
 export const VISITED_AT: u32 = STKUNDO_AT + 4 * STK_SIZE;
 const TOUCH_AT: u32 = VISITED_AT + 4 * MAX_ARG; // u16 x 256: touchRule per opcode
 const PREFIX_AT: u32 = TOUCH_AT + 512; // u8 x 256: prefix class per byte
+export const STARTS_AT: u32 = PREFIX_AT + 256; // i32 x 256 (emulator-core.ts MAX_STARTS): runEach's argument offsets
 
 const BUF_LO: u32 = 0x10000000;
 const ARG_ADDR: u32 = BUF_LO + PRE;
@@ -50,38 +52,37 @@ const IDLE_STEPS: i32 = 400;
 // State slots (i32 at ST_AT + 4 * slot).
 const S_EIP = 0;
 const S_STEPS = 1;
-const S_MAX_STEPS = 2;
-const S_LAST_WRITE = 3;
-const S_UNDEF = 4;
-const S_CF = 5;
-const S_ZF = 6;
-const S_SF = 7;
-const S_OF = 8;
-const S_PFB = 9;
-const S_DF = 10;
-const S_MEM_UNDO_N = 11;
-const S_STK_UNDO_N = 12;
-const S_GEN = 13;
-const S_VISIT_GEN = 14;
-const S_STREAK = 15;
-const S_WX = 16;
-const S_WX_FIRST = 17;
-const S_WX_RUN = 18;
-const S_BACK_JUMPS = 19;
-const S_LOOP_AT = 20;
-const S_MEM_SIZE = 21;
-const S_ARG_END = 22;
-const S_SYSCALLS = 23;
-const S_MODE64 = 24;
+const S_LAST_WRITE = 2;
+const S_UNDEF = 3;
+const S_CF = 4;
+const S_ZF = 5;
+const S_SF = 6;
+const S_OF = 7;
+const S_PFB = 8;
+const S_DF = 9;
+const S_MEM_UNDO_N = 10;
+const S_STK_UNDO_N = 11;
+const S_STREAK = 12;
+const S_WX = 13;
+const S_WX_FIRST = 14;
+const S_WX_RUN = 15;
+const S_BACK_JUMPS = 16;
+const S_LOOP_AT = 17;
+const S_SYSCALLS = 18;
+const S_GEN = 19;
+const S_NEXT = 20;
+const S_SPENT = 21;
 
 // FORMAT entry bits (0 = not executed here): immediate size, ModRM present, whether the
 // register forms (mod 3) and the memory forms decode as plain 32-bit ModRM/SIB forms do, and
-// F_DECODED on every executed opcode.
+// F_DECODED on every executed opcode. The absolute address of a0-a3 (moffs) counts as their
+// immediate, of 8 bytes (F_IMM8) in 64-bit mode, where the emulator uses its low 4 only.
 const F_IMM = 7;
 const F_MODRM = 8;
 const F_REG_FORMS = 16;
 const F_DECODED = 32;
 const F_MEM_FORMS = 64;
+const F_IMM8 = 128;
 
 // Prefix classes (bits of the FORMAT table index, see FORMAT_AT): CS/DS/ES/SS overrides (no
 // effect in flat memory), FS/GS (a memory operand faults), operand size, address size.
@@ -163,7 +164,7 @@ export function executes(op: i32, prefixes: i32): i32 {
   if (op < 0x68) return 0; // prefixes
   if (op < 0x8c) return 1; // push imm, imul, ins/outs, jcc, group 1, test, xchg, mov
   if (op === 0x8d || (op >= 0x90 && op <= 0x99) || (op >= 0x9b && op <= 0x9f)) return 1;
-  if ((op >= 0xa4 && op <= 0xaf) || (op >= 0xb0 && op <= 0xbf)) return 1;
+  if (op >= 0xa0 && op <= 0xbf) return 1; // moffs, string operations, test, mov imm
   if (op >= 0xe0 && op <= 0xe3) return 1;
   return op === 0xe9 || op === 0xeb || op === 0xd6 || op === 0xd7 || op === 0xf5 || op === 0xf8 || op === 0xf9 || op === 0xfc || op === 0xfd ? 1 : 0;
 }
@@ -211,11 +212,12 @@ function rd32(a: u32): u32 {
 
 @inline function rd(a: u32, size: i32): u32 { return size === 1 ? rd8(a) : rd32(a); }
 
+/** Before a write of buffer byte `o`: its first this run goes to the undo log, with the byte it restores (emulator.ts memUndo). */
 @inline function stampMem(o: u32): void {
   const s = WSTAMP_AT + (o << 2);
   if (load<u32>(s) !== gen) {
     store<u32>(s, gen);
-    store<i32>(MEMUNDO_AT + (<u32>memUndoN << 2), o);
+    store<u32>(MEMUNDO_AT + (<u32>memUndoN << 2), o | (<u32>load<u8>(MEM_AT + o) << 16));
     memUndoN++;
     if (o < writtenLo) writtenLo = o;
     if (o >= writtenHi) writtenHi = o + 1;
@@ -230,7 +232,7 @@ function rd32(a: u32): u32 {
 function wr8(a: u32, v: u32): void {
   lastWrite = steps;
   let o = a - BUF_LO;
-  if (o < memSize) { store<u8>(MEM_AT + o, <u8>v); stampMem(o); return; }
+  if (o < memSize) { stampMem(o); store<u8>(MEM_AT + o, <u8>v); return; }
   o = a - STK_LO;
   if (o < STK_SIZE) { store<u8>(STK_AT + o, <u8>v); stampStk(o); return; }
   fault = true;
@@ -247,8 +249,8 @@ function wr32(a: u32, v: u32): void {
   o = a - BUF_LO;
   if (o < memSize && o <= memSize - 4) {
     lastWrite = steps;
-    store<u32>(MEM_AT + o, v);
     stampMem(o); stampMem(o + 1); stampMem(o + 2); stampMem(o + 3);
+    store<u32>(MEM_AT + o, v);
     return;
   }
   wr8(a, v & 0xff); wr8(a + 1, (v >>> 8) & 0xff); wr8(a + 2, (v >>> 16) & 0xff); wr8(a + 3, v >>> 24);
@@ -292,9 +294,9 @@ function wr64(a: u32, v: u32, vHi: u32): void {
   o = a - BUF_LO;
   if (o < memSize && o <= memSize - 8) {
     lastWrite = steps;
+    for (let k: u32 = 0; k < 8; k++) stampMem(o + k);
     store<u32>(MEM_AT + o, v);
     store<u32>(MEM_AT + o + 4, vHi);
-    for (let k: u32 = 0; k < 8; k++) stampMem(o + k);
     return;
   }
   wr32(a, v);
@@ -412,6 +414,7 @@ function touchRule(op: i32): i32 {
   if (op === 0x98 || op === 0xa8 || op === 0xa9 || op === 0x9e || op === 0x9f) return 1;
   if (op === 0x99) return 5;
   if (op === 0x9b) return 0;
+  if (op >= 0xa0 && op <= 0xa3) return 1; // moffs: al/eax
   if (op >= 0xa4 && op <= 0xaf) return op < 0xa8 ? 0xc0 : op === 0xac || op === 0xad ? 0x41 : 0x81; // esi/edi, eax
   return T_ADDR | T_REG | T_RM; // 62, 63, 69, 6b, 6c-6f, 82, 84-8b: the generic reads/writes
 }
@@ -422,43 +425,120 @@ for (let op = 0; op < 256; op++) {
 }
 
 /**
- * Continue the run whose state the state block holds, until the budget, a stop, or an
- * instruction this loop leaves to emulator.ts. Returns a Stop code, BUDGET or HAND_BACK; the
- * state block holds the state either way.
+ * Continue the run whose state the state block holds (the setup of runEach and the argument's
+ * from begin stay), until the budget, a stop, or an instruction this loop leaves to emulator.ts.
+ * Returns a Stop code, BUDGET or HAND_BACK; the state block holds the state either way.
  */
 export function run(): i32 {
   eip = <u32>slot(S_EIP);
   steps = slot(S_STEPS);
-  maxSteps = slot(S_MAX_STEPS);
   lastWrite = slot(S_LAST_WRITE);
   undef = slot(S_UNDEF);
   cf = slot(S_CF); zf = slot(S_ZF); sf = slot(S_SF); ovf = slot(S_OF); pfb = slot(S_PFB); df = slot(S_DF);
   memUndoN = slot(S_MEM_UNDO_N);
   stkUndoN = slot(S_STK_UNDO_N);
-  gen = <u32>slot(S_GEN);
-  visitGen = <u32>slot(S_VISIT_GEN);
   streak = slot(S_STREAK);
   wx = slot(S_WX);
   wxFirst = slot(S_WX_FIRST);
   wxRun = slot(S_WX_RUN);
   backJumps = slot(S_BACK_JUMPS);
   loopAt = slot(S_LOOP_AT);
-  memSize = <u32>slot(S_MEM_SIZE);
-  argEnd = <u32>slot(S_ARG_END);
   syscalls = slot(S_SYSCALLS);
-  mode64 = slot(S_MODE64) !== 0;
+  // The steps in emulator.ts may have written anywhere in the buffer.
   writtenLo = 0;
   writtenHi = memSize;
   return saveState(loop());
 }
 
 /**
- * Start a run at address `at` (mode 1: 64-bit), set up as emulator.ts run() does (every
- * register but esp holds the start address, undefined until first touched; flags clear), and
- * continue as run(). The caller has restored the memory and advanced the stamp generation.
+ * Start a new argument (emulator.ts beginArgument): undo the last run's writes (the undo counts
+ * are emulator.ts's), and take the new buffer size, argument end and visit generation. Returns
+ * the stamp generation. The caller then writes the new argument into the buffer.
  */
-export function start(at: u32, mode: i32, maxSteps0: i32, gen0: u32, visitGen0: u32, memSize0: u32, argEnd0: u32, memUndoN0: i32, stkUndoN0: i32): i32 {
+export function begin(memUndoN0: i32, stkUndoN0: i32, memSize0: u32, argEnd0: u32, visitGen0: u32): u32 {
+  memUndoN = memUndoN0;
+  stkUndoN = stkUndoN0;
+  newRun();
+  memSize = memSize0;
+  argEnd = argEnd0;
+  visitGen = visitGen0;
+  return gen;
+}
+
+/** newRun for emulator.ts's own runs (the undo counts are its): returns the stamp generation. */
+export function undo(memUndoN0: i32, stkUndoN0: i32): u32 {
+  memUndoN = memUndoN0;
+  stkUndoN = stkUndoN0;
+  newRun();
+  return gen;
+}
+
+/**
+ * Before a run: buffer bytes the last run wrote back to the bytes logged with them, stack bytes
+ * back to 0 (so a run
+ * costs no copy of the whole buffer and stack), and a new stamp generation, which tells the
+ * bytes this run writes and executes from all older ones.
+ */
+function newRun(): void {
+  for (let i = 0; i < memUndoN; i++) {
+    const e = load<u32>(MEMUNDO_AT + (<u32>i << 2));
+    store<u8>(MEM_AT + (e & 0xffff), <u8>(e >>> 16));
+  }
+  for (let i = 0; i < stkUndoN; i++) store<u8>(STK_AT + load<u32>(STKUNDO_AT + (<u32>i << 2)), 0);
+  memUndoN = 0;
+  stkUndoN = 0;
+  gen++;
+  if (gen === 0xffffffff) {
+    memory.fill(WSTAMP_AT, 0, MEMUNDO_AT - WSTAMP_AT); // the four stamp arrays
+    gen = 1;
+  }
+}
+
+/**
+ * Runs from the argument offsets STARTS[from..count) in order (emulator.ts runStarts), each after
+ * newRun, with min(runSteps, budget - steps of the runs before) steps, while that is positive;
+ * with skipVisited, not from offsets an earlier run of the argument executed. Stops after a run
+ * emulator.ts must see: one it must finish (HAND_BACK) or one that executed minWxRun
+ * self-written instructions in a row. Returns that run's result, the state block holding its
+ * state, S_NEXT its index and S_SPENT the steps before it; at the end, S_NEXT is count and
+ * S_SPENT the steps of all. The undo counts in are emulator.ts's.
+ */
+export function runEach(from: i32, count: i32, mode: i32, runSteps: i32, budget: i32, skipVisited: i32, minWxRun: i32, memUndoN0: i32, stkUndoN0: i32): i32 {
+  memUndoN = memUndoN0;
+  stkUndoN = stkUndoN0;
   mode64 = mode !== 0;
+  let spent = 0;
+  let result = BUDGET;
+  let i = from;
+  for (; i < count && spent < budget; i++) {
+    const at = load<u32>(STARTS_AT + (<u32>i << 2));
+    if (skipVisited !== 0 && load<u32>(VISITED_AT + (at << 2)) === visitGen) continue;
+    newRun();
+    result = startRun(ARG_ADDR + at, min(runSteps, budget - spent));
+    if (result === HAND_BACK || wxRun >= minWxRun) break;
+    spent += steps;
+  }
+  setSlot(S_NEXT, i < count && spent < budget ? i : count);
+  setSlot(S_SPENT, spent);
+  setSlot(S_GEN, <i32>gen);
+  return saveState(result);
+}
+
+/** One run (emulator.ts run): newRun, then from address `at` as runEach's; S_GEN set. */
+export function start(at: u32, mode: i32, maxSteps0: i32, memUndoN0: i32, stkUndoN0: i32): i32 {
+  memUndoN = memUndoN0;
+  stkUndoN = stkUndoN0;
+  mode64 = mode !== 0;
+  newRun();
+  setSlot(S_GEN, <i32>gen);
+  return saveState(startRun(at, maxSteps0));
+}
+
+/**
+ * Set up a run at address `at`, as emulator.ts run() does (every register but esp holds the
+ * start address, undefined until first touched; flags clear), and run it.
+ */
+function startRun(at: u32, maxSteps0: i32): i32 {
   const regs: u32 = mode64 ? 16 : 8;
   for (let i: u32 = 0; i < regs; i++) {
     store<u32>(LO_AT + (i << 2), i === 4 ? STK_INIT : at);
@@ -470,22 +550,16 @@ export function start(at: u32, mode: i32, maxSteps0: i32, gen0: u32, visitGen0: 
   lastWrite = 0;
   undef = (mode64 ? 0xffff : 0xff) & ~(1 << 4);
   cf = 0; zf = 0; sf = 0; ovf = 0; pfb = 0; df = 0;
-  memUndoN = memUndoN0;
-  stkUndoN = stkUndoN0;
-  gen = gen0;
-  visitGen = visitGen0;
   streak = 0;
   wx = 0;
   wxFirst = -1;
   wxRun = 0;
   backJumps = 0;
   loopAt = -1;
-  memSize = memSize0;
-  argEnd = argEnd0;
   syscalls = 0;
   writtenLo = memSize;
   writtenHi = 0;
-  return saveState(loop());
+  return loop();
 }
 
 function saveState(result: i32): i32 {
@@ -562,11 +636,11 @@ function loop(): i32 {
         p += <u32>dispSize;
       }
     }
-    const immSize = format & F_IMM;
+    const immSize = (format & F_IMM) | ((format >> 4) & 8); // F_IMM8: 8
     let imm: i32 = 0;
     if (immSize === 1) imm = <i32>load<i8>(MEM_AT + p);
     else if (immSize === 2) imm = <i32>load<i16>(MEM_AT + p);
-    else if (immSize === 4) imm = load<i32>(MEM_AT + p);
+    else if (immSize >= 4) imm = load<i32>(MEM_AT + p);
     const next = p + <u32>immSize;
     // Cut by the end or too long: emulator.ts finds it invalid.
     if (next > memSize || next - o > MAX_LEN) { result = HAND_BACK; break; }
@@ -759,6 +833,14 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
     }
     case 0x9e: { const ah = (reg32(0) >>> 8) & 0xff; cf = <i32>(ah & 1); zf = <i32>((ah >> 6) & 1); sf = <i32>((ah >> 7) & 1); return -1; }
     case 0x9f: setReg(4, 1, <u32>(2 | cf | (zf << 6) | (sf << 7))); return -1;
+    case 0xa0: case 0xa1: {
+      // moffs: the address is the immediate (sign-extended from 16 bits, as the decoder's disp).
+      const v = rd(<u32>imm, op & 1 ? 4 : 1);
+      if (fault) return STOP_FAULT;
+      setReg(0, op & 1 ? 4 : 1, v);
+      return -1;
+    }
+    case 0xa2: case 0xa3: wr(<u32>imm, op & 1 ? 4 : 1, getReg(0, op & 1 ? 4 : 1)); return -1;
     case 0xa8: case 0xa9: alu(4, getReg(0, op & 1 ? 4 : 1), <u32>imm, op & 1 ? 4 : 1); return -1;
     case 0xd6: setReg(0, 1, cf ? 0xff : 0); return -1;
     case 0xd7: {

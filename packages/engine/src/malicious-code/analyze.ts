@@ -141,12 +141,15 @@ function snapshot(r: RunResult): RunSnapshot {
   return { wx: r.wx, wxRun: r.wxRun, wxFirst: r.wxFirst, stackExec: r.stackExec, backJumps: r.backJumps, loopAt: r.loopAt, getpc: r.getpc, getpcHow: r.getpcHow, sys, stop: r.stop };
 }
 
+/** Self-written instructions a decoder executes back to back (and at least in all). */
+const DECODER_RUN = 6;
+
 /**
- * Self-decryption: after a loop (>= 3 backward branches), at least 6 instructions the code wrote
- * itself ran back to back.
+ * Self-decryption: after a loop (>= 3 backward branches), at least DECODER_RUN instructions the
+ * code wrote itself ran back to back.
  */
 function isDecoder(wx: number, wxRun: number, backJumps: number): boolean {
-  return wx >= 6 && wxRun >= 6 && backJumps >= 3;
+  return wx >= DECODER_RUN && wxRun >= DECODER_RUN && backJumps >= 3;
 }
 
 /** Points from the dynamic evidence of one run (cheap: no allocation unless it scores). */
@@ -207,16 +210,16 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
     for (let k = 1; k < n && k < 3; k++) addCand(h + k);
   }
 
-  // Emulation.
-  let spent = 0;
+  // Emulation: the candidates in order, within EMU_TOTAL steps; once a run scored, not from
+  // starts an earlier run executed. runStarts returns only runs that may score.
+  for (let i = 0; i < nc; i++) emu.starts[i] = cand[i]!;
   let best: RunScore | undefined;
-  for (let i = 0; i < nc && spent < EMU_TOTAL; i++) {
-    const start = cand[i]!;
-    if (emu.wasVisited(start) && best !== undefined) continue;
-    const r = emu.run(start, mode64, Math.min(RUN_STEPS, EMU_TOTAL - spent));
-    spent += r.steps;
+  for (let i = 0; i < nc; i++) {
+    i = emu.runStarts(i, nc, mode64, RUN_STEPS, EMU_TOTAL, best !== undefined, DECODER_RUN);
+    if (i === nc) break;
+    const r = emu.res;
     const p = runPoints(r);
-    if (p > 0 && (best === undefined || p > best.score)) best = { score: p, start, r: snapshot(r) };
+    if (p > 0 && (best === undefined || p > best.score)) best = { score: p, start: cand[i]!, r: snapshot(r) };
     if (best !== undefined && best.score >= 100) break;
   }
   if (best !== undefined) addRunSignals(out, best, mode64, text);

@@ -5,24 +5,27 @@
  * views of them). The instruction formats it may decode come from the TypeScript decoder.
  */
 import { EMULATOR_CORE_WASM } from './emulator-core.wasm.js';
-import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_OPSIZE, F_RIPREL, F_SEGFS, F_SEGOTHER, Insn } from './x86-decoder.js';
+import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_MOFFS, F_OPSIZE, F_RIPREL, F_SEGFS, F_SEGOTHER, Insn } from './x86-decoder.js';
 
 /** Slots of the state block (i32 at ST_AT), in the source's order. */
 export const enum Slot {
-  Eip, Steps, MaxSteps, LastWrite, Undef, Cf, Zf, Sf, Of, Pfb, Df, MemUndoN, StkUndoN, Gen, VisitGen,
-  Streak, Wx, WxFirst, WxRun, BackJumps, LoopAt, MemSize, ArgEnd, Syscalls, Mode64,
+  Eip, Steps, LastWrite, Undef, Cf, Zf, Sf, Of, Pfb, Df, MemUndoN, StkUndoN, Streak, Wx, WxFirst, WxRun,
+  BackJumps, LoopAt, Syscalls, Gen, Next, Spent,
 }
 
 /** run() results besides a Stop code. */
 export const HAND_BACK = -1;
 export const BUDGET = -2;
 
+/** Room for runEach's starts (i32 at STARTS_AT). */
+export const MAX_STARTS = 256;
+
 /** Where the instance keeps each array (byte offsets in its memory). */
 export interface CoreLayout {
   FORMAT_AT: WebAssembly.Global; ST_AT: WebAssembly.Global; LO_AT: WebAssembly.Global; HI_AT: WebAssembly.Global;
   MEM_AT: WebAssembly.Global; STK_AT: WebAssembly.Global; WSTAMP_AT: WebAssembly.Global; XSTAMP_AT: WebAssembly.Global;
   SWSTAMP_AT: WebAssembly.Global; SXSTAMP_AT: WebAssembly.Global; MEMUNDO_AT: WebAssembly.Global;
-  STKUNDO_AT: WebAssembly.Global; VISITED_AT: WebAssembly.Global;
+  STKUNDO_AT: WebAssembly.Global; VISITED_AT: WebAssembly.Global; STARTS_AT: WebAssembly.Global;
 }
 
 export interface EmulatorCore extends CoreLayout {
@@ -31,14 +34,26 @@ export interface EmulatorCore extends CoreLayout {
   executes(op: number, prefixes: number): number;
   /** Continue from the state block: a Stop code, BUDGET, or HAND_BACK (the instruction at eip is emulator.ts's). */
   run(): number;
-  /** Set up a run at address `at` (mode64: 1 for 64-bit) and continue as run(). */
-  start(at: number, mode64: number, maxSteps: number, gen: number, visitGen: number, memSize: number, argEnd: number, memUndoN: number, stkUndoN: number): number;
+  /** Undo the last run's writes and take a new argument's sizes; returns the stamp generation. */
+  begin(memUndoN: number, stkUndoN: number, memSize: number, argEnd: number, visitGen: number): number;
+  /** Undo the last run's writes and advance the stamp generation (returned). */
+  undo(memUndoN: number, stkUndoN: number): number;
+  /**
+   * Run from the offsets at STARTS_AT[from..count) in order (mode64: 1 for 64-bit), within
+   * `budget` steps, until a run emulator.ts must see: its result, its index in Slot.Next (count
+   * after the last) and the steps of the runs before it in Slot.Spent.
+   */
+  runEach(from: number, count: number, mode64: number, runSteps: number, budget: number, skipVisited: number, minWxRun: number, memUndoN: number, stkUndoN: number): number;
+  /** Undo the last run's writes and run from address `at` as runEach runs each. */
+  start(at: number, mode64: number, maxSteps: number, memUndoN: number, stkUndoN: number): number;
 }
 
 const FMT_MODRM = 8;
 const FMT_REG_FORMS = 16;
 const FMT_DECODED = 32;
 const FMT_MEM_FORMS = 64;
+/** An 8-byte immediate: a moffs64 address (the core reads its low 4 bytes, as emulator.ts does). */
+const FMT_IMM8 = 128;
 /** A prefix byte of each class the core recognises (bit i of the class number: SEG, FS/GS, operand size, address size). */
 const PREFIX_BYTES = [0x2e, 0x64, 0x66, 0x67];
 const PREFIX_FLAGS = F_SEGOTHER | F_SEGFS | F_OPSIZE | F_ADDRSIZE;
@@ -75,7 +90,7 @@ function modrmBytes(modrm: number, sib: number): number {
 
 /**
  * For each mode, prefix class (see below) and one-byte opcode the core executes, the format the decoder
- * decodes it: immediate size, ModRM, whether the register forms and the memory forms decode as
+ * decodes it: immediate size (a moffs address counts as the immediate), ModRM, whether the register forms and the memory forms decode as
  * plain 32-bit ModRM/SIB forms (lea, bound: no register forms; a 16-bit address size: no
  * memory forms), and FMT_DECODED. 0 when the decoder disagrees otherwise; the core then leaves
  * the instruction to emulator.ts.
@@ -100,6 +115,8 @@ function decodedFormats(core: EmulatorCore): Uint8Array {
       const immSize = ins.immSize;
       if ((ins.flags & F_MODRM) === 0) {
         if ((ins.flags & ~PREFIX_FLAGS) === 0 && n === at + 1 + immSize) out[table | op] = immSize | FMT_DECODED;
+        // moffs: the absolute address as the immediate.
+        else if ((ins.flags & ~PREFIX_FLAGS) === (F_MEM | F_MOFFS) && immSize === 0 && n === at + 1 + ins.dispSize) out[table | op] = (ins.dispSize === 8 ? FMT_IMM8 : ins.dispSize) | FMT_DECODED;
         continue;
       }
       let format = immSize | FMT_MODRM | FMT_REG_FORMS | FMT_MEM_FORMS | FMT_DECODED;

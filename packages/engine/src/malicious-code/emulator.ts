@@ -19,7 +19,7 @@
  * memory) ends the run, which is what the real process would most likely do too.
  */
 import { touchedRegs as touchedRegs_ } from './dataflow.js';
-import { BUDGET, emulatorCore, HAND_BACK, Slot, type EmulatorCore } from './emulator-core.js';
+import { BUDGET, emulatorCore, HAND_BACK, MAX_STARTS, Slot, type EmulatorCore } from './emulator-core.js';
 import { decode as decode_, F_MEM as F_MEM_, F_MOFFS as F_MOFFS_, F_OPSIZE as F_OPSIZE_, F_REP as F_REP_, F_REPNE as F_REPNE_, F_REX as F_REX_, F_SEGFS as F_SEGFS_, F_SEGGS as F_SEGGS_, Insn, Kind as Kind_, NO_REG as NO_REG_, REG_RIP as REG_RIP_ } from './x86-decoder.js';
 // Local copies: imported bindings are getter calls under tsx/vitest (hot path).
 const decode = decode_;
@@ -144,6 +144,8 @@ export class Emulator {
   /** The core's state block: the fields its loop reads and updates, copied in and out around it. */
   private readonly st = new Int32Array(this.coreMemory, this.core.ST_AT.value, 32);
   private readonly mem = new Uint8Array(this.coreMemory, this.core.MEM_AT.value, PRE + MAX_ARG + POST);
+  /** The argument offsets runStarts runs from (in the core's memory: fill it, then call). */
+  readonly starts = new Int32Array(this.coreMemory, this.core.STARTS_AT.value, MAX_STARTS);
   private readonly stk = new Uint8Array(this.coreMemory, this.core.STK_AT.value, STK_SIZE);
   private readonly wStamp = new Uint32Array(this.coreMemory, this.core.WSTAMP_AT.value, PRE + MAX_ARG + POST);
   private readonly xStamp = new Uint32Array(this.coreMemory, this.core.XSTAMP_AT.value, PRE + MAX_ARG + POST);
@@ -151,8 +153,9 @@ export class Emulator {
   private readonly sxStamp = new Uint32Array(this.coreMemory, this.core.SXSTAMP_AT.value, STK_SIZE);
   /**
    * Undo logs: offsets of the buffer and stack bytes the current run wrote (each at most once,
-   * on its first write). The next run restores exactly those, so a run costs no memset of the
-   * whole buffer and stack (between runs the buffer holds the argument and the stack zeros).
+   * on its first write), buffer offsets with the byte they held (offset | byte << 16). The core's
+   * undo before the next run restores exactly those, so a run costs no memset of the whole
+   * buffer and stack (between runs the buffer holds the argument and the stack zeros).
    */
   private readonly memUndo = new Int32Array(this.coreMemory, this.core.MEMUNDO_AT.value, PRE + MAX_ARG + POST);
   private memUndoN = 0;
@@ -162,6 +165,8 @@ export class Emulator {
   readonly visited = new Uint32Array(this.coreMemory, this.core.VISITED_AT.value, MAX_ARG);
   private visitGen = 1;
   private gen = 1;
+  /** Steps of the runs since beginArgument. */
+  private spent = 0;
   private readonly lo = new Uint32Array(this.coreMemory, this.core.LO_AT.value, 16);
   private readonly hi = new Uint32Array(this.coreMemory, this.core.HI_AT.value, 16);
   private readonly insn = new Insn();
@@ -170,7 +175,6 @@ export class Emulator {
   private cf = 0; private zf = 0; private sf = 0; private of = 0; private pfb = 0; private df = 0;
   private eip = 0;
   private mode64 = false;
-  private arg: Uint8Array = this.mem;
   private argLen = 0;
   private memSize = 0;
   private fault = false;
@@ -184,70 +188,121 @@ export class Emulator {
 
   /** Start a new argument: forget which offsets earlier runs executed. */
   beginArgument(arg: Uint8Array, len: number): void {
-    this.restore();
-    // restore() left the buffer zero outside the previous argument: copy the new one over it and
+    this.visitGen++;
+    if (this.visitGen === 0xffffffff) { this.visited.fill(0); this.visitGen = 1; }
+    this.memSize = PRE + len + POST;
+    this.gen = this.core.begin(this.memUndoN, this.stkUndoN, this.memSize, PRE + len, this.visitGen) >>> 0;
+    this.memUndoN = 0;
+    this.stkUndoN = 0;
+    this.spent = 0;
+    // The undo left the buffer zero outside the previous argument: copy the new one over it and
     // zero only the previous bytes it does not cover.
     const mem = this.mem;
     mem.set(len === arg.length ? arg : arg.subarray(0, len), PRE);
     if (this.argLen > len) mem.fill(0, PRE + len, PRE + this.argLen);
-    this.arg = arg;
     this.argLen = len;
-    this.memSize = PRE + len + POST;
-    this.visitGen++;
-    if (this.visitGen === 0xffffffff) { this.visited.fill(0); this.visitGen = 1; }
   }
 
   wasVisited(off: number): boolean {
     return this.visited[off] === this.visitGen;
   }
 
-  /** Execute from argument offset `start` for at most `maxSteps` instructions. */
+  /** Execute from argument offset `start` for at most `maxSteps` (>= 1) instructions. */
   run(start: number, mode64: boolean, maxSteps: number): RunResult {
+    if (this.useCore) {
+      const result = this.core.start(ARG_ADDR + start, mode64 ? 1 : 0, maxSteps, this.memUndoN, this.stkUndoN);
+      this.gen = this.st[Slot.Gen]! >>> 0;
+      this.finishCoreRun(result, mode64, maxSteps);
+      return this.res;
+    }
+    this.res.reset();
+    this.gen = this.core.undo(this.memUndoN, this.stkUndoN) >>> 0;
+    this.memUndoN = 0;
+    this.stkUndoN = 0;
+    this.setUpRun(mode64, maxSteps);
+    const startAddr = ARG_ADDR + start;
+    const lo = this.lo, hi = this.hi;
+    lo[0] = startAddr; lo[1] = startAddr; lo[2] = startAddr; lo[3] = startAddr;
+    lo[4] = STK_INIT; lo[5] = startAddr; lo[6] = startAddr; lo[7] = startAddr;
+    hi[0] = 0; hi[1] = 0; hi[2] = 0; hi[3] = 0; hi[4] = 0; hi[5] = 0; hi[6] = 0; hi[7] = 0;
+    if (mode64) for (let i = 8; i < 16; i++) { lo[i] = startAddr; hi[i] = 0; }
+    // i386 code names only registers 0-7, so the lazy set empties once those are touched.
+    this.undef = (mode64 ? 0xffff : 0xff) & ~(1 << 4);
+    this.cf = this.zf = this.sf = this.of = this.pfb = this.df = 0;
+    this.eip = startAddr;
+    this.finishRun(0);
+    this.spent += this.res.steps;
+    return this.res;
+  }
+
+  /**
+   * Run from starts[from], starts[from + 1], ... (count <= MAX_STARTS) in order, as
+   * run(start, mode64, min(runSteps, total - spent)) each, where spent counts the steps of every
+   * run since beginArgument, while that is positive; with `skipVisited`, not from starts an
+   * earlier run executed (wasVisited). Returns at the first run the caller must see (its index;
+   * `res` holds its result) or count. Without the core, that is every run; with it, a run that
+   * ran any step in TypeScript or executed `minWxRun` self-written instructions in a row (so
+   * the others have no syscalls, GetPC, stack code or decoded payload to show).
+   */
+  runStarts(from: number, count: number, mode64: boolean, runSteps: number, total: number, skipVisited: boolean, minWxRun: number): number {
+    const starts = this.starts;
+    if (!this.useCore) {
+      for (let i = from; i < count && this.spent < total; i++) {
+        if (skipVisited && this.wasVisited(starts[i]!)) continue;
+        this.run(starts[i]!, mode64, Math.min(runSteps, total - this.spent));
+        return i;
+      }
+      return count;
+    }
+    if (count > MAX_STARTS) throw new RangeError(`runStarts: more than ${MAX_STARTS} starts`);
+    const result = this.core.runEach(from, count, mode64 ? 1 : 0, runSteps, total - this.spent, skipVisited ? 1 : 0, minWxRun, this.memUndoN, this.stkUndoN);
+    const st = this.st;
+    this.spent += st[Slot.Spent]!;
+    this.gen = st[Slot.Gen]! >>> 0;
+    const next = st[Slot.Next]!;
+    if (next === count) {
+      this.memUndoN = st[Slot.MemUndoN]!;
+      this.stkUndoN = st[Slot.StkUndoN]!;
+      return count;
+    }
+    this.finishCoreRun(result, mode64, Math.min(runSteps, total - this.spent));
+    return next;
+  }
+
+  /** A run the core started (`result` its result so far): its result, finished here when the core handed it back. */
+  private finishCoreRun(result: number, mode64: boolean, maxSteps: number): void {
     const r = this.res;
     r.reset();
-    this.gen++;
-    if (this.gen === 0xffffffff) {
-      this.wStamp.fill(0); this.xStamp.fill(0); this.swStamp.fill(0); this.sxStamp.fill(0);
-      this.gen = 1;
-    }
-    this.restore();
-    const mem = this.mem;
+    this.setUpRun(mode64, maxSteps);
+    this.readCoreResults();
+    this.readCoreState();
+    if (result === HAND_BACK) this.finishRun(this.st[Slot.Streak]!);
+    else if (result >= 0) r.stop = result as Stop;
+    this.spent += r.steps;
+  }
+
+  /** The fields of a new run that only the steps below use. */
+  private setUpRun(mode64: boolean, maxSteps: number): void {
     this.mode64 = mode64;
-    const startAddr = ARG_ADDR + start;
     this.pcSlotN = 0;
     this.fpuIp = 0;
     this.fault = false;
     this.maxSteps = maxSteps;
     this.lastWrite = 0;
-    const ins = this.insn;
-    const gen = this.gen;
+  }
+
+  /**
+   * Continue the run from the state the core or run() set up, in TypeScript steps, handing back
+   * to the core whenever it can go on (`run`: the streak of self-written instructions so far).
+   */
+  private finishRun(run: number): void {
+    const r = this.res;
+    const mem = this.mem, ins = this.insn, gen = this.gen, maxSteps = this.maxSteps, mode64 = this.mode64;
     const memSize = this.memSize, bufEnd = BUF_LO + memSize, argEnd = PRE + this.argLen;
     const wStamp = this.wStamp, xStamp = this.xStamp, visited = this.visited, visitGen = this.visitGen;
     const core = this.useCore;
-    let run = 0;
     // Whether the next step starts in the core (not right after it handed an instruction back).
     let coreTurn = false;
-    if (core) {
-      // The core sets the run up as below and runs it, most often to its end.
-      const result = this.core.start(startAddr, mode64 ? 1 : 0, maxSteps, gen, visitGen, memSize, argEnd, this.memUndoN, this.stkUndoN);
-      this.readCoreResults();
-      this.readCoreState();
-      if (result !== HAND_BACK) {
-        if (result >= 0) r.stop = result as Stop;
-        return r;
-      }
-      run = this.st[Slot.Streak]!;
-    } else {
-      const lo = this.lo, hi = this.hi;
-      lo[0] = startAddr; lo[1] = startAddr; lo[2] = startAddr; lo[3] = startAddr;
-      lo[4] = STK_INIT; lo[5] = startAddr; lo[6] = startAddr; lo[7] = startAddr;
-      hi[0] = 0; hi[1] = 0; hi[2] = 0; hi[3] = 0; hi[4] = 0; hi[5] = 0; hi[6] = 0; hi[7] = 0;
-      if (mode64) for (let i = 8; i < 16; i++) { lo[i] = startAddr; hi[i] = 0; }
-      // i386 code names only registers 0-7, so the lazy set empties once those are touched.
-      this.undef = (mode64 ? 0xffff : 0xff) & ~(1 << 4);
-      this.cf = this.zf = this.sf = this.of = this.pfb = this.df = 0;
-      this.eip = startAddr;
-    }
     while (r.steps < maxSteps) {
       if (coreTurn && this.pcSlotN === 0) {
         // The core runs until it meets an instruction it leaves to the steps below (GetPC
@@ -304,7 +359,6 @@ export class Emulator {
       if (stop >= 0) { r.stop = stop as Stop; break; }
       if (this.fault) { r.stop = Stop.Fault; break; }
     }
-    return r;
   }
 
   /** One call of the core's loop: the state block filled from this run, and read back. */
@@ -312,21 +366,15 @@ export class Emulator {
     const st = this.st, r = this.res;
     st[Slot.Eip] = this.eip;
     st[Slot.Steps] = r.steps;
-    st[Slot.MaxSteps] = this.maxSteps;
     st[Slot.LastWrite] = this.lastWrite;
     st[Slot.Undef] = this.undef;
     st[Slot.Cf] = this.cf; st[Slot.Zf] = this.zf; st[Slot.Sf] = this.sf; st[Slot.Of] = this.of; st[Slot.Pfb] = this.pfb; st[Slot.Df] = this.df;
     st[Slot.MemUndoN] = this.memUndoN;
     st[Slot.StkUndoN] = this.stkUndoN;
-    st[Slot.Gen] = this.gen;
-    st[Slot.VisitGen] = this.visitGen;
     st[Slot.Streak] = streak;
     st[Slot.Wx] = r.wx; st[Slot.WxFirst] = r.wxFirst; st[Slot.WxRun] = r.wxRun;
     st[Slot.BackJumps] = r.backJumps; st[Slot.LoopAt] = r.loopAt;
-    st[Slot.MemSize] = this.memSize;
-    st[Slot.ArgEnd] = PRE + this.argLen;
     st[Slot.Syscalls] = r.nSyscalls;
-    st[Slot.Mode64] = this.mode64 ? 1 : 0;
     const result = this.core.run();
     this.readCoreResults();
     this.readCoreState();
@@ -352,20 +400,6 @@ export class Emulator {
     this.cf = st[Slot.Cf]!; this.zf = st[Slot.Zf]!; this.sf = st[Slot.Sf]!; this.of = st[Slot.Of]!; this.pfb = st[Slot.Pfb]!; this.df = st[Slot.Df]!;
   }
 
-  /** Undo the previous run's writes: buffer bytes back to the argument, stack bytes to 0. */
-  private restore(): void {
-    const mem = this.mem, arg = this.arg, argLen = this.argLen, mu = this.memUndo;
-    for (let i = 0; i < this.memUndoN; i++) {
-      const o = mu[i]!;
-      const a = o - PRE;
-      mem[o] = a >= 0 && a < argLen ? arg[a]! : 0;
-    }
-    this.memUndoN = 0;
-    const stk = this.stk, su = this.stkUndo;
-    for (let i = 0; i < this.stkUndoN; i++) stk[su[i]!] = 0;
-    this.stkUndoN = 0;
-  }
-
   // ---- memory -------------------------------------------------------------------------------
 
   private rd8(addr: number): number {
@@ -381,8 +415,8 @@ export class Emulator {
     this.lastWrite = this.res.steps;
     if (addr >= BUF_LO && addr < BUF_LO + this.memSize) {
       const o = addr - BUF_LO;
+      if (this.wStamp[o] !== this.gen) { this.wStamp[o] = this.gen; this.memUndo[this.memUndoN++] = o | (this.mem[o]! << 16); }
       this.mem[o] = v;
-      if (this.wStamp[o] !== this.gen) { this.wStamp[o] = this.gen; this.memUndo[this.memUndoN++] = o; }
       return;
     }
     if (addr >= STK_LO && addr < STK_LO + STK_SIZE) {
@@ -434,8 +468,8 @@ export class Emulator {
     let o = a - (inStk ? STK_LO : BUF_LO);
     let n = inStk ? this.stkUndoN : this.memUndoN;
     for (let i = 0; i < size; i++, o++) {
+      if (stamp[o] !== gen) { stamp[o] = gen; undo[n++] = o | (bytes[o]! << 16); } // (stack bytes start at 0)
       bytes[o] = i < 4 ? v >>> (i << 3) : vHi >>> ((i - 4) << 3);
-      if (stamp[o] !== gen) { stamp[o] = gen; undo[n++] = o; }
     }
     if (inStk) this.stkUndoN = n; else this.memUndoN = n;
   }

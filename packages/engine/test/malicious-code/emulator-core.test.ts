@@ -18,7 +18,7 @@ function bytes(seed: number, n: number, pick: (r: number) => number): Uint8Array
 }
 
 /** Bytes the core executes, weighted to what decoders and text use: ALU on memory, stack, jumps, loops. */
-const CORE_HEAVY = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x20, 0x21, 0x25, 0x28, 0x29, 0x2c, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x37, 0x38, 0x39, 0x3c, 0x40, 0x43, 0x47, 0x4b, 0x4e, 0x50, 0x54, 0x57, 0x58, 0x5c, 0x5f, 0x60, 0x61, 0x62, 0x63, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x70, 0x74, 0x75, 0x7a, 0x7e, 0x80, 0x81, 0x82, 0x83, 0x84, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0x90, 0x93, 0x98, 0x99, 0x9e, 0x9f, 0xa8, 0xa9, 0xb0, 0xb4, 0xb9, 0xbf, 0xd6, 0xd7, 0xe0, 0xe1, 0xe2, 0xe3, 0xe9, 0xeb, 0xf5, 0xf8, 0xf9, 0xfc, 0xfd, 0xff, 0xfe, 0xfa, 0xf0, 0x24, 0x44, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0x9b, 0x9c, 0x9d, 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf];
+const CORE_HEAVY = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x20, 0x21, 0x25, 0x28, 0x29, 0x2c, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x37, 0x38, 0x39, 0x3c, 0x40, 0x43, 0x47, 0x4b, 0x4e, 0x50, 0x54, 0x57, 0x58, 0x5c, 0x5f, 0x60, 0x61, 0x62, 0x63, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x70, 0x74, 0x75, 0x7a, 0x7e, 0x80, 0x81, 0x82, 0x83, 0x84, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0x90, 0x93, 0x98, 0x99, 0x9e, 0x9f, 0xa8, 0xa9, 0xb0, 0xb4, 0xb9, 0xbf, 0xd6, 0xd7, 0xe0, 0xe1, 0xe2, 0xe3, 0xe9, 0xeb, 0xf5, 0xf8, 0xf9, 0xfc, 0xfd, 0xff, 0xfe, 0xfa, 0xf0, 0x24, 0x44, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0x9b, 0x9c, 0x9d, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf];
 
 /**
  * The machine state a run leaves (private to Emulator; compared as a whole). Not after a fault:
@@ -66,6 +66,43 @@ function compare(args: Uint8Array[], stride: number, maxSteps: number): number {
   return steps;
 }
 
+/** What a run can score with (analyze.ts runPoints), with decoder runs from `minWxRun`. */
+const mayScore = (r: RunResult, minWxRun: number) => r.nSyscalls > 0 || r.getpc >= 0 || r.stackExec > 0 || r.wxRun >= minWxRun;
+
+/**
+ * runStarts as analyze.ts uses it, with and without the core: the same runs that may score, in
+ * the same order, and the same steps in all. Starts are random offsets (with repeats), the
+ * budget ends some lists early, and the visited skip turns on at the first run that may score.
+ */
+function compareStarts(args: Uint8Array[], seed: number, minWxRun: number): number {
+  const withCore = new Emulator(true);
+  const without = new Emulator(false);
+  let shown = 0;
+  args.forEach((arg, k) => {
+    const noise = bytes(seed + k, 40, (r) => r & 0xff);
+    const starts = Array.from({ length: 20 }, (_, j) => (noise[2 * j]! | (noise[2 * j + 1]! << 8)) % arg.length);
+    for (const mode64 of [false, true]) {
+      const seen = [withCore, without].map((e) => {
+        e.beginArgument(arg, arg.length);
+        e.starts.set(starts);
+        const out: unknown[] = [];
+        let skip = false;
+        for (let i = 0; i < starts.length; i++) {
+          i = e.runStarts(i, starts.length, mode64, 300, 2500, skip, minWxRun);
+          if (i === starts.length) break;
+          if (!mayScore(e.res, minWxRun)) continue;
+          out.push({ i, run: observed(e, e.res) });
+          skip = true;
+        }
+        return { out, spent: (e as unknown as { spent: number }).spent };
+      });
+      expect({ arg: Buffer.from(arg).toString('hex'), mode64, ...seen[0] }).toEqual({ arg: Buffer.from(arg).toString('hex'), mode64, ...seen[1] });
+      shown += seen[0]!.out.length;
+    }
+  });
+  return shown;
+}
+
 /** Edge cases of flags and operands, each run to its end in both modes (c4 c0: les in i386, VEX in 64-bit). */
 const SNIPPETS = [
   'b8ffffff7f 40 70 02 c4c0', // inc to 0x80000000: OF, then jo
@@ -89,6 +126,8 @@ const SNIPPETS = [
   '64 8d00 c4c0', // lea FS: unsupported
   'be00010010 bf20010010 a4 a5 a6 a7 aa ab ac ad ae af fd a4 a5 ab c4c0', // string operations both ways
   '9c 9d 9b 9c 58 c4c0', // pushf/popf/fwait
+  'b841424344 a300010010 a004010010 a1fc000010 2ea2ff010010 64a3f8000010 67a1ffff c4c0', // moffs (8-byte addresses in 64-bit mode), 16-bit address: fault
+  'a1fcffffff a3ffff0010 c4c0', // moffs operands partly outside the buffer
   '6aff 58 50 5b 6a01 9c 5f 63c8 c4c0', // push/pop (8 bytes in 64-bit mode), movsxd (arpl in i386)
   '8b0504000000 3305feffffff 8d0500000000 c4c0', // RIP-relative operands in 64-bit mode, lea of RIP (GetPC)
 ];
@@ -113,5 +152,14 @@ describe('emulator core (WebAssembly) against the TypeScript steps', () => {
   it('the malicious samples (decoders, GetPC, self-modification, loops): identical runs from every other offset', () => {
     const { malicious } = loadSets(0);
     expect(compare(malicious.map((m) => m.arg), 2, 4000)).toBeGreaterThan(100_000);
+  });
+
+  it('runStarts over start lists: the same runs that may score, and the same steps', () => {
+    const { malicious } = loadSets(0);
+    const heavy = Array.from({ length: 100 }, (_, i) => bytes(7000 + i, 60 + (i % 5) * 40, (r) => CORE_HEAVY[r % CORE_HEAVY.length]!));
+    const text = Array.from({ length: 100 }, (_, i) => bytes(9000 + i, 64 + (i % 7) * 40, (r) => 0x20 + (r % 95)));
+    const args = [...malicious.map((m) => m.arg), ...heavy, ...text];
+    expect(compareStarts(args, 1, 6)).toBeGreaterThan(50);
+    expect(compareStarts(args, 2, 1)).toBeGreaterThan(200);
   });
 });
