@@ -21,6 +21,8 @@ export const FAST64_AT = 476160;
 export const HEADS_AT = 607232;
 /** A scan's results (i32): longest chain, its offset, triggers seen, longest sled-offset run. */
 export const SCAN_RESULT_AT = 607264;
+/** `predecessor`'s second result (i32; the entry-path arrays lie before it, see the .wat). */
+export const PREDECESSOR_AT = 705616;
 
 export interface ScanLoops {
   memory: WebAssembly.Memory;
@@ -35,6 +37,12 @@ export interface ScanLoops {
   at(): number;
   /** The 4 longest chains from heads into HEADS_AT (see the .wat). */
   heads(len: number, minChain: number): void;
+  /** Start entry-path work on the last full scan of `len` bytes. */
+  pathsBegin(len: number): void;
+  /** StaticScan.entryBefore. */
+  entryBefore(t: number, window: number): number;
+  /** StaticScan.predecessor; its lastPredecessor goes to PREDECESSOR_AT. */
+  predecessor(t: number, depth: number): number;
 }
 
 let compiled: WebAssembly.Module | undefined;

@@ -398,15 +398,57 @@ describe('static scan: printable-text path and entry search', () => {
       }
       return t;
     };
-    const pool = [0x90, 0x41, 0xeb, 0xe9, 0xe8, 0x74, 0xe2, 0xcd, 0x80, 0x0f, 0x05, 0xff, 0xc3, 0x66, 0x2e, 0x31, 0xc0, 0x04];
-    for (let k = 0; k < 300; k++) {
-      const n = 40 + (rnd() % 300);
-      const buf = new Uint8Array(n);
-      for (let i = 0; i < n; i++) buf[i] = k % 2 ? rnd() & 255 : pool[rnd() % pool.length]!;
+    for (let k = 0; k < 450; k++) {
+      const buf = entryInput(k);
+      const n = buf.length;
       for (const m64 of [false, true]) {
         s.scan(buf, n, m64);
         for (let t = 0; t < n; t += 1 + (rnd() % 7)) expect(s.entryBefore(t, 64)).toBe(reference(t, 64));
       }
     }
   });
+
+  it('predecessor walks back through plain instructions and gates only', async () => {
+    const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
+    const s = new StaticScan();
+    // Reference: the nearest of the 15 offsets before whose instruction ends exactly here.
+    const back = (p: number): number => {
+      for (let j = p - 1; j >= 0 && j >= p - 15; j--) {
+        const k = s.kind[j]!;
+        if (s.ilen[j] !== 0 && j + s.ilen[j]! === p && (k === Kind.Normal || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter)) return j;
+      }
+      return -1;
+    };
+    for (let k = 0; k < 450; k++) {
+      const buf = entryInput(k);
+      const n = buf.length;
+      for (const m64 of [false, true]) {
+        s.scan(buf, n, m64);
+        for (let t = 0; t < n; t += 1 + (rnd() % 5)) {
+          const depth = rnd() % 9;
+          let p = t, d = 0;
+          while (d < depth && back(p) >= 0) { p = back(p); d++; }
+          expect(s.predecessor(t, depth)).toBe(p);
+          expect(s.lastPredecessor).toBe(d === depth ? p : -1);
+        }
+        expect(s.predecessor(-1, 5)).toBe(-1);
+        expect(s.lastPredecessor).toBe(-1);
+      }
+    }
+  });
+
+  /** Entry-path inputs: code-like bytes, random bytes, or UTF-8 text (full of triggers). */
+  const codePool = [0x90, 0x41, 0xeb, 0xe9, 0xe8, 0x74, 0xe2, 0xcd, 0x80, 0x0f, 0x05, 0xff, 0xc3, 0x66, 0x2e, 0x31, 0xc0, 0x04];
+  const words = ['привет', 'ελληνικά ίσως', 'مرحبا بالعالم', 'שלום עולם', 'გამარჯობა', '한국어 텍스트', '中文字符', '日本語のテキスト', '😀🎉👍', 'naïve café '];
+  function entryInput(k: number): Uint8Array {
+    if (k % 3 === 2) {
+      let text = '';
+      while (text.length < 40 + (rnd() % 300)) text += words[rnd() % words.length]! + (rnd() % 2 ? ' ' : '');
+      return new TextEncoder().encode(text);
+    }
+    const n = 40 + (rnd() % 300);
+    const buf = new Uint8Array(n);
+    for (let i = 0; i < n; i++) buf[i] = k % 3 ? rnd() & 255 : codePool[rnd() % codePool.length]!;
+    return buf;
+  }
 });
