@@ -66,34 +66,9 @@ const emu = new Emulator();
 const scan = new StaticScan();
 const cand = new Int32Array(MAX_CANDIDATES);
 
-/**
- * 0 = binary, 1 = text (valid UTF-8 without control characters), 2 = printable ASCII.
- * One pass, no allocation.
- */
+/** 0 = binary, 1 = text (valid UTF-8 without control characters), 2 = printable ASCII. */
 function textClass(a: Uint8Array, len: number): number {
-  let ascii = true;
-  for (let i = 0; i < len; i++) {
-    const b = a[i]!;
-    if (b >= 0x20 && b < 0x7f) continue;
-    if (b < 0x80) return 0; // control character or DEL
-    ascii = false;
-    let need: number;
-    let min: number;
-    if (b >= 0xc2 && b <= 0xdf) { need = 1; min = 0x80; }
-    else if (b >= 0xe0 && b <= 0xef) { need = 2; min = 0x800; }
-    else if (b >= 0xf0 && b <= 0xf4) { need = 3; min = 0x10000; }
-    else return 0;
-    if (i + need >= len) return 0; // truncated sequence
-    let cp = b & (need === 1 ? 0x1f : need === 2 ? 0x0f : 0x07);
-    for (let k = 1; k <= need; k++) {
-      const c = a[i + k]!;
-      if ((c & 0xc0) !== 0x80) return 0;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    i += need;
-  }
-  return ascii ? 2 : 1;
+  return scan.textClass(a, len);
 }
 
 /** How many leading bytes `analyze` checks before trying the printable scan. */

@@ -43,6 +43,8 @@ export interface ScanLoops {
   entryBefore(t: number, window: number): number;
   /** StaticScan.predecessor; its lastPredecessor goes to PREDECESSOR_AT. */
   predecessor(t: number, depth: number): number;
+  /** The class of `len` argument bytes (already copied to ARG_AT): 0 binary, 1 UTF-8 text, 2 printable ASCII. */
+  textClass(len: number): number;
 }
 
 let compiled: WebAssembly.Module | undefined;

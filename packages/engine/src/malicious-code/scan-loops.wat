@@ -1,10 +1,11 @@
 ;; The loops of StaticScan (static-scan.ts) in WebAssembly: `scan`'s loop over every offset,
 ;; `printableChains` (the printable-ASCII one), `heads` (the longest chains' heads) and the entry
-;; paths before triggers (`entryBefore`, `predecessor`). Each runs the same statements on the
-;; same tables as the TypeScript it replaced (entry paths compute their per-offset table on
-;; demand), so it gives the same chains, lengths, kinds, sled ends, triggers, heads and entry
-;; points. Why: in JavaScript every typed-array access in these loops re-checks the array's map;
-;; here it is one machine load. The loops were a third of the analysis time.
+;; paths before triggers (`entryBefore`, `predecessor`), plus the argument's text class. Each
+;; runs the same statements on the same tables as the TypeScript it replaced (entry paths compute
+;; their per-offset table on demand), so it gives the same chains, lengths, kinds, sled ends,
+;; triggers, heads, entry points and classes. Why: in JavaScript every typed-array access in
+;; these loops re-checks the array's map; here it is one machine load. The loops were a third of
+;; the analysis time.
 ;;
 ;; Memory (one instance per StaticScan; scan-loops.ts names the same offsets):
 ;;   0       PTAB, the printable table (u16 entries, index (b0 << 7) | b1; prefix pages after)
@@ -661,4 +662,58 @@
         (br $steps)))
     (i32.store offset=705616 (i32.const 0) (i32.const -1))
     (local.get $p))
+;; ---- textClass ---------------------------------------------------------------------------
+;; `textClass(len)`: the class of the argument's `len` bytes (already copied to 131072): 0 binary,
+;; 1 text (valid UTF-8 without control characters or DEL), 2 printable ASCII. Valid UTF-8: a lead
+;; byte C2-DF, E0-EF or F0-F4 with all its continuation bytes (80-BF) inside the argument, no
+;; overlong form (E0 needs A0-BF next, F0 90-BF), no surrogate (ED needs 80-9F) and nothing
+;; beyond U+10FFFF (F4 needs 80-8F).
+  (func (export "textClass") (param $len i32) (result i32)
+    (local $i i32) (local $b i32) (local $c1 i32) (local $class i32)
+    (local.set $class (i32.const 2))
+    (loop $next
+      (if (i32.ge_s (local.get $i) (local.get $len)) (then (return (local.get $class))))
+      (local.set $b (i32.load8_u offset=131072 (local.get $i)))
+      (if (i32.lt_u (local.get $b) (i32.const 0x80))
+        (then
+          (if (i32.ge_u (i32.sub (local.get $b) (i32.const 0x20)) (i32.const 0x5f)) (then (return (i32.const 0))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $next)))
+      (local.set $class (i32.const 1))
+      (local.set $c1 (i32.load8_u offset=131073 (local.get $i)))
+      (if (i32.lt_u (local.get $b) (i32.const 0xe0))
+        (then
+          (if (i32.lt_u (local.get $b) (i32.const 0xc2)) (then (return (i32.const 0))))
+          (if (i32.ge_s (i32.add (local.get $i) (i32.const 1)) (local.get $len)) (then (return (i32.const 0))))
+          (if (i32.ne (i32.and (local.get $c1) (i32.const 0xc0)) (i32.const 0x80)) (then (return (i32.const 0))))
+          (local.set $i (i32.add (local.get $i) (i32.const 2)))
+          (br $next)))
+      (if (i32.lt_u (local.get $b) (i32.const 0xf0))
+        (then
+          (if (i32.ge_s (i32.add (local.get $i) (i32.const 2)) (local.get $len)) (then (return (i32.const 0))))
+          (if (i32.or
+                (i32.ne (i32.and (local.get $c1) (i32.const 0xc0)) (i32.const 0x80))
+                (i32.ne (i32.and (i32.load8_u offset=131074 (local.get $i)) (i32.const 0xc0)) (i32.const 0x80)))
+            (then (return (i32.const 0))))
+          (if (i32.and (i32.eq (local.get $b) (i32.const 0xe0)) (i32.lt_u (local.get $c1) (i32.const 0xa0)))
+            (then (return (i32.const 0))))
+          (if (i32.and (i32.eq (local.get $b) (i32.const 0xed)) (i32.ge_u (local.get $c1) (i32.const 0xa0)))
+            (then (return (i32.const 0))))
+          (local.set $i (i32.add (local.get $i) (i32.const 3)))
+          (br $next)))
+      (if (i32.gt_u (local.get $b) (i32.const 0xf4)) (then (return (i32.const 0))))
+      (if (i32.ge_s (i32.add (local.get $i) (i32.const 3)) (local.get $len)) (then (return (i32.const 0))))
+      (if (i32.or
+            (i32.or
+              (i32.ne (i32.and (local.get $c1) (i32.const 0xc0)) (i32.const 0x80))
+              (i32.ne (i32.and (i32.load8_u offset=131074 (local.get $i)) (i32.const 0xc0)) (i32.const 0x80)))
+            (i32.ne (i32.and (i32.load8_u offset=131075 (local.get $i)) (i32.const 0xc0)) (i32.const 0x80)))
+        (then (return (i32.const 0))))
+      (if (i32.and (i32.eq (local.get $b) (i32.const 0xf0)) (i32.lt_u (local.get $c1) (i32.const 0x90)))
+        (then (return (i32.const 0))))
+      (if (i32.and (i32.eq (local.get $b) (i32.const 0xf4)) (i32.ge_u (local.get $c1) (i32.const 0x90)))
+        (then (return (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $next))
+    (unreachable))
 )

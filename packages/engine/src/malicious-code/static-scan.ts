@@ -164,6 +164,15 @@ export class StaticScan {
     return true;
   }
 
+  /**
+   * 0 = binary, 1 = text (valid UTF-8 without control characters), 2 = printable ASCII: one
+   * pass of scan-loops.wat over a copy of the argument.
+   */
+  textClass(buf: Uint8Array, len: number): number {
+    this.loadArgument(buf, len);
+    return this.wasm.textClass(len);
+  }
+
   /** Copy the argument where the loops read it. */
   private loadArgument(buf: Uint8Array, len: number): void {
     this.wasmBytes.set(len === buf.length ? buf : buf.subarray(0, len), ARG_AT);

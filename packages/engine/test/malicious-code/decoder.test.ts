@@ -452,3 +452,53 @@ describe('static scan: printable-text path and entry search', () => {
     return buf;
   }
 });
+
+describe('static scan: text class', () => {
+  // Reference: decode each UTF-8 sequence to its code point and check its range.
+  const reference = (a: Uint8Array): number => {
+    let ascii = true;
+    for (let i = 0; i < a.length; i++) {
+      const b = a[i]!;
+      if (b >= 0x20 && b < 0x7f) continue;
+      if (b < 0x80) return 0;
+      ascii = false;
+      const need = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : 0;
+      if (need === 0 || i + need >= a.length) return 0;
+      let cp = b & (0x3f >> need);
+      for (let k = 1; k <= need; k++) {
+        if ((a[i + k]! & 0xc0) !== 0x80) return 0;
+        cp = (cp << 6) | (a[i + k]! & 0x3f);
+      }
+      if (cp < [0, 0x80, 0x800, 0x10000][need]! || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+      i += need;
+    }
+    return ascii ? 2 : 1;
+  };
+
+  it('matches the reference on edge cases and random bytes', async () => {
+    const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
+    const s = new StaticScan();
+    const check = (a: Uint8Array): void => expect([...a].join(' ') + ' -> ' + s.textClass(a, a.length)).toBe([...a].join(' ') + ' -> ' + reference(a));
+    const edge = [
+      [], [0x41], [0x20, 0x7e], [0x1f], [0x7f], [0x09], [0x0a], [0x00],
+      [0xc2, 0x80], [0xc1, 0xbf], [0xc0, 0x80], [0xdf, 0xbf], [0xc2], [0xc2, 0x41], [0x80], [0xbf],
+      [0xe0, 0xa0, 0x80], [0xe0, 0x9f, 0xbf], [0xed, 0x9f, 0xbf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf],
+      [0xee, 0x80, 0x80], [0xef, 0xbf, 0xbf], [0xe1, 0x80], [0xe1, 0x80, 0x41],
+      [0xf0, 0x90, 0x80, 0x80], [0xf0, 0x8f, 0xbf, 0xbf], [0xf4, 0x8f, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80],
+      [0xf5, 0x80, 0x80, 0x80], [0xff], [0xf3, 0xbf, 0xbf], [0xf1, 0x80, 0x80, 0x7f],
+    ];
+    for (const e of edge) {
+      check(Uint8Array.from(e));
+      check(Uint8Array.from([0x41, ...e, 0x41]));
+    }
+    check(new TextEncoder().encode('привет мир ελληνικά שלום 한국어 中文 😀 naïve'));
+    let x = 5;
+    const rnd = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16;
+    const pool = [0x41, 0x20, 0x7e, 0x7f, 0x1f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xff];
+    for (let k = 0; k < 20000; k++) {
+      const a = new Uint8Array(rnd() % 12);
+      for (let i = 0; i < a.length; i++) a[i] = rnd() % 4 ? pool[rnd() % pool.length]! : rnd() & 255;
+      check(a);
+    }
+  });
+});
