@@ -21,7 +21,9 @@
 ;;   607232  the chain heads: 4 offsets (i32), then at 607248 their chain lengths (i32)
 ;;   607264  the results of a scan (4 x i32; the printable scan fills the second)
 ;;   607280  entry paths: fwdNext slots (i32, one more than the argument), 672832 dist (u16,
-;;           two more), 705616 predecessor's second result (i32)
+;;           two more)
+;;   705632  candidate starts (272 x i32: all one scan can give), 706720 sled landings for them
+;;           (4 x i32)
 ;;
 ;; A loop stops to let TypeScript decode what its table does not cover: it returns a negative
 ;; code with the offset in `at()`, and its run function, called again, goes on with what
@@ -471,15 +473,15 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next))))
 ;; ---- entry paths ---------------------------------------------------------------------------
-;; StaticScan.entryBefore and predecessor over the last full scan's ilen, kind and tgt. Kinds (the
-;; decoder's values): 2 Jmp and 3 Call go to their target; 0 Normal, 1 Jcc, 5 Loop, 8 Int,
-;; 9 Syscall and 10 Sysenter fall through (mask 0x723); predecessor steps back only through
-;; Normal and the gates (mask 0x701), never through branches.
+;; Where the emulator should start before a trigger, from the last full scan's ilen, kind and
+;; tgt. The straight-line path from an offset falls through or takes a direct jump or call. Kinds
+;; (the decoder's values): 2 Jmp and 3 Call go to their target; 0 Normal, 1 Jcc, 5 Loop, 8 Int,
+;; 9 Syscall and 10 Sysenter fall through (mask 0x723); `$predecessor` steps back only through
+;; Normal and the gates (mask 0x701).
 ;; `pathsBegin(len)` starts on a new scan. fwdNext (see `$fwd`) is computed on demand and kept
 ;; at 607280, one i32 per offset: (epoch << 16) | (fwdNext + 2), valid when the epoch is this
 ;; scan's; triggers sit near each other, so most of a long argument's paths are never needed.
-;; dist (u16 per offset, at 672832) holds entryBefore's distances to its trigger.
-;; predecessor's second result (StaticScan.lastPredecessor) goes to 705616 (i32).
+;; dist (u16 per offset, at 672832) holds `$entryBefore`'s distances to its trigger.
   (global $pepoch (mut i32) (i32.const 0))
   (global $plen (mut i32) (i32.const 0))
 
@@ -508,8 +510,9 @@
       (then (return (i32.add (local.get $j) (local.get $n)))))
     (i32.add (global.get $plen) (i32.const 1)))
 
-  ;; fwdNext(i) (StaticScan.computePaths): the forward step from i if the path from i never
-  ;; takes a backward direct jump, else -1; len + 1 at len. The path only moves forward, so one
+  ;; fwdNext(i): the next offset on the path from i (len + 1 when it stops) if that path
+  ;; never takes a backward direct jump, else -1; a path that has passed t without one never
+  ;; returns to it. The path only moves forward, so one
   ;; walk to where the answer is known (a stop, a jump back, len or a kept slot) settles every
   ;; offset on the way, and a second walk writes them.
   (func $fwd (param $i i32) (result i32)
@@ -550,8 +553,8 @@
       (br_if $write (i32.and (i32.lt_u (local.get $j) (local.get $len)) (i32.ne (local.get $j) (local.get $end)))))
     (i32.sub (i32.and (i32.load offset=607280 (i32.shl (local.get $i) (i32.const 2))) (i32.const 0xffff)) (i32.const 2)))
 
-  ;; StaticScan.nextOnPath: fall through, or a direct jump/call's target (-1 outside); -1 when
-  ;; execution stops.
+  ;; The next offset on the path from p: fall through, or a direct jump/call's target (-1
+  ;; outside); -1 when execution stops.
   (func $nextOnPath (param $p i32) (result i32)
     (local $n i32) (local $k i32)
     (local.set $n (i32.load8_u offset=180608 (local.get $p)))
@@ -562,7 +565,7 @@
     (select (i32.add (local.get $p) (local.get $n)) (i32.const -1)
       (i32.and (i32.shr_u (i32.const 0x723) (local.get $k)) (i32.const 1))))
 
-  ;; StaticScan.walkTo: steps from s to t (at most 48: that many or never) along a path that
+  ;; Steps from s to t (at most 48: that many or never) along a path that
   ;; may jump back; offsets in (s, t] already have their distance.
   (func $walkTo (param $t i32) (param $s i32) (result i32)
     (local $p i32) (local $steps i32) (local $d i32)
@@ -582,10 +585,13 @@
       (br $step))
     (unreachable))
 
-  ;; StaticScan.entryBefore (its comments explain the method); EB_STEPS is 48, MAX_INSN 15.
-  ;; Where the TypeScript looked up the first direct jump or call from `from` on, this looks
-  ;; for one in [from, t): only its being below s mattered, and s < t.
-  (func (export "entryBefore") (param $t i32) (param $window i32) (result i32)
+  ;; The earliest offset within `window` bytes before t whose path reaches t within 47 steps,
+  ;; else t. Distances to t by dynamic programming from t backwards: a path that only goes
+  ;; forward adds one step to the distance of its next offset (which lies in (s, t], or after t,
+  ;; whose slot t + 1 says "too far"); only paths with a backward jump are walked. Once 15 offsets
+  ;; in a row (the longest instruction) are out of reach and no direct jump or call lies between
+  ;; `from` and them, every earlier start is out of reach too: its path can only fall into them.
+  (func $entryBefore (param $t i32) (param $window i32) (result i32)
     (local $from i32) (local $firstJump i32) (local $j i32) (local $after i32) (local $earliest i32)
     (local $unreached i32) (local $s i32) (local $next i32) (local $d i32) (local $tag i32)
     (local.set $from (select (i32.sub (local.get $t) (local.get $window)) (i32.const 0)
@@ -634,15 +640,18 @@
         (br $back)))
     (local.get $earliest))
 
-  ;; StaticScan.predecessor: `depth` steps back, each to the nearest of the 15 offsets before
-  ;; whose instruction ends exactly here and is plain or a gate; the second result goes to 705616.
-  (func (export "predecessor") (param $t i32) (param $depth i32) (result i32)
+  ;; `depth` immediate predecessors back from t: each the nearest of the 15 offsets before whose
+  ;; instruction ends exactly there and is plain or a gate (not a branch: with unknown flags the
+  ;; run could go the other way). $plast: where the walk ended when it made all `depth` steps
+  ;; (the walk can go on from there), else -1 (a deeper walk ends at the same place).
+  (global $plast (mut i32) (i32.const -1))
+  (func $predecessor (param $t i32) (param $depth i32) (result i32)
     (local $p i32) (local $d i32) (local $j i32) (local $lo i32) (local $n i32)
     (local.set $p (local.get $t))
     (block $stopped
       (loop $steps
         (if (i32.ge_s (local.get $d) (local.get $depth))
-          (then (i32.store offset=705616 (i32.const 0) (local.get $p)) (return (local.get $p))))
+          (then (global.set $plast (local.get $p)) (return (local.get $p))))
         (local.set $j (i32.sub (local.get $p) (i32.const 1)))
         (local.set $lo (i32.sub (local.get $p) (i32.const 15)))
         (local.set $lo (select (local.get $lo) (i32.const 0) (i32.gt_s (local.get $lo) (i32.const 0))))
@@ -660,8 +669,80 @@
         (local.set $p (local.get $j))
         (local.set $d (i32.add (local.get $d) (i32.const 1)))
         (br $steps)))
-    (i32.store offset=705616 (i32.const 0) (i32.const -1))
+    (global.set $plast (i32.const -1))
     (local.get $p))
+;; ---- candidates ----------------------------------------------------------------------------
+;; `candidates(nLandings, nTrig, max, triggerRoom, entryTypes)`: the emulator's candidate starts
+;; after the last scan (see StaticScan.candidates), distinct and inside the argument, at most
+;; `max`, into 705632 (i32 each); returns how many. In order: the `nLandings` sled landings (at
+;; 706720, written by StaticScan), then for each of the leftmost `nTrig` triggers of the last
+;; full scan (its ring) while fewer than `triggerRoom` are taken: 3 and 8 predecessors back, the
+;; entry within 64 bytes before, and the trigger itself when its type's bit is set in
+;; `entryTypes`; then each chain head (`heads` has run) and the one or two offsets inside its
+;; first instruction.
+  (global $ncand (mut i32) (i32.const 0))
+  (global $maxCand (mut i32) (i32.const 0))
+
+  (func $addCand (param $o i32)
+    (local $i i32)
+    (if (i32.ge_u (local.get $o) (global.get $plen)) (then (return)))
+    (if (i32.ge_s (global.get $ncand) (global.get $maxCand)) (then (return)))
+    (block $new
+      (loop $seen
+        (br_if $new (i32.ge_s (local.get $i) (global.get $ncand)))
+        (if (i32.eq (i32.load offset=705632 (i32.shl (local.get $i) (i32.const 2))) (local.get $o)) (then (return)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $seen)))
+    (i32.store offset=705632 (i32.shl (global.get $ncand) (i32.const 2)) (local.get $o))
+    (global.set $ncand (i32.add (global.get $ncand) (i32.const 1))))
+
+  (func (export "candidates") (param $nLandings i32) (param $nTrig i32) (param $max i32) (param $triggerRoom i32) (param $entryTypes i32) (result i32)
+    (local $j i32) (local $nt i32) (local $slot i32) (local $t i32) (local $h i32) (local $k i32) (local $n i32)
+    (global.set $ncand (i32.const 0))
+    (global.set $maxCand (local.get $max))
+    (block $landed
+      (loop $landing
+        (br_if $landed (i32.ge_s (local.get $j) (local.get $nLandings)))
+        (call $addCand (i32.load offset=706720 (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $landing)))
+    ;; The ring holds the leftmost triggers newest (leftmost) last.
+    (local.set $nt (i32.load offset=607272 (i32.const 0)))
+    (local.set $j (i32.const 0))
+    (block $triggersDone
+      (loop $trigger
+        (br_if $triggersDone (i32.ge_s (local.get $j) (local.get $nTrig)))
+        (br_if $triggersDone (i32.ge_s (global.get $ncand) (local.get $triggerRoom)))
+        (local.set $slot (i32.and (i32.sub (i32.sub (local.get $nt) (i32.const 1)) (local.get $j)) (i32.const 63)))
+        (local.set $t (i32.load offset=344464 (i32.shl (local.get $slot) (i32.const 2))))
+        (call $addCand (call $predecessor (local.get $t) (i32.const 3)))
+        (call $addCand (call $predecessor (global.get $plast) (i32.const 5)))
+        (call $addCand (call $entryBefore (local.get $t) (i32.const 64)))
+        (if (i32.and (i32.shr_u (local.get $entryTypes) (i32.load8_u offset=344720 (local.get $slot))) (i32.const 1))
+          (then (call $addCand (local.get $t))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $trigger)))
+    (local.set $j (i32.const 0))
+    (block $headsDone
+      (loop $head
+        (br_if $headsDone (i32.ge_s (local.get $j) (i32.const 4)))
+        (local.set $h (i32.load offset=607232 (i32.shl (local.get $j) (i32.const 2))))
+        (if (i32.ge_s (local.get $h) (i32.const 0))
+          (then
+            (call $addCand (local.get $h))
+            (local.set $n (i32.load8_u offset=180608 (local.get $h)))
+            (local.set $k (i32.const 1))
+            (block $inside
+              (loop $next
+                (br_if $inside (i32.ge_s (local.get $k) (local.get $n)))
+                (br_if $inside (i32.ge_s (local.get $k) (i32.const 3)))
+                (call $addCand (i32.add (local.get $h) (local.get $k)))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $next)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $head)))
+    (global.get $ncand))
+
 ;; ---- textClass ---------------------------------------------------------------------------
 ;; `textClass(len)`: the class of the argument's `len` bytes (already copied to 131072): 0 binary,
 ;; 1 text (valid UTF-8 without control characters or DEL), 2 printable ASCII. Valid UTF-8: a lead

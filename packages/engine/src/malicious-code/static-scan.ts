@@ -9,6 +9,8 @@
  *   offsets decodes to another harmless instruction;
  * - triggers: instructions only code needs (call into the buffer, FPU environment store,
  *   system-call gates, backward branches, RIP-relative lea) that tell the emulator where to look.
+ * From the triggers, the sled landings and the heads of the longest chains, `candidates` then
+ * picks where the emulator starts.
  * The per-offset loops run as WebAssembly (scan-loops.wat) on tables built here from the
  * decoder; offsets those tables do not cover come back to `slowOffset`.
  */
@@ -18,7 +20,7 @@ const Kind = Kind_;
 import { MAX_ARG } from './emulator.js';
 import { q as q_, quick as quick_, quickTableDriven as quickTableDriven_ } from './x86-quick.js';
 import {
-  ARG_AT, CHAIN_AT, FAST32_AT, FAST64_AT, HEADS_AT, ILEN_AT, KIND_AT, LINEND_AT, MAYBE_TRIG_AT, PREDECESSOR_AT, PTAB_AT, RING_AT, RING_TYPE_AT, SCAN_RESULT_AT, TGT_AT, scanLoops,
+  ARG_AT, CAND_AT, CHAIN_AT, FAST32_AT, FAST64_AT, HEADS_AT, ILEN_AT, KIND_AT, LANDINGS_AT, LINEND_AT, MAYBE_TRIG_AT, PTAB_AT, RING_AT, RING_TYPE_AT, SCAN_RESULT_AT, TGT_AT, scanLoops,
 } from './scan-loops.js';
 
 const quick = quick_;
@@ -35,6 +37,11 @@ const MAX_TRIGGERS = 64;
 /** How many chain heads `heads` keeps (the slots scan-loops.wat has). */
 export const MAX_HEADS = 4;
 const MAX_SLEDS = 4;
+/**
+ * The slots scan-loops.wat has for candidate starts: all one scan can give (MAX_SLEDS landings,
+ * 4 per trigger, 3 per head).
+ */
+const CANDIDATE_SLOTS = MAX_SLEDS + 4 * MAX_TRIGGERS + 3 * MAX_HEADS;
 const CHAIN_CAP = 60000;
 
 export class StaticScan {
@@ -67,14 +74,10 @@ export class StaticScan {
   nLandings = 0;
   len = 0;
   mode64 = false;
-  /** Whether the entry-path work (scan-loops.wat) knows the last scan. */
+  /** Whether the entry-path work of `candidates` (scan-loops.wat) knows the last scan. */
   private pathsReady = false;
-  /**
-   * After `predecessor`: where its walk ended when it made all `depth` steps (the walk can go
-   * on from there), else -1 (it stopped early: a deeper walk ends at the same place).
-   */
-  lastPredecessor = -1;
-  private readonly predecessorResult = new Int32Array(this.wasm.memory.buffer, PREDECESSOR_AT, 1);
+  private readonly candidateStarts = new Int32Array(this.wasm.memory.buffer, CAND_AT, CANDIDATE_SLOTS);
+  private readonly candidateLandings = new Int32Array(this.wasm.memory.buffer, LANDINGS_AT, MAX_SLEDS);
   private readonly ring = new Int32Array(this.wasm.memory.buffer, RING_AT, MAX_TRIGGERS);
   private readonly ringType = new Uint8Array(this.wasm.memory.buffer, RING_TYPE_AT, MAX_TRIGGERS);
   /** After `heads`: the offsets (-1: none) and lengths of the longest chains from heads. */
@@ -269,32 +272,29 @@ export class StaticScan {
   }
 
   /**
-   * Walk back `depth` immediate predecessors of `t` (the nearest earlier offset whose
-   * instruction falls through exactly into it), so the emulator also runs the setup code.
-   * Not through branches: with unknown flags the run could go the other way. (In scan-loops.wat.)
+   * The emulator's candidate starts after the last scan, distinct and inside the argument, at
+   * most `out.length` (and CANDIDATE_SLOTS), into `out`; returns how many. In order: the sled
+   * landings; then, for each trigger (leftmost first) while fewer than `triggerRoom` are taken,
+   * the starts 3 and 8 plain instructions before it (so the emulator also runs the setup code;
+   * not through branches: with unknown flags the run could go the other way), the earliest start
+   * within 64 bytes before it whose straight-line path (falling through, or taking direct jumps
+   * and calls) reaches it within 47 steps, and the trigger itself when its type's bit is set in
+   * `entryTypes`; then the heads of the longest chains of at least `minChain` instructions (see
+   * `heads`), each with the offsets 1 and 2 inside its first instruction. By scan-loops.wat.
    */
-  predecessor(t: number, depth: number): number {
-    const p = this.wasm.predecessor(t, depth);
-    this.lastPredecessor = this.predecessorResult[0]!;
-    return p;
-  }
-
-  /**
-   * The earliest offset within `window` bytes before `t` whose straight-line execution reaches
-   * `t` within 47 steps (falling through, or taking a direct jump or call), so the emulator
-   * also runs the setup before a trigger. In scan-loops.wat: distances to `t` by dynamic
-   * programming from `t` backwards, where a start whose path only goes forward adds one step to
-   * the distance of its next offset, and only paths with a backward jump are walked; once 15
-   * offsets in a row (the longest instruction) are out of reach and no direct jump or call lies
-   * between `from` and them, every earlier start is out of reach too (its path can only fall
-   * into them).
-   */
-  entryBefore(t: number, window: number): number {
+  candidates(out: Int32Array, minChain: number, triggerRoom: number, entryTypes: number): number {
+    const w = this.wasm;
     if (!this.pathsReady) {
-      this.wasm.pathsBegin(this.len);
+      w.pathsBegin(this.len);
       this.pathsReady = true;
     }
-    return this.wasm.entryBefore(t, window);
+    for (let i = 0; i < this.nLandings; i++) this.candidateLandings[i] = this.landings[i]!;
+    this.heads(minChain);
+    const max = out.length < CANDIDATE_SLOTS ? out.length : CANDIDATE_SLOTS;
+    const n = w.candidates(this.nLandings, this.nTrig, max, triggerRoom, entryTypes);
+    const starts = this.candidateStarts;
+    for (let i = 0; i < n; i++) out[i] = starts[i]!;
+    return n;
   }
 }
 

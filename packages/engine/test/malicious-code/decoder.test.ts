@@ -377,14 +377,14 @@ describe('static scan: printable-text path and entry search', () => {
     }
   });
 
-  it('entryBefore finds the earliest start whose straight-line path reaches the trigger', async () => {
+  it('candidates: sled landings, the starts before each trigger, triggers that read their address, heads', async () => {
     const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
     const s = new StaticScan();
-    // Reference: walk each start's path step by step (no memo, no shortcut).
-    const reference = (t: number, window: number): number => {
+    // References: walk each start's path step by step (no memo, no shortcut) for the earliest
+    // start within `window` bytes whose path reaches t within at most 47 moves...
+    const entryBefore = (t: number, window: number): number => {
       for (let st = Math.max(0, t - window); st < t; st++) {
         let p = st;
-        // Reached within at most 47 moves.
         for (let moves = 0; moves < 48; moves++) {
           if (p === t) return st;
           if (p < 0 || p >= s.len) break;
@@ -398,20 +398,7 @@ describe('static scan: printable-text path and entry search', () => {
       }
       return t;
     };
-    for (let k = 0; k < 450; k++) {
-      const buf = entryInput(k);
-      const n = buf.length;
-      for (const m64 of [false, true]) {
-        s.scan(buf, n, m64);
-        for (let t = 0; t < n; t += 1 + (rnd() % 7)) expect(s.entryBefore(t, 64)).toBe(reference(t, 64));
-      }
-    }
-  });
-
-  it('predecessor walks back through plain instructions and gates only', async () => {
-    const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
-    const s = new StaticScan();
-    // Reference: the nearest of the 15 offsets before whose instruction ends exactly here.
+    // ...and the nearest of the 15 offsets before p whose plain instruction or gate ends at p.
     const back = (p: number): number => {
       for (let j = p - 1; j >= 0 && j >= p - 15; j--) {
         const k = s.kind[j]!;
@@ -419,22 +406,48 @@ describe('static scan: printable-text path and entry search', () => {
       }
       return -1;
     };
+    const reference = (max: number, triggerRoom: number, entryTypes: number): number[] => {
+      const out: number[] = [];
+      const add = (o: number): void => {
+        if (o >= 0 && o < s.len && out.length < max && !out.includes(o)) out.push(o);
+      };
+      for (let i = 0; i < s.nLandings; i++) add(s.landings[i]!);
+      for (let i = 0; i < s.nTrig && out.length < triggerRoom; i++) {
+        const t = s.trigOff[i]!;
+        // 3 predecessors back (or as far as they go), then 8 when the first 3 exist.
+        let p = t, d = 0;
+        while (d < 3 && back(p) >= 0) { p = back(p); d++; }
+        add(p);
+        if (d === 3) {
+          while (d < 8 && back(p) >= 0) { p = back(p); d++; }
+          add(p);
+        }
+        add(entryBefore(t, 64));
+        if ((entryTypes >> s.trigType[i]!) & 1) add(t);
+      }
+      for (let i = 0; i < 4; i++) {
+        const h = s.headOff[i]!;
+        if (h < 0) continue;
+        add(h);
+        for (let k = 1; k < s.ilen[h]! && k < 3; k++) add(h + k);
+      }
+      return out;
+    };
+    let triggers = 0;
     for (let k = 0; k < 450; k++) {
       const buf = entryInput(k);
-      const n = buf.length;
       for (const m64 of [false, true]) {
-        s.scan(buf, n, m64);
-        for (let t = 0; t < n; t += 1 + (rnd() % 5)) {
-          const depth = rnd() % 9;
-          let p = t, d = 0;
-          while (d < depth && back(p) >= 0) { p = back(p); d++; }
-          expect(s.predecessor(t, depth)).toBe(p);
-          expect(s.lastPredecessor).toBe(d === depth ? p : -1);
+        s.scan(buf, buf.length, m64);
+        triggers += s.nTrig;
+        // As analyzeMode asks, and with room for every start (so every trigger is looked at).
+        for (const [minChain, max, room, types] of [[8, 24, 20, 0x26], [24, 24, 20, 0x26], [8, 300, 300, rnd() & 0x3e]] as const) {
+          const out = new Int32Array(max);
+          const n = s.candidates(out, minChain, room, types);
+          expect(Array.from(out.subarray(0, n))).toEqual(reference(max, room, types));
         }
-        expect(s.predecessor(-1, 5)).toBe(-1);
-        expect(s.lastPredecessor).toBe(-1);
       }
     }
+    expect(triggers).toBeGreaterThan(5000);
   });
 
   /** Entry-path inputs: code-like bytes, random bytes, or UTF-8 text (full of triggers). */
