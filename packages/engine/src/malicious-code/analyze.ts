@@ -67,34 +67,9 @@ const emu = new Emulator();
 const scan = new StaticScan();
 const cand = new Int32Array(MAX_CANDIDATES);
 
-/**
- * 0 = binary, 1 = text (valid UTF-8 without control characters), 2 = printable ASCII.
- * One pass, no allocation.
- */
+/** 0 = binary, 1 = text (valid UTF-8 without control characters), 2 = printable ASCII. */
 function textClass(a: Uint8Array, len: number): number {
-  let ascii = true;
-  for (let i = 0; i < len; i++) {
-    const b = a[i]!;
-    if (b >= 0x20 && b < 0x7f) continue;
-    if (b < 0x80) return 0; // control character or DEL
-    ascii = false;
-    let need: number;
-    let min: number;
-    if (b >= 0xc2 && b <= 0xdf) { need = 1; min = 0x80; }
-    else if (b >= 0xe0 && b <= 0xef) { need = 2; min = 0x800; }
-    else if (b >= 0xf0 && b <= 0xf4) { need = 3; min = 0x10000; }
-    else return 0;
-    if (i + need >= len) return 0; // truncated sequence
-    let cp = b & (need === 1 ? 0x1f : need === 2 ? 0x0f : 0x07);
-    for (let k = 1; k <= need; k++) {
-      const c = a[i + k]!;
-      if ((c & 0xc0) !== 0x80) return 0;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    i += need;
-  }
-  return ascii ? 2 : 1;
+  return scan.textClass(a, len);
 }
 
 /** How many leading bytes `analyze` checks before trying the printable scan. */
@@ -188,27 +163,10 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
     out.add('exec-chain', scan.melAt, Math.min(15, (scan.mel - 16) >> 1), `${scan.mel} valid instructions in a row`);
   }
 
-  // Candidate starts: before each trigger, the sled landing, the heads of the longest chains.
-  nc = 0;
-  candLen = len;
-  for (let i = 0; i < scan.nLandings; i++) addCand(scan.landings[i]!);
-  for (let i = 0; i < scan.nTrig && nc < MAX_CANDIDATES - MAX_HEADS; i++) {
-    const t = scan.trigOff[i]!;
-    addCand(scan.predecessor(t, 3));
-    addCand(scan.predecessor(scan.lastPredecessor, 5)); // 8 back in all
-    addCand(scan.entryBefore(t, 64));
-    if (scan.trigType[i] === T_CALL || scan.trigType[i] === T_FPUENV || scan.trigType[i] === T_RIPLEA) addCand(t);
-  }
-  if (!scanned) scan.heads(text ? TEXT_MIN_CHAIN : 8);
-  for (let i = 0; i < MAX_HEADS; i++) {
-    const h = scan.headOff[i]!;
-    if (h < 0) continue;
-    addCand(h);
-    // The head's first instruction may swallow the real entry (e.g. '<' = cmp al,imm8 eats
-    // the first byte of a decoder): also start inside it.
-    const n = scan.ilen[h]!;
-    for (let k = 1; k < n && k < 3; k++) addCand(h + k);
-  }
+  // Candidate starts: the sled landings, before each trigger (leaving room for the heads), the
+  // trigger itself when it reads its own address, the heads of the longest chains (and inside
+  // their first instruction: '<' = cmp al,imm8 may eat the first byte of a decoder).
+  const nc = scan.candidates(cand, text ? TEXT_MIN_CHAIN : 8, MAX_CANDIDATES - MAX_HEADS, (1 << T_CALL) | (1 << T_FPUENV) | (1 << T_RIPLEA));
 
   // Emulation: the candidates in order, within EMU_TOTAL steps; once a run scored, not from
   // starts an earlier run executed. runStarts returns only runs that may score.
@@ -236,15 +194,6 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
   if (bestUseful > 4) out.add('useful', usefulAt, Math.min(USEFUL_MAX, (bestUseful - 4) * 2), `${bestUseful} instructions with defined inputs (data-flow pruned)`);
 
   return out;
-}
-
-let nc = 0;
-let candLen = 0;
-/** Add a distinct candidate start (module state: no closure per call). */
-function addCand(o: number): void {
-  if (o < 0 || o >= candLen || nc >= MAX_CANDIDATES) return;
-  for (let i = 0; i < nc; i++) if (cand[i] === o) return;
-  cand[nc++] = o;
 }
 
 function addRunSignals(out: ModeResult, b: RunScore, mode64: boolean, text: boolean): void {

@@ -21,6 +21,9 @@ export const FAST64_AT = 476160;
 export const HEADS_AT = 607232;
 /** A scan's results (i32): longest chain, its offset, triggers seen, longest sled-offset run. */
 export const SCAN_RESULT_AT = 607264;
+/** Candidate starts (272 x i32), then the sled landings `candidates` takes (4 x i32). */
+export const CAND_AT = 705632;
+export const LANDINGS_AT = 706720;
 
 export interface ScanLoops {
   memory: WebAssembly.Memory;
@@ -35,6 +38,12 @@ export interface ScanLoops {
   at(): number;
   /** The 4 longest chains from heads into HEADS_AT (see the .wat). */
   heads(len: number, minChain: number): void;
+  /** Start entry-path work on the last full scan of `len` bytes. */
+  pathsBegin(len: number): void;
+  /** StaticScan.candidates into CAND_AT (see the .wat); returns how many. */
+  candidates(nLandings: number, nTrig: number, max: number, triggerRoom: number, entryTypes: number): number;
+  /** The class of `len` argument bytes (already copied to ARG_AT): 0 binary, 1 UTF-8 text, 2 printable ASCII. */
+  textClass(len: number): number;
 }
 
 let compiled: WebAssembly.Module | undefined;

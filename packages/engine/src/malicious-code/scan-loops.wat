@@ -1,9 +1,11 @@
 ;; The loops of StaticScan (static-scan.ts) in WebAssembly: `scan`'s loop over every offset,
-;; `printableChains` (the printable-ASCII one) and `heads` (the longest chains' heads). Each runs
-;; the same statements on the same tables as the TypeScript it replaced, so it gives the same
-;; chains, lengths, kinds, sled ends, triggers and heads. Why: in JavaScript every typed-array
-;; access in these loops re-checks the array's map; here it is one machine load. The loops were
-;; a third of the analysis time.
+;; `printableChains` (the printable-ASCII one), `heads` (the longest chains' heads) and the entry
+;; paths before triggers (`entryBefore`, `predecessor`), plus the argument's text class. Each
+;; runs the same statements on the same tables as the TypeScript it replaced (entry paths compute
+;; their per-offset table on demand), so it gives the same chains, lengths, kinds, sled ends,
+;; triggers, heads, entry points and classes. Why: in JavaScript every typed-array access in
+;; these loops re-checks the array's map; here it is one machine load. The loops were a third of
+;; the analysis time.
 ;;
 ;; Memory (one instance per StaticScan; scan-loops.ts names the same offsets):
 ;;   0       PTAB, the printable table (u16 entries, index (b1 << 8) | b0; prefix pages after)
@@ -18,12 +20,16 @@
 ;;   345088  FAST32, 476160 FAST64 (u16 entries, index (b0 << 8) | b1)
 ;;   607232  the chain heads: 4 offsets (i32), then at 607248 their chain lengths (i32)
 ;;   607264  the results of a scan (4 x i32)
+;;   607280  entry paths: fwdNext slots (i32, one more than the argument), 672832 dist (u16,
+;;           two more)
+;;   705632  candidate starts (272 x i32: all one scan can give), 706720 sled landings for them
+;;           (4 x i32)
 ;;
 ;; A loop stops to let TypeScript decode what its table does not cover: it returns a negative
 ;; code with the offset in `at()`, and its run function, called again, goes on with what
 ;; TypeScript found (see each loop).
 (module
-  (memory (export "memory") 10)
+  (memory (export "memory") 11)
   (global $gi (mut i32) (i32.const -1))
   (global $glen (mut i32) (i32.const 0))
   (global $gmel (mut i32) (i32.const 0))
@@ -448,4 +454,329 @@
                   (then (local.set $floor (i32.add (i32.load offset=607260 (i32.const 0)) (i32.const 1)))))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next))))
+;; ---- entry paths ---------------------------------------------------------------------------
+;; Where the emulator should start before a trigger, from the last full scan's ilen, kind and
+;; tgt. The straight-line path from an offset falls through or takes a direct jump or call. Kinds
+;; (the decoder's values): 2 Jmp and 3 Call go to their target; 0 Normal, 1 Jcc, 5 Loop, 8 Int,
+;; 9 Syscall and 10 Sysenter fall through (mask 0x723); `$predecessor` steps back only through
+;; Normal and the gates (mask 0x701).
+;; `pathsBegin(len)` starts on a new scan. fwdNext (see `$fwd`) is computed on demand and kept
+;; at 607280, one i32 per offset: (epoch << 16) | (fwdNext + 2), valid when the epoch is this
+;; scan's; triggers sit near each other, so most of a long argument's paths are never needed.
+;; dist (u16 per offset, at 672832) holds `$entryBefore`'s distances to its trigger.
+  (global $pepoch (mut i32) (i32.const 0))
+  (global $plen (mut i32) (i32.const 0))
+
+  (func (export "pathsBegin") (param $len i32)
+    (global.set $plen (local.get $len))
+    (global.set $pepoch (i32.and (i32.add (global.get $pepoch) (i32.const 1)) (i32.const 0xffff)))
+    (if (i32.eqz (global.get $pepoch))
+      (then
+        ;; The epoch wrapped: forget every slot (epoch 0 is never current).
+        (memory.fill (i32.const 607280) (i32.const 0) (i32.const 65540))
+        (global.set $pepoch (i32.const 1)))))
+
+  ;; The next offset on the straight-line path from j < len: len + 1 when execution stops or
+  ;; leaves the argument, -1 for a direct jump or call back (to j or before), else the forward one.
+  (func $forwardStep (param $j i32) (result i32)
+    (local $n i32) (local $k i32) (local $tg i32)
+    (local.set $n (i32.load8_u offset=180608 (local.get $j)))
+    (if (i32.eqz (local.get $n)) (then (return (i32.add (global.get $plen) (i32.const 1)))))
+    (local.set $k (i32.load8_u offset=196992 (local.get $j)))
+    (if (i32.lt_u (i32.sub (local.get $k) (i32.const 2)) (i32.const 2))
+      (then
+        (local.set $tg (i32.load offset=213376 (i32.shl (local.get $j) (i32.const 2))))
+        (if (i32.lt_s (local.get $tg) (i32.const 0)) (then (return (i32.add (global.get $plen) (i32.const 1)))))
+        (return (select (local.get $tg) (i32.const -1) (i32.gt_s (local.get $tg) (local.get $j))))))
+    (if (i32.and (i32.shr_u (i32.const 0x723) (local.get $k)) (i32.const 1))
+      (then (return (i32.add (local.get $j) (local.get $n)))))
+    (i32.add (global.get $plen) (i32.const 1)))
+
+  ;; fwdNext(i): the next offset on the path from i (len + 1 when it stops) if that path
+  ;; never takes a backward direct jump, else -1; a path that has passed t without one never
+  ;; returns to it. The path only moves forward, so one
+  ;; walk to where the answer is known (a stop, a jump back, len or a kept slot) settles every
+  ;; offset on the way, and a second walk writes them.
+  (func $fwd (param $i i32) (result i32)
+    (local $tag i32) (local $len i32) (local $j i32) (local $m i32) (local $s i32) (local $ok i32)
+    (local $end i32)
+    (local.set $len (global.get $plen))
+    (if (i32.eq (local.get $i) (local.get $len)) (then (return (i32.add (local.get $len) (i32.const 1)))))
+    (local.set $tag (i32.shl (global.get $pepoch) (i32.const 16)))
+    (local.set $m (i32.load offset=607280 (i32.shl (local.get $i) (i32.const 2))))
+    (if (i32.eq (i32.and (local.get $m) (i32.const 0xffff0000)) (local.get $tag))
+      (then (return (i32.sub (i32.and (local.get $m) (i32.const 0xffff)) (i32.const 2)))))
+    ;; $end: the first offset on the path not to write (-1: write up to the stop or jump back).
+    (local.set $end (i32.const -1))
+    (local.set $j (local.get $i))
+    (block $known
+      (loop $walk
+        (if (i32.eq (local.get $j) (local.get $len))
+          (then (local.set $ok (i32.const 1)) (local.set $end (local.get $j)) (br $known)))
+        (local.set $m (i32.load offset=607280 (i32.shl (local.get $j) (i32.const 2))))
+        (if (i32.eq (i32.and (local.get $m) (i32.const 0xffff0000)) (local.get $tag))
+          (then
+            (local.set $ok (i32.ne (i32.and (local.get $m) (i32.const 0xffff)) (i32.const 1)))
+            (local.set $end (local.get $j))
+            (br $known)))
+        (local.set $s (call $forwardStep (local.get $j)))
+        (if (i32.lt_s (local.get $s) (i32.const 0)) (then (local.set $ok (i32.const 0)) (br $known)))
+        (if (i32.gt_s (local.get $s) (local.get $len)) (then (local.set $ok (i32.const 1)) (br $known)))
+        (local.set $j (local.get $s))
+        (br $walk)))
+    ;; Each offset on the way: its step when the path ends well, else -1.
+    (local.set $j (local.get $i))
+    (loop $write
+      (local.set $s (call $forwardStep (local.get $j)))
+      (i32.store offset=607280 (i32.shl (local.get $j) (i32.const 2))
+        (i32.or (local.get $tag)
+          (i32.add (select (local.get $s) (i32.const -1) (local.get $ok)) (i32.const 2))))
+      (local.set $j (local.get $s))
+      (br_if $write (i32.and (i32.lt_u (local.get $j) (local.get $len)) (i32.ne (local.get $j) (local.get $end)))))
+    (i32.sub (i32.and (i32.load offset=607280 (i32.shl (local.get $i) (i32.const 2))) (i32.const 0xffff)) (i32.const 2)))
+
+  ;; The next offset on the path from p: fall through, or a direct jump/call's target (-1
+  ;; outside); -1 when execution stops.
+  (func $nextOnPath (param $p i32) (result i32)
+    (local $n i32) (local $k i32)
+    (local.set $n (i32.load8_u offset=180608 (local.get $p)))
+    (if (i32.eqz (local.get $n)) (then (return (i32.const -1))))
+    (local.set $k (i32.load8_u offset=196992 (local.get $p)))
+    (if (i32.lt_u (i32.sub (local.get $k) (i32.const 2)) (i32.const 2))
+      (then (return (i32.load offset=213376 (i32.shl (local.get $p) (i32.const 2))))))
+    (select (i32.add (local.get $p) (local.get $n)) (i32.const -1)
+      (i32.and (i32.shr_u (i32.const 0x723) (local.get $k)) (i32.const 1))))
+
+  ;; Steps from s to t (at most 48: that many or never) along a path that
+  ;; may jump back; offsets in (s, t] already have their distance.
+  (func $walkTo (param $t i32) (param $s i32) (result i32)
+    (local $p i32) (local $steps i32) (local $d i32)
+    (local.set $p (call $nextOnPath (local.get $s)))
+    (local.set $steps (i32.const 1))
+    (loop $step
+      (if (i32.and (i32.gt_s (local.get $p) (local.get $s)) (i32.le_s (local.get $p) (local.get $t)))
+        (then
+          (local.set $d (i32.add (local.get $steps) (i32.load16_u offset=672832 (i32.shl (local.get $p) (i32.const 1)))))
+          (return (select (local.get $d) (i32.const 48) (i32.lt_u (local.get $d) (i32.const 48))))))
+      (if (i32.lt_s (local.get $p) (i32.const 0)) (then (return (i32.const 48))))
+      (if (i32.ge_s (local.get $steps) (i32.const 48)) (then (return (i32.const 48))))
+      (if (i32.gt_s (local.get $p) (local.get $t))
+        (then (if (i32.ge_s (call $fwd (local.get $p)) (i32.const 0)) (then (return (i32.const 48))))))
+      (local.set $p (call $nextOnPath (local.get $p)))
+      (local.set $steps (i32.add (local.get $steps) (i32.const 1)))
+      (br $step))
+    (unreachable))
+
+  ;; The earliest offset within `window` bytes before t whose path reaches t within 47 steps,
+  ;; else t. Distances to t by dynamic programming from t backwards: a path that only goes
+  ;; forward adds one step to the distance of its next offset (which lies in (s, t], or after t,
+  ;; whose slot t + 1 says "too far"); only paths with a backward jump are walked. Once 15 offsets
+  ;; in a row (the longest instruction) are out of reach and no direct jump or call lies between
+  ;; `from` and them, every earlier start is out of reach too: its path can only fall into them.
+  (func $entryBefore (param $t i32) (param $window i32) (result i32)
+    (local $from i32) (local $firstJump i32) (local $j i32) (local $after i32) (local $earliest i32)
+    (local $unreached i32) (local $s i32) (local $next i32) (local $d i32) (local $tag i32)
+    (local.set $from (select (i32.sub (local.get $t) (local.get $window)) (i32.const 0)
+      (i32.gt_s (i32.sub (local.get $t) (local.get $window)) (i32.const 0))))
+    (local.set $firstJump (local.get $t))
+    (local.set $j (local.get $from))
+    (block $found
+      (loop $look
+        (br_if $found (i32.ge_s (local.get $j) (local.get $t)))
+        (if (i32.and
+              (i32.ne (i32.load8_u offset=180608 (local.get $j)) (i32.const 0))
+              (i32.lt_u (i32.sub (i32.load8_u offset=196992 (local.get $j)) (i32.const 2)) (i32.const 2)))
+          (then (local.set $firstJump (local.get $j)) (br $found)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $look)))
+    (i32.store16 offset=672832 (i32.shl (local.get $t) (i32.const 1)) (i32.const 0))
+    (i32.store16 offset=672834 (i32.shl (local.get $t) (i32.const 1)) (i32.const 48))
+    (local.set $after (i32.add (local.get $t) (i32.const 1)))
+    (local.set $tag (i32.shl (global.get $pepoch) (i32.const 16)))
+    (local.set $earliest (local.get $t))
+    (local.set $s (i32.sub (local.get $t) (i32.const 1)))
+    (block $done
+      (loop $back
+        (br_if $done (i32.lt_s (local.get $s) (local.get $from)))
+        ;; fwdNext(s), its kept slot read here (the common case).
+        (local.set $next (i32.load offset=607280 (i32.shl (local.get $s) (i32.const 2))))
+        (local.set $next (if (result i32) (i32.eq (i32.and (local.get $next) (i32.const 0xffff0000)) (local.get $tag))
+          (then (i32.sub (i32.and (local.get $next) (i32.const 0xffff)) (i32.const 2)))
+          (else (call $fwd (local.get $s)))))
+        (if (i32.ge_s (local.get $next) (i32.const 0))
+          (then
+            (local.set $d (i32.add (i32.const 1)
+              (i32.load16_u offset=672832 (i32.shl
+                (select (local.get $next) (local.get $after) (i32.lt_s (local.get $next) (local.get $after)))
+                (i32.const 1))))))
+          (else (local.set $d (call $walkTo (local.get $t) (local.get $s)))))
+        (i32.store16 offset=672832 (i32.shl (local.get $s) (i32.const 1)) (local.get $d))
+        (if (i32.lt_u (local.get $d) (i32.const 48))
+          (then (local.set $earliest (local.get $s)) (local.set $unreached (i32.const 0)))
+          (else
+            (local.set $unreached (i32.add (local.get $unreached) (i32.const 1)))
+            (br_if $done (i32.and
+              (i32.ge_s (local.get $unreached) (i32.const 15))
+              (i32.ge_s (local.get $firstJump) (local.get $s))))))
+        (local.set $s (i32.sub (local.get $s) (i32.const 1)))
+        (br $back)))
+    (local.get $earliest))
+
+  ;; `depth` immediate predecessors back from t: each the nearest of the 15 offsets before whose
+  ;; instruction ends exactly there and is plain or a gate (not a branch: with unknown flags the
+  ;; run could go the other way). $plast: where the walk ended when it made all `depth` steps
+  ;; (the walk can go on from there), else -1 (a deeper walk ends at the same place).
+  (global $plast (mut i32) (i32.const -1))
+  (func $predecessor (param $t i32) (param $depth i32) (result i32)
+    (local $p i32) (local $d i32) (local $j i32) (local $lo i32) (local $n i32)
+    (local.set $p (local.get $t))
+    (block $stopped
+      (loop $steps
+        (if (i32.ge_s (local.get $d) (local.get $depth))
+          (then (global.set $plast (local.get $p)) (return (local.get $p))))
+        (local.set $j (i32.sub (local.get $p) (i32.const 1)))
+        (local.set $lo (i32.sub (local.get $p) (i32.const 15)))
+        (local.set $lo (select (local.get $lo) (i32.const 0) (i32.gt_s (local.get $lo) (i32.const 0))))
+        (block $found
+          (loop $back
+            (br_if $stopped (i32.lt_s (local.get $j) (local.get $lo)))
+            (local.set $n (i32.load8_u offset=180608 (local.get $j)))
+            (if (i32.and (i32.ne (local.get $n) (i32.const 0)) (i32.eq (i32.add (local.get $j) (local.get $n)) (local.get $p)))
+              (then
+                (br_if $found (i32.and
+                  (i32.shr_u (i32.const 0x701) (i32.load8_u offset=196992 (local.get $j)))
+                  (i32.const 1)))))
+            (local.set $j (i32.sub (local.get $j) (i32.const 1)))
+            (br $back)))
+        (local.set $p (local.get $j))
+        (local.set $d (i32.add (local.get $d) (i32.const 1)))
+        (br $steps)))
+    (global.set $plast (i32.const -1))
+    (local.get $p))
+;; ---- candidates ----------------------------------------------------------------------------
+;; `candidates(nLandings, nTrig, max, triggerRoom, entryTypes)`: the emulator's candidate starts
+;; after the last scan (see StaticScan.candidates), distinct and inside the argument, at most
+;; `max`, into 705632 (i32 each); returns how many. In order: the `nLandings` sled landings (at
+;; 706720, written by StaticScan), then for each of the leftmost `nTrig` triggers of the last
+;; full scan (its ring) while fewer than `triggerRoom` are taken: 3 and 8 predecessors back, the
+;; entry within 64 bytes before, and the trigger itself when its type's bit is set in
+;; `entryTypes`; then each chain head (`heads` has run) and the one or two offsets inside its
+;; first instruction.
+  (global $ncand (mut i32) (i32.const 0))
+  (global $maxCand (mut i32) (i32.const 0))
+
+  (func $addCand (param $o i32)
+    (local $i i32)
+    (if (i32.ge_u (local.get $o) (global.get $plen)) (then (return)))
+    (if (i32.ge_s (global.get $ncand) (global.get $maxCand)) (then (return)))
+    (block $new
+      (loop $seen
+        (br_if $new (i32.ge_s (local.get $i) (global.get $ncand)))
+        (if (i32.eq (i32.load offset=705632 (i32.shl (local.get $i) (i32.const 2))) (local.get $o)) (then (return)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $seen)))
+    (i32.store offset=705632 (i32.shl (global.get $ncand) (i32.const 2)) (local.get $o))
+    (global.set $ncand (i32.add (global.get $ncand) (i32.const 1))))
+
+  (func (export "candidates") (param $nLandings i32) (param $nTrig i32) (param $max i32) (param $triggerRoom i32) (param $entryTypes i32) (result i32)
+    (local $j i32) (local $nt i32) (local $slot i32) (local $t i32) (local $h i32) (local $k i32) (local $n i32)
+    (global.set $ncand (i32.const 0))
+    (global.set $maxCand (local.get $max))
+    (block $landed
+      (loop $landing
+        (br_if $landed (i32.ge_s (local.get $j) (local.get $nLandings)))
+        (call $addCand (i32.load offset=706720 (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $landing)))
+    ;; The ring holds the leftmost triggers newest (leftmost) last.
+    (local.set $nt (i32.load offset=607272 (i32.const 0)))
+    (local.set $j (i32.const 0))
+    (block $triggersDone
+      (loop $trigger
+        (br_if $triggersDone (i32.ge_s (local.get $j) (local.get $nTrig)))
+        (br_if $triggersDone (i32.ge_s (global.get $ncand) (local.get $triggerRoom)))
+        (local.set $slot (i32.and (i32.sub (i32.sub (local.get $nt) (i32.const 1)) (local.get $j)) (i32.const 63)))
+        (local.set $t (i32.load offset=344464 (i32.shl (local.get $slot) (i32.const 2))))
+        (call $addCand (call $predecessor (local.get $t) (i32.const 3)))
+        (call $addCand (call $predecessor (global.get $plast) (i32.const 5)))
+        (call $addCand (call $entryBefore (local.get $t) (i32.const 64)))
+        (if (i32.and (i32.shr_u (local.get $entryTypes) (i32.load8_u offset=344720 (local.get $slot))) (i32.const 1))
+          (then (call $addCand (local.get $t))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $trigger)))
+    (local.set $j (i32.const 0))
+    (block $headsDone
+      (loop $head
+        (br_if $headsDone (i32.ge_s (local.get $j) (i32.const 4)))
+        (local.set $h (i32.load offset=607232 (i32.shl (local.get $j) (i32.const 2))))
+        (if (i32.ge_s (local.get $h) (i32.const 0))
+          (then
+            (call $addCand (local.get $h))
+            (local.set $n (i32.load8_u offset=180608 (local.get $h)))
+            (local.set $k (i32.const 1))
+            (block $inside
+              (loop $next
+                (br_if $inside (i32.ge_s (local.get $k) (local.get $n)))
+                (br_if $inside (i32.ge_s (local.get $k) (i32.const 3)))
+                (call $addCand (i32.add (local.get $h) (local.get $k)))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $next)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $head)))
+    (global.get $ncand))
+
+;; ---- textClass ---------------------------------------------------------------------------
+;; `textClass(len)`: the class of the argument's `len` bytes (already copied to 131072): 0 binary,
+;; 1 text (valid UTF-8 without control characters or DEL), 2 printable ASCII. Valid UTF-8: a lead
+;; byte C2-DF, E0-EF or F0-F4 with all its continuation bytes (80-BF) inside the argument, no
+;; overlong form (E0 needs A0-BF next, F0 90-BF), no surrogate (ED needs 80-9F) and nothing
+;; beyond U+10FFFF (F4 needs 80-8F).
+  (func (export "textClass") (param $len i32) (result i32)
+    (local $i i32) (local $b i32) (local $c1 i32) (local $class i32)
+    (local.set $class (i32.const 2))
+    (loop $next
+      (if (i32.ge_s (local.get $i) (local.get $len)) (then (return (local.get $class))))
+      (local.set $b (i32.load8_u offset=131072 (local.get $i)))
+      (if (i32.lt_u (local.get $b) (i32.const 0x80))
+        (then
+          (if (i32.ge_u (i32.sub (local.get $b) (i32.const 0x20)) (i32.const 0x5f)) (then (return (i32.const 0))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $next)))
+      (local.set $class (i32.const 1))
+      (local.set $c1 (i32.load8_u offset=131073 (local.get $i)))
+      (if (i32.lt_u (local.get $b) (i32.const 0xe0))
+        (then
+          (if (i32.lt_u (local.get $b) (i32.const 0xc2)) (then (return (i32.const 0))))
+          (if (i32.ge_s (i32.add (local.get $i) (i32.const 1)) (local.get $len)) (then (return (i32.const 0))))
+          (if (i32.ne (i32.and (local.get $c1) (i32.const 0xc0)) (i32.const 0x80)) (then (return (i32.const 0))))
+          (local.set $i (i32.add (local.get $i) (i32.const 2)))
+          (br $next)))
+      (if (i32.lt_u (local.get $b) (i32.const 0xf0))
+        (then
+          (if (i32.ge_s (i32.add (local.get $i) (i32.const 2)) (local.get $len)) (then (return (i32.const 0))))
+          (if (i32.or
+                (i32.ne (i32.and (local.get $c1) (i32.const 0xc0)) (i32.const 0x80))
+                (i32.ne (i32.and (i32.load8_u offset=131074 (local.get $i)) (i32.const 0xc0)) (i32.const 0x80)))
+            (then (return (i32.const 0))))
+          (if (i32.and (i32.eq (local.get $b) (i32.const 0xe0)) (i32.lt_u (local.get $c1) (i32.const 0xa0)))
+            (then (return (i32.const 0))))
+          (if (i32.and (i32.eq (local.get $b) (i32.const 0xed)) (i32.ge_u (local.get $c1) (i32.const 0xa0)))
+            (then (return (i32.const 0))))
+          (local.set $i (i32.add (local.get $i) (i32.const 3)))
+          (br $next)))
+      (if (i32.gt_u (local.get $b) (i32.const 0xf4)) (then (return (i32.const 0))))
+      (if (i32.ge_s (i32.add (local.get $i) (i32.const 3)) (local.get $len)) (then (return (i32.const 0))))
+      (if (i32.or
+            (i32.or
+              (i32.ne (i32.and (local.get $c1) (i32.const 0xc0)) (i32.const 0x80))
+              (i32.ne (i32.and (i32.load8_u offset=131074 (local.get $i)) (i32.const 0xc0)) (i32.const 0x80)))
+            (i32.ne (i32.and (i32.load8_u offset=131075 (local.get $i)) (i32.const 0xc0)) (i32.const 0x80)))
+        (then (return (i32.const 0))))
+      (if (i32.and (i32.eq (local.get $b) (i32.const 0xf0)) (i32.lt_u (local.get $c1) (i32.const 0x90)))
+        (then (return (i32.const 0))))
+      (if (i32.and (i32.eq (local.get $b) (i32.const 0xf4)) (i32.ge_u (local.get $c1) (i32.const 0x90)))
+        (then (return (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $next))
+    (unreachable))
 )

@@ -9,16 +9,18 @@
  *   offsets decodes to another harmless instruction;
  * - triggers: instructions only code needs (call into the buffer, FPU environment store,
  *   system-call gates, backward branches, RIP-relative lea) that tell the emulator where to look.
+ * From the triggers, the sled landings and the heads of the longest chains, `candidates` then
+ * picks where the emulator starts.
  * The per-offset loops run as WebAssembly (scan-loops.wat) on tables built here from the
  * decoder; offsets those tables do not cover come back to `slowOffset`.
  */
-import { Kind as Kind_, MAX_LEN } from './x86-decoder.js';
+import { Kind as Kind_ } from './x86-decoder.js';
 // A local copy: imported bindings are getter calls under tsx/vitest (hot path).
 const Kind = Kind_;
 import { MAX_ARG } from './emulator.js';
 import { q as q_, quick as quick_, quickTableDriven as quickTableDriven_ } from './x86-quick.js';
 import {
-  ARG_AT, CHAIN_AT, FAST32_AT, FAST64_AT, HEADS_AT, ILEN_AT, KIND_AT, LINEND_AT, MAYBE_TRIG_AT, PTAB_AT, RING_AT, RING_TYPE_AT, SCAN_RESULT_AT, TGT_AT, scanLoops,
+  ARG_AT, CAND_AT, CHAIN_AT, FAST32_AT, FAST64_AT, HEADS_AT, ILEN_AT, KIND_AT, LANDINGS_AT, LINEND_AT, MAYBE_TRIG_AT, PTAB_AT, RING_AT, RING_TYPE_AT, SCAN_RESULT_AT, TGT_AT, scanLoops,
 } from './scan-loops.js';
 
 const quick = quick_;
@@ -34,13 +36,12 @@ export const T_RIPLEA = 5;
 const MAX_TRIGGERS = 64;
 /** How many chain heads `heads` keeps (the slots scan-loops.wat has). */
 export const MAX_HEADS = 4;
-/** entryBefore: a start reaches the trigger when its path gets there within EB_STEPS - 1 steps. */
-const EB_STEPS = 48;
-/** The longest x86 instruction (a local copy, like Kind). */
-const MAX_INSN = MAX_LEN;
-/** Kinds whose straight-line path falls through to the next instruction (bit per Kind value). */
-const FALLS_THROUGH = (1 << Kind.Normal) | (1 << Kind.Jcc) | (1 << Kind.Loop) | (1 << Kind.Int) | (1 << Kind.Syscall) | (1 << Kind.Sysenter);
 const MAX_SLEDS = 4;
+/**
+ * The slots scan-loops.wat has for candidate starts: all one scan can give (MAX_SLEDS landings,
+ * 4 per trigger, 3 per head).
+ */
+const CANDIDATE_SLOTS = MAX_SLEDS + 4 * MAX_TRIGGERS + 3 * MAX_HEADS;
 const CHAIN_CAP = 60000;
 
 export class StaticScan {
@@ -73,19 +74,10 @@ export class StaticScan {
   nLandings = 0;
   len = 0;
   mode64 = false;
-  /**
-   * entryBefore: steps from each offset of the window to the trigger (EB_STEPS or more: too
-   * far or never; at most EB_STEPS plus the window's length).
-   */
-  private readonly dist = new Uint16Array(MAX_ARG + 2);
-  private readonly fwdNext = new Int32Array(MAX_ARG + 1);
-  private readonly nextJump = new Int32Array(MAX_ARG);
+  /** Whether the entry-path work of `candidates` (scan-loops.wat) knows the last scan. */
   private pathsReady = false;
-  /**
-   * After `predecessor`: where its walk ended when it made all `depth` steps (the walk can go
-   * on from there), else -1 (it stopped early: a deeper walk ends at the same place).
-   */
-  lastPredecessor = -1;
+  private readonly candidateStarts = new Int32Array(this.wasm.memory.buffer, CAND_AT, CANDIDATE_SLOTS);
+  private readonly candidateLandings = new Int32Array(this.wasm.memory.buffer, LANDINGS_AT, MAX_SLEDS);
   private readonly ring = new Int32Array(this.wasm.memory.buffer, RING_AT, MAX_TRIGGERS);
   private readonly ringType = new Uint8Array(this.wasm.memory.buffer, RING_TYPE_AT, MAX_TRIGGERS);
   /** After `heads`: the offsets (-1: none) and lengths of the longest chains from heads. */
@@ -173,6 +165,15 @@ export class StaticScan {
     this.nLandings = 0;
     this.mel = this.melAt = -1;
     return this.printableChains(buf, len) === 0;
+  }
+
+  /**
+   * 0 = binary, 1 = text (valid UTF-8 without control characters), 2 = printable ASCII: one
+   * pass of scan-loops.wat over a copy of the argument.
+   */
+  textClass(buf: Uint8Array, len: number): number {
+    this.loadArgument(buf, len);
+    return this.wasm.textClass(len);
   }
 
   /** Copy the argument where the loops read it. */
@@ -271,110 +272,29 @@ export class StaticScan {
   }
 
   /**
-   * Walk back `depth` immediate predecessors of `t` (the nearest earlier offset whose
-   * instruction falls through exactly into it), so the emulator also runs the setup code.
+   * The emulator's candidate starts after the last scan, distinct and inside the argument, at
+   * most `out.length` (and CANDIDATE_SLOTS), into `out`; returns how many. In order: the sled
+   * landings; then, for each trigger (leftmost first) while fewer than `triggerRoom` are taken,
+   * the starts 3 and 8 plain instructions before it (so the emulator also runs the setup code;
+   * not through branches: with unknown flags the run could go the other way), the earliest start
+   * within 64 bytes before it whose straight-line path (falling through, or taking direct jumps
+   * and calls) reaches it within 47 steps, and the trigger itself when its type's bit is set in
+   * `entryTypes`; then the heads of the longest chains of at least `minChain` instructions (see
+   * `heads`), each with the offsets 1 and 2 inside its first instruction. By scan-loops.wat.
    */
-  predecessor(t: number, depth: number): number {
-    let p = t;
-    this.lastPredecessor = t;
-    for (let d = 0; d < depth; d++) {
-      let found = -1;
-      for (let j = p - 1; j >= 0 && j >= p - MAX_INSN; j--) {
-        const n = this.ilen[j]!;
-        if (n !== 0 && j + n === p) {
-          const k = this.kind[j]!;
-          // Not through branches: with unknown flags the run could go the other way.
-          if (k === Kind.Normal || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter) { found = j; break; }
-        }
-      }
-      if (found < 0) { this.lastPredecessor = -1; break; }
-      p = found;
+  candidates(out: Int32Array, minChain: number, triggerRoom: number, entryTypes: number): number {
+    const w = this.wasm;
+    if (!this.pathsReady) {
+      w.pathsBegin(this.len);
+      this.pathsReady = true;
     }
-    if (this.lastPredecessor >= 0) this.lastPredecessor = p;
-    return p;
-  }
-
-  /**
-   * The next offset on the straight-line path from `p` (the one entryBefore follows: fall
-   * through, or take a direct jump/call), or -1 when execution stops or leaves the buffer.
-   */
-  private nextOnPath(p: number): number {
-    const n = this.ilen[p]!;
-    if (n === 0) return -1;
-    const k = this.kind[p]!;
-    if (k === Kind.Jmp || k === Kind.Call) return this.tgt[p]!;
-    return (FALLS_THROUGH >> k) & 1 ? p + n : -1;
-  }
-
-  /**
-   * fwdNext[i] = the next offset on the straight-line path from i (the one entryBefore
-   * follows; len + 1 when it stops) if that path never takes a backward direct jump, else -1.
-   * A path that has passed `t` without one never returns to it.
-   * nextJump[i] = the first offset >= i holding a direct jump or call, len when none.
-   */
-  private computePaths(): void {
-    const { fwdNext, nextJump, ilen, kind, tgt } = this;
-    const len = this.len;
-    const stop = len + 1;
-    fwdNext[len] = stop;
-    let jump = len;
-    for (let i = len - 1; i >= 0; i--) {
-      const n = ilen[i]!, k = kind[i]!;
-      let next = stop;
-      if (n !== 0) {
-        if (k === Kind.Jmp || k === Kind.Call) {
-          jump = i;
-          const tg = tgt[i]!;
-          if (tg >= 0) next = tg <= i || fwdNext[tg]! < 0 ? -1 : tg;
-        } else if ((FALLS_THROUGH >> k) & 1) next = fwdNext[i + n]! < 0 ? -1 : i + n;
-      }
-      fwdNext[i] = next;
-      nextJump[i] = jump;
-    }
-    this.pathsReady = true;
-  }
-
-  /**
-   * The earliest offset within `window` bytes before `t` whose straight-line execution reaches
-   * `t` (following direct jumps), so the emulator also runs the setup before a trigger.
-   */
-  entryBefore(t: number, window: number): number {
-    const from = t - window > 0 ? t - window : 0;
-    if (!this.pathsReady) this.computePaths();
-    // Distances to `t` by dynamic programming from `t` backwards: a path that only goes forward
-    // adds one step to the distance of its next offset (which lies in (s, t], or after `t`,
-    // whose slot t + 1 says "too far"). Only paths with a backward jump are walked. Once
-    // MAX_INSN offsets in a row are out of reach and no direct jump or call lies between `from`
-    // and them, every earlier start is out of reach too: its path can only fall into them.
-    const { dist, fwdNext } = this;
-    const firstJump = this.nextJump[from]!;
-    dist[t] = 0;
-    dist[t + 1] = EB_STEPS;
-    const after = t + 1;
-    let earliest = t;
-    let unreached = 0; // offsets in a row from s up that do not reach t
-    for (let s = t - 1; s >= from; s--) {
-      const next = fwdNext[s]!;
-      const d = next >= 0 ? dist[next < after ? next : after]! + 1 : this.walkTo(t, s);
-      dist[s] = d;
-      if (d < EB_STEPS) { earliest = s; unreached = 0; }
-      else if (++unreached >= MAX_INSN && firstJump >= s) break;
-    }
-    return earliest;
-  }
-
-  /**
-   * Steps from `s` to `t` (at most EB_STEPS: that many or never) along a path that may jump
-   * back; offsets in (s, t] already have their distance.
-   */
-  private walkTo(t: number, s: number): number {
-    const { fwdNext, dist } = this;
-    let p = this.nextOnPath(s);
-    for (let steps = 1; ; steps++) {
-      if (p > s && p <= t) return steps + dist[p]! < EB_STEPS ? steps + dist[p]! : EB_STEPS;
-      if (p < 0 || steps >= EB_STEPS || (p > t && fwdNext[p]! >= 0)) return EB_STEPS;
-      p = this.nextOnPath(p);
-    }
+    for (let i = 0; i < this.nLandings; i++) this.candidateLandings[i] = this.landings[i]!;
+    this.heads(minChain);
+    const max = out.length < CANDIDATE_SLOTS ? out.length : CANDIDATE_SLOTS;
+    const n = w.candidates(this.nLandings, this.nTrig, max, triggerRoom, entryTypes);
+    const starts = this.candidateStarts;
+    for (let i = 0; i < n; i++) out[i] = starts[i]!;
+    return n;
   }
 }
 

@@ -379,14 +379,14 @@ describe('static scan: printable-text path and entry search', () => {
     }
   });
 
-  it('entryBefore finds the earliest start whose straight-line path reaches the trigger', async () => {
+  it('candidates: sled landings, the starts before each trigger, triggers that read their address, heads', async () => {
     const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
     const s = new StaticScan();
-    // Reference: walk each start's path step by step (no memo, no shortcut).
-    const reference = (t: number, window: number): number => {
+    // References: walk each start's path step by step (no memo, no shortcut) for the earliest
+    // start within `window` bytes whose path reaches t within at most 47 moves...
+    const entryBefore = (t: number, window: number): number => {
       for (let st = Math.max(0, t - window); st < t; st++) {
         let p = st;
-        // Reached within at most 47 moves.
         for (let moves = 0; moves < 48; moves++) {
           if (p === t) return st;
           if (p < 0 || p >= s.len) break;
@@ -400,15 +400,120 @@ describe('static scan: printable-text path and entry search', () => {
       }
       return t;
     };
-    const pool = [0x90, 0x41, 0xeb, 0xe9, 0xe8, 0x74, 0xe2, 0xcd, 0x80, 0x0f, 0x05, 0xff, 0xc3, 0x66, 0x2e, 0x31, 0xc0, 0x04];
-    for (let k = 0; k < 300; k++) {
-      const n = 40 + (rnd() % 300);
-      const buf = new Uint8Array(n);
-      for (let i = 0; i < n; i++) buf[i] = k % 2 ? rnd() & 255 : pool[rnd() % pool.length]!;
-      for (const m64 of [false, true]) {
-        s.scan(buf, n, m64);
-        for (let t = 0; t < n; t += 1 + (rnd() % 7)) expect(s.entryBefore(t, 64)).toBe(reference(t, 64));
+    // ...and the nearest of the 15 offsets before p whose plain instruction or gate ends at p.
+    const back = (p: number): number => {
+      for (let j = p - 1; j >= 0 && j >= p - 15; j--) {
+        const k = s.kind[j]!;
+        if (s.ilen[j] !== 0 && j + s.ilen[j]! === p && (k === Kind.Normal || k === Kind.Int || k === Kind.Syscall || k === Kind.Sysenter)) return j;
       }
+      return -1;
+    };
+    const reference = (max: number, triggerRoom: number, entryTypes: number): number[] => {
+      const out: number[] = [];
+      const add = (o: number): void => {
+        if (o >= 0 && o < s.len && out.length < max && !out.includes(o)) out.push(o);
+      };
+      for (let i = 0; i < s.nLandings; i++) add(s.landings[i]!);
+      for (let i = 0; i < s.nTrig && out.length < triggerRoom; i++) {
+        const t = s.trigOff[i]!;
+        // 3 predecessors back (or as far as they go), then 8 when the first 3 exist.
+        let p = t, d = 0;
+        while (d < 3 && back(p) >= 0) { p = back(p); d++; }
+        add(p);
+        if (d === 3) {
+          while (d < 8 && back(p) >= 0) { p = back(p); d++; }
+          add(p);
+        }
+        add(entryBefore(t, 64));
+        if ((entryTypes >> s.trigType[i]!) & 1) add(t);
+      }
+      for (let i = 0; i < 4; i++) {
+        const h = s.headOff[i]!;
+        if (h < 0) continue;
+        add(h);
+        for (let k = 1; k < s.ilen[h]! && k < 3; k++) add(h + k);
+      }
+      return out;
+    };
+    let triggers = 0;
+    for (let k = 0; k < 450; k++) {
+      const buf = entryInput(k);
+      for (const m64 of [false, true]) {
+        s.scan(buf, buf.length, m64);
+        triggers += s.nTrig;
+        // As analyzeMode asks, and with room for every start (so every trigger is looked at).
+        for (const [minChain, max, room, types] of [[8, 24, 20, 0x26], [24, 24, 20, 0x26], [8, 300, 300, rnd() & 0x3e]] as const) {
+          const out = new Int32Array(max);
+          const n = s.candidates(out, minChain, room, types);
+          expect(Array.from(out.subarray(0, n))).toEqual(reference(max, room, types));
+        }
+      }
+    }
+    expect(triggers).toBeGreaterThan(5000);
+  });
+
+  /** Entry-path inputs: code-like bytes, random bytes, or UTF-8 text (full of triggers). */
+  const codePool = [0x90, 0x41, 0xeb, 0xe9, 0xe8, 0x74, 0xe2, 0xcd, 0x80, 0x0f, 0x05, 0xff, 0xc3, 0x66, 0x2e, 0x31, 0xc0, 0x04];
+  const words = ['привет', 'ελληνικά ίσως', 'مرحبا بالعالم', 'שלום עולם', 'გამარჯობა', '한국어 텍스트', '中文字符', '日本語のテキスト', '😀🎉👍', 'naïve café '];
+  function entryInput(k: number): Uint8Array {
+    if (k % 3 === 2) {
+      let text = '';
+      while (text.length < 40 + (rnd() % 300)) text += words[rnd() % words.length]! + (rnd() % 2 ? ' ' : '');
+      return new TextEncoder().encode(text);
+    }
+    const n = 40 + (rnd() % 300);
+    const buf = new Uint8Array(n);
+    for (let i = 0; i < n; i++) buf[i] = k % 3 ? rnd() & 255 : codePool[rnd() % codePool.length]!;
+    return buf;
+  }
+});
+
+describe('static scan: text class', () => {
+  // Reference: decode each UTF-8 sequence to its code point and check its range.
+  const reference = (a: Uint8Array): number => {
+    let ascii = true;
+    for (let i = 0; i < a.length; i++) {
+      const b = a[i]!;
+      if (b >= 0x20 && b < 0x7f) continue;
+      if (b < 0x80) return 0;
+      ascii = false;
+      const need = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : 0;
+      if (need === 0 || i + need >= a.length) return 0;
+      let cp = b & (0x3f >> need);
+      for (let k = 1; k <= need; k++) {
+        if ((a[i + k]! & 0xc0) !== 0x80) return 0;
+        cp = (cp << 6) | (a[i + k]! & 0x3f);
+      }
+      if (cp < [0, 0x80, 0x800, 0x10000][need]! || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+      i += need;
+    }
+    return ascii ? 2 : 1;
+  };
+
+  it('matches the reference on edge cases and random bytes', async () => {
+    const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
+    const s = new StaticScan();
+    const check = (a: Uint8Array): void => expect([...a].join(' ') + ' -> ' + s.textClass(a, a.length)).toBe([...a].join(' ') + ' -> ' + reference(a));
+    const edge = [
+      [], [0x41], [0x20, 0x7e], [0x1f], [0x7f], [0x09], [0x0a], [0x00],
+      [0xc2, 0x80], [0xc1, 0xbf], [0xc0, 0x80], [0xdf, 0xbf], [0xc2], [0xc2, 0x41], [0x80], [0xbf],
+      [0xe0, 0xa0, 0x80], [0xe0, 0x9f, 0xbf], [0xed, 0x9f, 0xbf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf],
+      [0xee, 0x80, 0x80], [0xef, 0xbf, 0xbf], [0xe1, 0x80], [0xe1, 0x80, 0x41],
+      [0xf0, 0x90, 0x80, 0x80], [0xf0, 0x8f, 0xbf, 0xbf], [0xf4, 0x8f, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80],
+      [0xf5, 0x80, 0x80, 0x80], [0xff], [0xf3, 0xbf, 0xbf], [0xf1, 0x80, 0x80, 0x7f],
+    ];
+    for (const e of edge) {
+      check(Uint8Array.from(e));
+      check(Uint8Array.from([0x41, ...e, 0x41]));
+    }
+    check(new TextEncoder().encode('привет мир ελληνικά שלום 한국어 中文 😀 naïve'));
+    let x = 5;
+    const rnd = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16;
+    const pool = [0x41, 0x20, 0x7e, 0x7f, 0x1f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xff];
+    for (let k = 0; k < 20000; k++) {
+      const a = new Uint8Array(rnd() % 12);
+      for (let i = 0; i < a.length; i++) a[i] = rnd() % 4 ? pool[rnd() % pool.length]! : rnd() & 255;
+      check(a);
     }
   });
 });
