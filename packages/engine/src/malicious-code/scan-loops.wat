@@ -460,9 +460,10 @@
 ;; (the decoder's values): 2 Jmp and 3 Call go to their target; 0 Normal, 1 Jcc, 5 Loop, 8 Int,
 ;; 9 Syscall and 10 Sysenter fall through (mask 0x723); `$predecessor` steps back only through
 ;; Normal and the gates (mask 0x701).
-;; `pathsBegin(len)` starts on a new scan. fwdNext (see `$fwd`) is computed on demand and kept
-;; at 607280, one i32 per offset: (epoch << 16) | (fwdNext + 2), valid when the epoch is this
-;; scan's; triggers sit near each other, so most of a long argument's paths are never needed.
+;; `pathsBegin(len)` starts on a new scan (`candidates` needs it: it also sets len). fwdNext
+;; (see `$fwd`) is computed on demand and kept at 607280, one i32 per offset: (epoch << 16) |
+;; (fwdNext + 2), valid when the epoch is this scan's; triggers sit near each other, so most of a
+;; long argument's paths are never needed.
 ;; dist (u16 per offset, at 672832) holds `$entryBefore`'s distances to its trigger.
   (global $pepoch (mut i32) (i32.const 0))
   (global $plen (mut i32) (i32.const 0))
