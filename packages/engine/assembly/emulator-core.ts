@@ -6,10 +6,11 @@
  * src/malicious-code/emulator.ts stays the definition of the emulator: its memory images,
  * registers and stamps live in this module's memory, and it hands whole lists of runs to
  * `runEach` and single runs to `start` (both also undo each run's writes before the next), and
- * the steps it can to `run`. They execute one-byte opcodes (see `executes`), after segment, FS/GS, operand-size and
- * address-size prefixes but no REX, in both modes, with exactly the semantics and bookkeeping
- * of emulator.ts, and hand any other instruction back (return HAND_BACK with nothing changed
- * for it): emulator.ts executes that one step and calls run again. Instruction
+ * the steps it can to `run`. They execute one-byte opcodes (see `executes`), after segment,
+ * FS/GS, operand-size and address-size prefixes but no REX, in both modes, with exactly the
+ * semantics and bookkeeping of emulator.ts, and hand any other instruction back (return
+ * HAND_BACK with nothing changed for it): emulator.ts executes that one step and calls run
+ * again. Instruction
  * formats come from the TypeScript decoder through the FORMAT table, filled by
  * emulator-core.ts; this file only reads the ModRM/SIB bytes those formats announce.
  *
@@ -425,9 +426,10 @@ for (let op = 0; op < 256; op++) {
 }
 
 /**
- * Continue the run whose state the state block holds (the setup of runEach and the argument's
- * from begin stay), until the budget, a stop, or an instruction this loop leaves to emulator.ts.
- * Returns a Stop code, BUDGET or HAND_BACK; the state block holds the state either way.
+ * Continue the run whose state the state block holds (its mode and budget stay from runEach or
+ * start, the argument's sizes from begin), until the budget, a stop, or an instruction this
+ * loop leaves to emulator.ts. Returns a Stop code, BUDGET or HAND_BACK; the state block holds
+ * the state either way.
  */
 export function run(): i32 {
   eip = <u32>slot(S_EIP);
@@ -456,13 +458,10 @@ export function run(): i32 {
  * the stamp generation. The caller then writes the new argument into the buffer.
  */
 export function begin(memUndoN0: i32, stkUndoN0: i32, memSize0: u32, argEnd0: u32, visitGen0: u32): u32 {
-  memUndoN = memUndoN0;
-  stkUndoN = stkUndoN0;
-  newRun();
   memSize = memSize0;
   argEnd = argEnd0;
   visitGen = visitGen0;
-  return gen;
+  return undo(memUndoN0, stkUndoN0);
 }
 
 /** newRun for emulator.ts's own runs (the undo counts are its): returns the stamp generation. */
@@ -475,9 +474,8 @@ export function undo(memUndoN0: i32, stkUndoN0: i32): u32 {
 
 /**
  * Before a run: buffer bytes the last run wrote back to the bytes logged with them, stack bytes
- * back to 0 (so a run
- * costs no copy of the whole buffer and stack), and a new stamp generation, which tells the
- * bytes this run writes and executes from all older ones.
+ * back to 0 (so a run costs no copy of the whole buffer and stack), and a new stamp generation,
+ * which tells the bytes this run writes and executes from all older ones.
  */
 function newRun(): void {
   for (let i = 0; i < memUndoN; i++) {
@@ -636,7 +634,7 @@ function loop(): i32 {
         p += <u32>dispSize;
       }
     }
-    const immSize = (format & F_IMM) | ((format >> 4) & 8); // F_IMM8: 8
+    const immSize = (format & F_IMM) | ((format >> 4) & 8); // F_IMM8: 8 bytes
     let imm: i32 = 0;
     if (immSize === 1) imm = <i32>load<i8>(MEM_AT + p);
     else if (immSize === 2) imm = <i32>load<i16>(MEM_AT + p);

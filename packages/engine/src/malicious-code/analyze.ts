@@ -116,7 +116,7 @@ function snapshot(r: RunResult): RunSnapshot {
   return { wx: r.wx, wxRun: r.wxRun, wxFirst: r.wxFirst, stackExec: r.stackExec, backJumps: r.backJumps, loopAt: r.loopAt, getpc: r.getpc, getpcHow: r.getpcHow, sys, stop: r.stop };
 }
 
-/** Self-written instructions a decoder executes back to back (and at least in all). */
+/** Self-written instructions a decoder executes back to back (and distinct ones at least). */
 const DECODER_RUN = 6;
 
 /**

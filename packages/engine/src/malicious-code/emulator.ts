@@ -269,7 +269,7 @@ export class Emulator {
     return next;
   }
 
-  /** A run the core started (`result` its result so far): its result, finished here when the core handed it back. */
+  /** The result of a run the core started (`result` so far), finished here if the core handed it back. */
   private finishCoreRun(result: number, mode64: boolean, maxSteps: number): void {
     const r = this.res;
     r.reset();
