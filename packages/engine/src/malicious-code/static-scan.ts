@@ -80,6 +80,8 @@ export class StaticScan {
   private readonly candidateLandings = new Int32Array(this.wasm.memory.buffer, LANDINGS_AT, MAX_SLEDS);
   private readonly ring = new Int32Array(this.wasm.memory.buffer, RING_AT, MAX_TRIGGERS);
   private readonly ringType = new Uint8Array(this.wasm.memory.buffer, RING_TYPE_AT, MAX_TRIGGERS);
+  /** The `minChain` of the heads in headOff/headLen for the last scan (-1: not found yet). */
+  private headsFloor = -1;
   /** After `heads`: the offsets (-1: none) and lengths of the longest chains from heads. */
   readonly headOff = new Int32Array(this.wasm.memory.buffer, HEADS_AT, MAX_HEADS);
   readonly headLen = new Int32Array(this.wasm.memory.buffer, HEADS_AT + 4 * MAX_HEADS, MAX_HEADS);
@@ -88,6 +90,7 @@ export class StaticScan {
     this.len = len;
     this.mode64 = mode64;
     this.pathsReady = false;
+    this.headsFloor = -1;
     // One pass (right to left, in scan-loops.wat): decode, chain lengths, straight-line sled
     // ends, longest chain (leftmost on ties) and triggers. Triggers go into a ring of
     // MAX_TRIGGERS slots, so the ring ends up holding the leftmost MAX_TRIGGERS of them. `tgt`
@@ -159,6 +162,7 @@ export class StaticScan {
     this.len = len;
     this.mode64 = false;
     this.pathsReady = false;
+    this.headsFloor = -1;
     this.nTrig = 0;
     this.sledStart = this.sledEnd = -1;
     this.sledBinary = 0;
@@ -268,6 +272,8 @@ export class StaticScan {
    * whose chains are at least `minChain` long, longest first, into `headOff` and `headLen`.
    */
   heads(minChain: number): void {
+    if (minChain === this.headsFloor) return; // already there (the printable path asks early)
+    this.headsFloor = minChain;
     this.wasm.heads(this.len, minChain);
   }
 
