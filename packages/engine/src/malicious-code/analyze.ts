@@ -67,16 +67,11 @@ const emu = new Emulator();
 const scan = new StaticScan();
 const cand = new Int32Array(MAX_CANDIDATES);
 
-/** 0 = binary, 1 = text (valid UTF-8 without control characters), 2 = printable ASCII. */
-function textClass(a: Uint8Array, len: number): number {
-  return scan.textClass(a, len);
-}
-
 /** How many leading bytes `analyze` checks before trying the printable scan. */
 const HEAD_CHECK = 16;
 
-function printableHead(a: Uint8Array): boolean {
-  for (let i = 0; i < HEAD_CHECK; i++) if (a[i]! < 0x20 || a[i]! > 0x7e) return false;
+function printableAscii(a: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i]! < 0x20 || a[i]! > 0x7e) return false;
   return true;
 }
 
@@ -224,11 +219,13 @@ function addRunSignals(out: ModeResult, b: RunScore, mode64: boolean, text: bool
 export function analyze(arg: Uint8Array, sensitivity: Sensitivity): CodeAnalysis {
   const len = arg.length < MAX_ARG ? arg.length : MAX_ARG;
   // Printable ASCII of analysable length (the common case) is recognised by its own 32-bit
-  // scan; anything else is classified first. That scan gives up at the last non-printable byte,
-  // after scanning what follows it: one among the first HEAD_CHECK bytes (as in most non-ASCII
-  // text) skips it.
-  const printable = len >= MIN_TEXT && printableHead(arg) && scan.scanPrintable32(arg, len);
-  const tclass = printable ? 2 : textClass(arg, len);
+  // scan; anything else is classified first (0 = binary, 1 = UTF-8 text without control
+  // characters, 2 = printable ASCII). That scan gives up at the last non-printable byte, after
+  // scanning what follows it: one among the first HEAD_CHECK bytes (as in most non-ASCII text)
+  // skips it. Short printable ASCII, the commonest argument of all, is recognised here without
+  // the copy the WebAssembly classifier needs.
+  const printable = len >= MIN_TEXT && printableAscii(arg, HEAD_CHECK) && scan.scanPrintable32(arg, len);
+  const tclass = printable || (len < MIN_TEXT && printableAscii(arg, len)) ? 2 : scan.textClass(arg, len);
   if (tclass !== 0 && len < MIN_TEXT) return { malicious: false, score: 0, signals: [] };
   const threshold = THRESHOLDS[sensitivity] ?? THRESHOLDS.medium;
   const a = analyzeMode(arg, len, false, tclass, threshold, printable);
