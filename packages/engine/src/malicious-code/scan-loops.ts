@@ -30,7 +30,7 @@ export interface ScanLoops {
   /** Start a printable scan of `len` argument bytes (already copied to ARG_AT). */
   printableBegin(len: number): void;
   /** Go on: the longest chain, -1 (give up) or -2 (the offset `at()` needs `quick`). */
-  printableRun(entry: number, rel: number): number;
+  printableRun(entry: number): number;
   /** Start a full scan of `len` argument bytes (already copied to ARG_AT). */
   scanBegin(len: number, mode64: number): void;
   /** Go on (`trigger`: the trigger type found at `at()`): 0 when done (results at SCAN_RESULT_AT), -2 or -3 (see the .wat). */

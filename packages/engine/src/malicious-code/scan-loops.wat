@@ -38,11 +38,11 @@
   (global $gb1 (mut i32) (i32.const 0))
 
 ;; ---- printableChains -------------------------------------------------------------------------
-;; `printableBegin(len)` starts a scan; `printableRun(-1, 0)` goes on from where the scan stands
-;; and returns 0 when done, -1 (give up: a byte outside 0x20-0x7E or a sled run of 16) or -2:
-;; the offset `at()` has two prefixes (its length depends on bytes past the table's key). It
-;; does not track the longest chain: `heads` finds it (see StaticScan.scanPrintable32).
-;; Then `printableRun(entry, rel)` resumes with that offset's entry and displacement.
+;; `printableBegin(len)` starts a scan; `printableRun(-1)` goes on from where the scan stands and
+;; returns 0 when done, -1 (give up: a byte outside 0x20-0x7E or a sled run of 16) or -2: the
+;; offset `at()` has two prefixes (its length depends on bytes past the table's key). It does not
+;; track the longest chain: `heads` finds it (see StaticScan.scanPrintable32).
+;; Then `printableRun(entry)` resumes with the plain entry TypeScript found for that offset.
   (func (export "printableBegin") (param $len i32)
     ;; Execution past the end has an empty chain; a Jcc reaches at most 128 bytes past it.
     (memory.fill (i32.add (i32.const 147520) (i32.shl (local.get $len) (i32.const 1))) (i32.const 0) (i32.const 260))
@@ -54,115 +54,98 @@
 
   (func (export "at") (result i32) (global.get $gi))
 
-  (func (export "printableRun") (param $pe0 i32) (param $rel0 i32) (result i32)
-    (local $i i32) (local $len i32) (local $sled i32)
-    (local $key i32) (local $pe i32) (local $rel i32) (local $sibAt i32) (local $b2 i32)
-    (local $n i32) (local $t i32) (local $x i32) (local $d i32)
-    (local $ok i32) (local $c i32) (local $insnLen i32) (local $sledInsn i32)
+  (func (export "printableRun") (param $pe i32) (result i32)
+    (local $i i32) (local $len i32) (local $sled i32) (local $sibAt i32) (local $b2 i32)
+    (local $t i32) (local $x i32) (local $y i32)
+    ;; This offset's chain and stored length: at the next offset down, those of i + 1 (which a
+    ;; segment override there extends).
+    (local $c i32) (local $n i32)
     (local.set $i (global.get $gi))
     (local.set $len (global.get $glen))
     (local.set $sled (global.get $gsled))
-    (block $done
-      (loop $next
-        (br_if $done (i32.lt_s (local.get $i) (i32.const 0)))
-        ;; Sets this offset's chain ($c), stored length ($insnLen) and sled bit ($sledInsn).
-        (block $decided
-          (if (i32.ge_s (local.get $pe0) (i32.const 0))
-            (then
-              ;; The entry the full decoder resolved for this offset.
-              (local.set $pe (local.get $pe0))
-              (local.set $rel (local.get $rel0))
-              (local.set $pe0 (i32.const -1)))
-            (else
-              ;; The key: this byte and the next (b1 in the high byte; its top bit is never set
-              ;; here, since the loop has already given up on any byte above 0x7E).
-              (local.set $key (i32.load16_u offset=131072 (local.get $i)))
-              (local.set $pe (i32.load16_u (i32.shl (i32.and (local.get $key) (i32.const 0x7fff)) (i32.const 1))))
-              (local.set $rel (i32.shr_u (local.get $key) (i32.const 8)))
-              ;; Rare (0x40): resolve the entry into a plain one.
-              (if (i32.and (local.get $pe) (i32.const 0x40))
-                (then
-                  (local.set $key (i32.and (local.get $key) (i32.const 0xff)))
-                  (if (i32.or (i32.lt_u (local.get $key) (i32.const 0x20)) (i32.gt_u (local.get $key) (i32.const 0x7e)))
-                    (then (return (i32.const -1))))
-                  (if (i32.eq (i32.and (local.get $pe) (i32.const 0x140)) (i32.const 0x140))
-                    (then
-                      ;; Segment override: the instruction at i + 1 with one more byte, so the
-                      ;; same chain (valid when that instruction is, and not already 15 bytes).
-                      (local.set $n
-                        (select
-                          (i32.load8_u offset=180609 (local.get $i))
-                          (i32.const 0)
-                          (i32.lt_s (i32.add (local.get $i) (i32.const 1)) (local.get $len))))
-                      (local.set $ok (i32.and (i32.ne (local.get $n) (i32.const 0)) (i32.lt_u (local.get $n) (i32.const 15))))
-                      (local.set $c (select (i32.load16_u offset=147522 (i32.shl (local.get $i) (i32.const 1))) (i32.const 0) (local.get $ok)))
-                      (local.set $insnLen (select (i32.add (local.get $n) (i32.const 1)) (i32.const 0) (local.get $ok)))
-                      (local.set $sledInsn (i32.and (local.get $ok) (i32.ne (local.get $sled) (i32.const 0))))
-                      (br $decided)))
-                  (local.set $sibAt (i32.add (local.get $i) (i32.const 2)))
-                  (if (i32.eq (i32.and (local.get $pe) (i32.const 0x240)) (i32.const 0x240))
-                    (then
-                      ;; 66/67: the prefix page entry of the next two bytes.
-                      (local.set $b2
-                        (select
-                          (i32.load8_u offset=131072 (local.get $sibAt))
-                          (i32.const 0)
-                          (i32.lt_s (local.get $sibAt) (local.get $len))))
-                      (local.set $pe (i32.load16_u offset=65536
-                        (i32.shl
-                          (i32.or
-                            (i32.or
-                              (i32.shl (i32.and (local.get $key) (i32.const 1)) (i32.const 14))
-                              (i32.shl (local.get $rel) (i32.const 7)))
-                            (local.get $b2))
-                          (i32.const 1))))
-                      (local.set $rel (local.get $b2))
-                      (local.set $sibAt (i32.add (local.get $sibAt) (i32.const 1)))))
-                  (if (i32.eq (i32.and (local.get $pe) (i32.const 0x440)) (i32.const 0x440))
-                    (then
-                      ;; SIB base 5 adds a disp32.
-                      (local.set $pe
-                        (i32.add
-                          (i32.and (local.get $pe) (i32.const -1089))
-                          (select
-                            (i32.const 4)
-                            (i32.const 0)
-                            (i32.and
-                              (i32.lt_s (local.get $sibAt) (local.get $len))
-                              (i32.eq (i32.and (i32.load8_u offset=131072 (local.get $sibAt)) (i32.const 7)) (i32.const 5))))))))
-                  (if (i32.eq (i32.and (local.get $pe) (i32.const 0x840)) (i32.const 0x840))
-                    (then
-                      ;; Ask for the full decoder, keeping the scan's state.
-                      (global.set $gi (local.get $i))
-                      (global.set $gsled (local.get $sled))
-                      (return (i32.const -2))))))))
-          ;; Execution goes on at t (and at t + rel for a Jcc); invalid or cut by the end: chain 0.
+    ;; The table entry of offset i: its key is this byte and the next (b1 in the high byte; its
+    ;; top bit is never set, since the loop has already given up on any byte above 0x7E at i + 1).
+    (if (i32.lt_s (local.get $pe) (i32.const 0))
+      (then (local.set $pe (i32.load16_u (i32.shl (i32.load16_u offset=131072 (local.get $i)) (i32.const 1))))))
+    (loop $next
+      (block $store
+        (block $invalid
+          (block $plain
+            (br_if $plain (i32.eqz (i32.and (local.get $pe) (i32.const 0x40))))
+            ;; Rare (0x40) with no kind: a byte outside 0x20-0x7E.
+            (if (i32.eqz (i32.and (local.get $pe) (i32.const 0xf00))) (then (return (i32.const -1))))
+            (if (i32.and (local.get $pe) (i32.const 0x100))
+              (then
+                ;; Segment override: the instruction at i + 1 with one more byte, so the same
+                ;; chain (valid when that instruction is, and not already 15 bytes), and a sled
+                ;; instruction when that one is.
+                (br_if $invalid (i32.ge_u (i32.sub (local.get $n) (i32.const 1)) (i32.const 14)))
+                (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                (local.set $sled (select (i32.add (local.get $sled) (i32.const 1)) (i32.const 0) (local.get $sled)))
+                (br $store)))
+            (local.set $sibAt (i32.add (local.get $i) (i32.const 2)))
+            (if (i32.and (local.get $pe) (i32.const 0x200))
+              (then
+                ;; 66/67: the prefix page entry of the next two bytes.
+                (local.set $b2
+                  (select
+                    (i32.load8_u offset=131072 (local.get $sibAt))
+                    (i32.const 0)
+                    (i32.lt_s (local.get $sibAt) (local.get $len))))
+                (local.set $pe (i32.load16_u offset=65536
+                  (i32.shl
+                    (i32.or
+                      (i32.or
+                        (i32.shl (i32.and (i32.load8_u offset=131072 (local.get $i)) (i32.const 1)) (i32.const 14))
+                        (i32.shl (i32.load8_u offset=131073 (local.get $i)) (i32.const 7)))
+                      (local.get $b2))
+                    (i32.const 1))))
+                (local.set $sibAt (i32.add (local.get $sibAt) (i32.const 1)))))
+            (if (i32.eq (i32.and (local.get $pe) (i32.const 0x440)) (i32.const 0x440))
+              (then
+                ;; SIB base 5 adds a disp32.
+                (local.set $pe
+                  (i32.add
+                    (i32.and (local.get $pe) (i32.const -1089))
+                    (select
+                      (i32.const 4)
+                      (i32.const 0)
+                      (i32.and
+                        (i32.lt_s (local.get $sibAt) (local.get $len))
+                        (i32.eq (i32.and (i32.load8_u offset=131072 (local.get $sibAt)) (i32.const 7)) (i32.const 5))))))))
+            (if (i32.eq (i32.and (local.get $pe) (i32.const 0x840)) (i32.const 0x840))
+              (then
+                ;; Ask for the full decoder, keeping the scan's state.
+                (global.set $gi (local.get $i))
+                (global.set $gsled (local.get $sled))
+                (return (i32.const -2)))))
+          ;; A plain entry: execution goes on at t (and at t + rel for a Jcc, rel in bits 8-15);
+          ;; invalid (length 0) or cut by the end: chain 0.
           (local.set $n (i32.and (local.get $pe) (i32.const 15)))
+          (br_if $invalid (i32.eqz (local.get $n)))
           (local.set $t (i32.add (local.get $i) (local.get $n)))
+          (br_if $invalid (i32.gt_s (local.get $t) (local.get $len)))
           (local.set $x (i32.load16_u offset=147520 (i32.shl (local.get $t) (i32.const 1))))
-          (local.set $d (i32.sub (local.get $x)
-            (i32.load16_u offset=147520
-              (i32.shl
-                (i32.add (local.get $t) (i32.and (local.get $rel) (i32.shr_u (local.get $pe) (i32.const 8))))
-                (i32.const 1)))))
-          (local.set $ok
+          (local.set $y (i32.load16_u offset=147520
+            (i32.shl (i32.add (local.get $t) (i32.shr_u (local.get $pe) (i32.const 8))) (i32.const 1))))
+          (local.set $c (i32.add (select (local.get $x) (local.get $y) (i32.gt_u (local.get $x) (local.get $y))) (i32.const 1)))
+          ;; The sled run goes on through a sled instruction (bit 4) and ends at any other.
+          (local.set $sled
             (i32.and
-              (i32.shr_s (i32.shl (local.get $pe) (i32.const 26)) (i32.const 31))
-              (i32.xor (i32.shr_s (i32.sub (local.get $len) (local.get $t)) (i32.const 31)) (i32.const -1))))
-          (local.set $c
-            (i32.and
-              (i32.add
-                (i32.sub (local.get $x) (i32.and (local.get $d) (i32.shr_s (local.get $d) (i32.const 31))))
-                (i32.const 1))
-              (local.get $ok)))
-          (local.set $insnLen (i32.and (local.get $n) (local.get $ok)))
-          (local.set $sledInsn (i32.and (i32.and (i32.shr_u (local.get $pe) (i32.const 4)) (local.get $ok)) (i32.const 1))))
-        (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
-        (i32.store8 offset=180608 (local.get $i) (local.get $insnLen))
-        (local.set $sled (i32.and (i32.add (local.get $sled) (i32.const 1)) (i32.sub (i32.const 0) (local.get $sledInsn))))
-        (if (i32.ge_s (local.get $sled) (i32.const 16)) (then (return (i32.const -1))))
-        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
-        (br $next)))
+              (i32.add (local.get $sled) (i32.const 1))
+              (i32.shr_s (i32.shl (local.get $pe) (i32.const 27)) (i32.const 31))))
+          (br $store))
+        (local.set $c (i32.const 0))
+        (local.set $n (i32.const 0))
+        (local.set $sled (i32.const 0)))
+      (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
+      (i32.store8 offset=180608 (local.get $i) (local.get $n))
+      (if (i32.ge_s (local.get $sled) (i32.const 16)) (then (return (i32.const -1))))
+      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+      (if (i32.ge_s (local.get $i) (i32.const 0))
+        (then
+          (local.set $pe (i32.load16_u (i32.shl (i32.load16_u offset=131072 (local.get $i)) (i32.const 1))))
+          (br $next))))
     (i32.const 0))
 
 ;; ---- scan ----------------------------------------------------------------------------------

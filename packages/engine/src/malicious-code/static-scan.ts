@@ -207,13 +207,13 @@ export class StaticScan {
     this.loadTables(4);
     this.loadArgument(buf, len);
     w.printableBegin(len);
-    let r = w.printableRun(-1, 0);
+    let r = w.printableRun(-1);
     while (r === -2) {
       // Two prefixes: the length depends on bytes past the table's key.
       const i = w.at();
       const pe = quickEntry(quick(buf, i, len, false), i);
       if (pe < 0) return -1; // no other kind decodes from printable bytes; play safe
-      r = w.printableRun(pe, q.kind === Kind.Jcc ? q.target - i - (pe & 15) : 0);
+      r = w.printableRun(pe);
     }
     return r;
   }
@@ -392,14 +392,14 @@ function lockAlwaysInvalid(b1: number, mode64: boolean, b: Uint8Array): boolean 
 // Printable 32-bit table (Uint16 entries). Main page: index b1 << 8 | b0 for a first byte b0
 // and the next byte b1 below 0x80 (0 past the end): the two bytes as one little-endian load. Then two prefix pages (66, 67) at P.PrefixPages, index
 // (b0 & 1) << 14 | b1 << 7 | b2 for the prefix b0 and the next two bytes. A plain entry: bits
-// 0-3 length (with the prefix), P.Sled, P.Valid, bits 8-15 the mask of the branch displacement
-// (P.Rel for a Jcc rel8, whose displacement is the last byte of the key). P.Rare entries need
+// 0-3 length (with the prefix; 0 when invalid), P.Sled, bits 8-15 a Jcc's displacement (P.Rel:
+// 0-0x7F, the last byte of the key, so the entry holds it). P.Rare entries need
 // more: a byte outside 0x20-0x7E, P.Seg (segment override), P.Prefix (look in a prefix page),
 // P.Sib (the byte after the key is a SIB byte: base 5 adds a disp32; the rest is a plain entry),
 // P.Special (decode with `quick`).
 // (A const enum; scan-loops.wat, whose loop reads the table, spells these values as literals.)
 const enum P {
-  Sled = 1 << 4, Valid = 1 << 5, Rare = 1 << 6, Rel = 0xff << 8,
+  Sled = 1 << 4, Rare = 1 << 6, Rel = 0xff << 8,
   Seg = Rare | (1 << 8), Prefix = Rare | (1 << 9), Sib = Rare | (1 << 10), Special = Rare | (1 << 11),
   PrefixPages = 256 << 7,
 }
@@ -446,7 +446,7 @@ function printableEntry(key: Uint8Array, keyLen: number): number {
   b[keyLen] = 0x25; // SIB base 5: a disp32 when ModRM mod is 0
   const e5 = printableDecode(b, end, keyLen);
   if (e5 === e0) return e0;
-  if ((e0 & P.Valid) !== 0 && (e0 & P.Rel) === 0 && e5 === e0 + 4) return e0 | P.Sib;
+  if ((e0 & 15) !== 0 && (e0 & P.Rel) === 0 && e5 === e0 + 4) return e0 | P.Sib;
   return P.Special;
 }
 
@@ -457,7 +457,7 @@ function printableEntry(key: Uint8Array, keyLen: number): number {
 function printableDecode(b: Uint8Array, end: number, keyLen: number): number {
   const n = quick(b, 0, end, false);
   const e = quickEntry(n, 0);
-  if (e < 0 || ((e & P.Rel) !== 0 && (n !== keyLen || q.target - n !== b[n - 1]))) return P.Special;
+  if (e < 0 || (n !== 0 && q.kind === Kind.Jcc && (n !== keyLen || q.target - n !== b[n - 1]))) return P.Special;
   return e;
 }
 
@@ -469,10 +469,10 @@ function printableDecode(b: Uint8Array, end: number, keyLen: number): number {
 function quickEntry(n: number, off: number): number {
   if (n === 0) return 0;
   const k = q.kind;
-  if (k === Kind.Normal) return n | P.Valid | (isSledInsn() ? P.Sled : 0);
+  if (k === Kind.Normal) return n | (isSledInsn() ? P.Sled : 0);
   if (k === Kind.Jcc) {
     const rel = q.target - off - n;
-    return rel >= 0 && rel <= 0x7f ? n | P.Valid | P.Rel : -1;
+    return rel >= 0 && rel <= 0x7f ? n | (rel << 8) : -1;
   }
   return k >= Kind.Int3 ? 0 : -1;
 }
