@@ -54,35 +54,33 @@
 
   (func (export "at") (result i32) (global.get $gi))
 
-  (func (export "printableRun") (param $pe i32) (result i32)
+  ;; The entry TypeScript resumed with (-1: none), for the offset `at()`.
+  (global $gresumed (mut i32) (i32.const -1))
+  (func (export "printableRun") (param $resumed i32) (result i32)
     (local $i i32) (local $len i32) (local $sled i32) (local $sibAt i32) (local $b2 i32)
-    (local $t i32) (local $x i32) (local $y i32)
-    ;; This offset's chain and stored length: at the next offset down, those of i + 1 (which a
-    ;; segment override there extends).
-    (local $c i32) (local $n i32)
+    (local $entry i32) (local $t i32) (local $x i32) (local $y i32) (local $c i32) (local $n i32)
+    ;; The plain entry of the offset in hand, that of i + 1 when the next one starts: past the
+    ;; end, invalid (a length field of 15).
+    (local $pe i32)
     (local.set $i (global.get $gi))
     (local.set $len (global.get $glen))
     (local.set $sled (global.get $gsled))
-    ;; The table entry of offset i: its key is this byte and the next (b1 in the high byte; its
-    ;; top bit is never set, since the loop has already given up on any byte above 0x7E at i + 1).
-    (if (i32.lt_s (local.get $pe) (i32.const 0))
-      (then (local.set $pe (i32.load16_u (i32.shl (i32.load16_u offset=131072 (local.get $i)) (i32.const 1))))))
+    (local.set $pe (i32.const 15))
+    (global.set $gresumed (local.get $resumed))
     (loop $next
+      ;; The key: this byte and the next (b1 in the high byte; its top bit is never set, since
+      ;; the loop has already given up on any byte above 0x7E at i + 1).
+      (local.set $entry (i32.load16_u (i32.shl (i32.load16_u offset=131072 (local.get $i)) (i32.const 1))))
+      ;; A segment override (0x80) is the instruction at i + 1 with one more byte: the same
+      ;; chain and sled bit (invalid when that one is, or already 15 bytes long).
+      (local.set $pe
+        (select (i32.add (local.get $pe) (i32.const 1)) (local.get $entry) (i32.and (local.get $entry) (i32.const 0x80))))
       (block $store
         (block $invalid
           (block $plain
             (br_if $plain (i32.eqz (i32.and (local.get $pe) (i32.const 0x40))))
             ;; Rare (0x40) with no kind: a byte outside 0x20-0x7E.
             (if (i32.eqz (i32.and (local.get $pe) (i32.const 0xf00))) (then (return (i32.const -1))))
-            (if (i32.and (local.get $pe) (i32.const 0x100))
-              (then
-                ;; Segment override: the instruction at i + 1 with one more byte, so the same
-                ;; chain (valid when that instruction is, and not already 15 bytes), and a sled
-                ;; instruction when that one is.
-                (br_if $invalid (i32.ge_u (i32.sub (local.get $n) (i32.const 1)) (i32.const 14)))
-                (local.set $n (i32.add (local.get $n) (i32.const 1)))
-                (local.set $sled (select (i32.add (local.get $sled) (i32.const 1)) (i32.const 0) (local.get $sled)))
-                (br $store)))
             (local.set $sibAt (i32.add (local.get $i) (i32.const 2)))
             (if (i32.and (local.get $pe) (i32.const 0x200))
               (then
@@ -115,26 +113,34 @@
                         (i32.eq (i32.and (i32.load8_u offset=131072 (local.get $sibAt)) (i32.const 7)) (i32.const 5))))))))
             (if (i32.eq (i32.and (local.get $pe) (i32.const 0x840)) (i32.const 0x840))
               (then
-                ;; Ask for the full decoder, keeping the scan's state.
-                (global.set $gi (local.get $i))
-                (global.set $gsled (local.get $sled))
-                (return (i32.const -2)))))
-          ;; A plain entry: execution goes on at t (and at t + rel for a Jcc, rel in bits 8-15);
-          ;; invalid (length 0) or cut by the end: chain 0.
-          (local.set $n (i32.and (local.get $pe) (i32.const 15)))
-          (br_if $invalid (i32.eqz (local.get $n)))
+                ;; The full decoder's entry: the one TypeScript resumed with, or ask for it
+                ;; (keeping the scan's state).
+                (if (i32.lt_s (global.get $gresumed) (i32.const 0))
+                  (then
+                    (global.set $gi (local.get $i))
+                    (global.set $gsled (local.get $sled))
+                    (return (i32.const -2))))
+                (local.set $pe (global.get $gresumed))
+                (global.set $gresumed (i32.const -1)))))
+          ;; A plain entry: bits 0-4 the length less 1 (15 and up: invalid), bit 5 sled, bits
+          ;; 8-15 a Jcc's displacement. Execution goes on at t = i + 1 + that field (and at t +
+          ;; the displacement); invalid or cut by the end: chain 0.
+          (local.set $n (i32.and (local.get $pe) (i32.const 31)))
+          (br_if $invalid (i32.ge_u (local.get $n) (i32.const 15)))
           (local.set $t (i32.add (local.get $i) (local.get $n)))
-          (br_if $invalid (i32.gt_s (local.get $t) (local.get $len)))
-          (local.set $x (i32.load16_u offset=147520 (i32.shl (local.get $t) (i32.const 1))))
-          (local.set $y (i32.load16_u offset=147520
+          (br_if $invalid (i32.ge_s (local.get $t) (local.get $len)))
+          (local.set $x (i32.load16_u offset=147522 (i32.shl (local.get $t) (i32.const 1))))
+          (local.set $y (i32.load16_u offset=147522
             (i32.shl (i32.add (local.get $t) (i32.shr_u (local.get $pe) (i32.const 8))) (i32.const 1))))
           (local.set $c (i32.add (select (local.get $x) (local.get $y) (i32.gt_u (local.get $x) (local.get $y))) (i32.const 1)))
-          ;; The sled run goes on through a sled instruction (bit 4) and ends at any other.
+          (local.set $n (i32.add (local.get $n) (i32.const 1)))
+          ;; The sled run goes on through a sled instruction and ends at any other.
           (local.set $sled
             (i32.and
               (i32.add (local.get $sled) (i32.const 1))
-              (i32.shr_s (i32.shl (local.get $pe) (i32.const 27)) (i32.const 31))))
+              (i32.shr_s (i32.shl (local.get $pe) (i32.const 26)) (i32.const 31))))
           (br $store))
+        (local.set $pe (i32.const 15))
         (local.set $c (i32.const 0))
         (local.set $n (i32.const 0))
         (local.set $sled (i32.const 0)))
@@ -142,10 +148,7 @@
       (i32.store8 offset=180608 (local.get $i) (local.get $n))
       (if (i32.ge_s (local.get $sled) (i32.const 16)) (then (return (i32.const -1))))
       (local.set $i (i32.sub (local.get $i) (i32.const 1)))
-      (if (i32.ge_s (local.get $i) (i32.const 0))
-        (then
-          (local.set $pe (i32.load16_u (i32.shl (i32.load16_u offset=131072 (local.get $i)) (i32.const 1))))
-          (br $next))))
+      (br_if $next (i32.ge_s (local.get $i) (i32.const 0))))
     (i32.const 0))
 
 ;; ---- scan ----------------------------------------------------------------------------------

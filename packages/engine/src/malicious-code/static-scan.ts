@@ -392,15 +392,16 @@ function lockAlwaysInvalid(b1: number, mode64: boolean, b: Uint8Array): boolean 
 // Printable 32-bit table (Uint16 entries). Main page: index b1 << 8 | b0 for a first byte b0
 // and the next byte b1 below 0x80 (0 past the end): the two bytes as one little-endian load. Then two prefix pages (66, 67) at P.PrefixPages, index
 // (b0 & 1) << 14 | b1 << 7 | b2 for the prefix b0 and the next two bytes. A plain entry: bits
-// 0-3 length (with the prefix; 0 when invalid), P.Sled, bits 8-15 a Jcc's displacement (P.Rel:
-// 0-0x7F, the last byte of the key, so the entry holds it). P.Rare entries need
-// more: a byte outside 0x20-0x7E, P.Seg (segment override), P.Prefix (look in a prefix page),
-// P.Sib (the byte after the key is a SIB byte: base 5 adds a disp32; the rest is a plain entry),
-// P.Special (decode with `quick`).
+// 0-4 the length (with the prefix) less 1, P.Invalid and up when invalid (so that the loop, which
+// makes a segment override's entry by adding 1 to that of the next offset, keeps it invalid),
+// P.Sled, bits 8-15 a Jcc's displacement (P.Rel: 0-0x7F, the last byte of the key, so the entry
+// holds it). P.Seg: a segment override. P.Rare entries need more: a byte outside 0x20-0x7E,
+// P.Prefix (look in a prefix page), P.Sib (the byte after the key is a SIB byte: base 5 adds a
+// disp32; the rest is a plain entry), P.Special (decode with `quick`).
 // (A const enum; scan-loops.wat, whose loop reads the table, spells these values as literals.)
 const enum P {
-  Sled = 1 << 4, Rare = 1 << 6, Rel = 0xff << 8,
-  Seg = Rare | (1 << 8), Prefix = Rare | (1 << 9), Sib = Rare | (1 << 10), Special = Rare | (1 << 11),
+  Invalid = 15, Sled = 1 << 5, Rare = 1 << 6, Seg = 1 << 7, Rel = 0xff << 8,
+  Prefix = Rare | (1 << 9), Sib = Rare | (1 << 10), Special = Rare | (1 << 11),
   PrefixPages = 256 << 7,
 }
 let PTAB: Uint16Array | undefined;
@@ -446,7 +447,7 @@ function printableEntry(key: Uint8Array, keyLen: number): number {
   b[keyLen] = 0x25; // SIB base 5: a disp32 when ModRM mod is 0
   const e5 = printableDecode(b, end, keyLen);
   if (e5 === e0) return e0;
-  if ((e0 & 15) !== 0 && (e0 & P.Rel) === 0 && e5 === e0 + 4) return e0 | P.Sib;
+  if ((e0 & 31) < P.Invalid && (e0 & (P.Rare | P.Rel)) === 0 && e5 === e0 + 4) return e0 | P.Sib;
   return P.Special;
 }
 
@@ -467,14 +468,14 @@ function printableDecode(b: Uint8Array, end: number, keyLen: number): number {
  * (q.target - off - n) is not 0-0x7F.
  */
 function quickEntry(n: number, off: number): number {
-  if (n === 0) return 0;
+  if (n === 0) return P.Invalid;
   const k = q.kind;
-  if (k === Kind.Normal) return n | (isSledInsn() ? P.Sled : 0);
+  if (k === Kind.Normal) return (n - 1) | (isSledInsn() ? P.Sled : 0);
   if (k === Kind.Jcc) {
     const rel = q.target - off - n;
-    return rel >= 0 && rel <= 0x7f ? n | (rel << 8) : -1;
+    return rel >= 0 && rel <= 0x7f ? (n - 1) | (rel << 8) : -1;
   }
-  return k >= Kind.Int3 ? 0 : -1;
+  return k >= Kind.Int3 ? P.Invalid : -1;
 }
 
 /** First bytes of the Normal instructions that may be triggers (FPU env store, fxsave, lea, REX). */
