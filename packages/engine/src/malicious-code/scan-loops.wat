@@ -123,22 +123,19 @@
                 (local.set $pe (global.get $gresumed))
                 (global.set $gresumed (i32.const -1)))))
           ;; A plain entry: bits 0-4 the length less 1 (15 and up: invalid), bit 5 sled, bits
-          ;; 8-15 a Jcc's displacement. Execution goes on at t = i + 1 + that field (and at t +
+          ;; 8-15 twice a Jcc's displacement. Execution goes on at t = i + 1 + that field (and at t +
           ;; the displacement); invalid or cut by the end: chain 0.
           (local.set $n (i32.and (local.get $pe) (i32.const 31)))
           (br_if $invalid (i32.ge_u (local.get $n) (i32.const 15)))
           (local.set $t (i32.add (local.get $i) (local.get $n)))
           (br_if $invalid (i32.ge_s (local.get $t) (local.get $len)))
-          (local.set $x (i32.load16_u offset=147522 (i32.shl (local.get $t) (i32.const 1))))
-          (local.set $y (i32.load16_u offset=147522
-            (i32.shl (i32.add (local.get $t) (i32.shr_u (local.get $pe) (i32.const 8))) (i32.const 1))))
+          (local.set $t (i32.shl (local.get $t) (i32.const 1)))
+          (local.set $x (i32.load16_u offset=147522 (local.get $t)))
+          (local.set $y (i32.load16_u offset=147522 (i32.add (local.get $t) (i32.shr_u (local.get $pe) (i32.const 8)))))
           (local.set $c (i32.add (select (local.get $x) (local.get $y) (i32.gt_u (local.get $x) (local.get $y))) (i32.const 1)))
           (local.set $n (i32.add (local.get $n) (i32.const 1)))
           ;; The sled run goes on through a sled instruction and ends at any other.
-          (local.set $sled
-            (i32.and
-              (i32.add (local.get $sled) (i32.const 1))
-              (i32.shr_s (i32.shl (local.get $pe) (i32.const 26)) (i32.const 31))))
+          (local.set $sled (select (i32.add (local.get $sled) (i32.const 1)) (i32.const 0) (i32.and (local.get $pe) (i32.const 0x20))))
           (br $store))
         (local.set $pe (i32.const 15))
         (local.set $c (i32.const 0))

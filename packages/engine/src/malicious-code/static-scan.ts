@@ -394,8 +394,8 @@ function lockAlwaysInvalid(b1: number, mode64: boolean, b: Uint8Array): boolean 
 // (b0 & 1) << 14 | b1 << 7 | b2 for the prefix b0 and the next two bytes. A plain entry: bits
 // 0-4 the length (with the prefix) less 1, P.Invalid and up when invalid (so that the loop, which
 // makes a segment override's entry by adding 1 to that of the next offset, keeps it invalid),
-// P.Sled, bits 8-15 a Jcc's displacement (P.Rel: 0-0x7F, the last byte of the key, so the entry
-// holds it). P.Seg: a segment override. P.Rare entries need more: a byte outside 0x20-0x7E,
+// P.Sled, bits 8-15 twice a Jcc's displacement (P.Rel; the displacement is 0-0x7F, the last byte
+// of the key, so the entry holds it; twice: the chain's byte offset). P.Seg: a segment override. P.Rare entries need more: a byte outside 0x20-0x7E,
 // P.Prefix (look in a prefix page), P.Sib (the byte after the key is a SIB byte: base 5 adds a
 // disp32; the rest is a plain entry), P.Special (decode with `quick`).
 // (A const enum; scan-loops.wat, whose loop reads the table, spells these values as literals.)
@@ -473,7 +473,7 @@ function quickEntry(n: number, off: number): number {
   if (k === Kind.Normal) return (n - 1) | (isSledInsn() ? P.Sled : 0);
   if (k === Kind.Jcc) {
     const rel = q.target - off - n;
-    return rel >= 0 && rel <= 0x7f ? (n - 1) | (rel << 8) : -1;
+    return rel >= 0 && rel <= 0x7f ? (n - 1) | (rel << 9) : -1;
   }
   return k >= Kind.Int3 ? P.Invalid : -1;
 }
