@@ -60,12 +60,12 @@
     (local $i i32) (local $len i32) (local $sled i32) (local $sibAt i32) (local $b2 i32)
     (local $entry i32) (local $t i32) (local $x i32) (local $y i32) (local $c i32) (local $n i32)
     ;; The plain entry of the offset in hand, that of i + 1 when the next one starts: past the
-    ;; end, invalid (a length field of 15).
+    ;; end, invalid (a length of 16).
     (local $pe i32)
     (local.set $i (global.get $gi))
     (local.set $len (global.get $glen))
     (local.set $sled (global.get $gsled))
-    (local.set $pe (i32.const 15))
+    (local.set $pe (i32.const 16))
     (global.set $gresumed (local.get $resumed))
     (loop $next
       ;; The key: this byte and the next (b1 in the high byte; its top bit is never set, since
@@ -122,22 +122,21 @@
                     (return (i32.const -2))))
                 (local.set $pe (global.get $gresumed))
                 (global.set $gresumed (i32.const -1)))))
-          ;; A plain entry: bits 0-4 the length less 1 (15 and up: invalid), bit 5 sled, bits
-          ;; 8-15 twice a Jcc's displacement. Execution goes on at t = i + 1 + that field (and at t +
-          ;; the displacement); invalid or cut by the end: chain 0.
+          ;; A plain entry: bits 0-4 the length (16 and up: invalid), bit 5 sled, bits 8-15 twice
+          ;; a Jcc's displacement. Execution goes on at t = i + length (and at t + the
+          ;; displacement); invalid or cut by the end: chain 0.
           (local.set $n (i32.and (local.get $pe) (i32.const 31)))
-          (br_if $invalid (i32.ge_u (local.get $n) (i32.const 15)))
+          (br_if $invalid (i32.ge_u (local.get $n) (i32.const 16)))
           (local.set $t (i32.add (local.get $i) (local.get $n)))
-          (br_if $invalid (i32.ge_s (local.get $t) (local.get $len)))
+          (br_if $invalid (i32.gt_s (local.get $t) (local.get $len)))
           (local.set $t (i32.shl (local.get $t) (i32.const 1)))
-          (local.set $x (i32.load16_u offset=147522 (local.get $t)))
-          (local.set $y (i32.load16_u offset=147522 (i32.add (local.get $t) (i32.shr_u (local.get $pe) (i32.const 8)))))
+          (local.set $x (i32.load16_u offset=147520 (local.get $t)))
+          (local.set $y (i32.load16_u offset=147520 (i32.add (local.get $t) (i32.shr_u (local.get $pe) (i32.const 8)))))
           (local.set $c (i32.add (select (local.get $x) (local.get $y) (i32.gt_u (local.get $x) (local.get $y))) (i32.const 1)))
-          (local.set $n (i32.add (local.get $n) (i32.const 1)))
           ;; The sled run goes on through a sled instruction and ends at any other.
           (local.set $sled (select (i32.add (local.get $sled) (i32.const 1)) (i32.const 0) (i32.and (local.get $pe) (i32.const 0x20))))
           (br $store))
-        (local.set $pe (i32.const 15))
+        (local.set $pe (i32.const 16))
         (local.set $c (i32.const 0))
         (local.set $n (i32.const 0))
         (local.set $sled (i32.const 0)))

@@ -392,7 +392,7 @@ function lockAlwaysInvalid(b1: number, mode64: boolean, b: Uint8Array): boolean 
 // Printable 32-bit table (Uint16 entries). Main page: index b1 << 8 | b0 for a first byte b0
 // and the next byte b1 below 0x80 (0 past the end): the two bytes as one little-endian load. Then two prefix pages (66, 67) at P.PrefixPages, index
 // (b0 & 1) << 14 | b1 << 7 | b2 for the prefix b0 and the next two bytes. A plain entry: bits
-// 0-4 the length (with the prefix) less 1, P.Invalid and up when invalid (so that the loop, which
+// 0-4 the length (with the prefix), P.Invalid (16) and up when invalid (so that the loop, which
 // makes a segment override's entry by adding 1 to that of the next offset, keeps it invalid),
 // P.Sled, bits 8-15 twice a Jcc's displacement (P.Rel; the displacement is 0-0x7F, the last byte
 // of the key, so the entry holds it; twice: the chain's byte offset). P.Seg: a segment override. P.Rare entries need more: a byte outside 0x20-0x7E,
@@ -400,7 +400,7 @@ function lockAlwaysInvalid(b1: number, mode64: boolean, b: Uint8Array): boolean 
 // disp32; the rest is a plain entry), P.Special (decode with `quick`).
 // (A const enum; scan-loops.wat, whose loop reads the table, spells these values as literals.)
 const enum P {
-  Invalid = 15, Sled = 1 << 5, Rare = 1 << 6, Seg = 1 << 7, Rel = 0xff << 8,
+  Invalid = 16, Sled = 1 << 5, Rare = 1 << 6, Seg = 1 << 7, Rel = 0xff << 8,
   Prefix = Rare | (1 << 9), Sib = Rare | (1 << 10), Special = Rare | (1 << 11),
   PrefixPages = 256 << 7,
 }
@@ -470,10 +470,10 @@ function printableDecode(b: Uint8Array, end: number, keyLen: number): number {
 function quickEntry(n: number, off: number): number {
   if (n === 0) return P.Invalid;
   const k = q.kind;
-  if (k === Kind.Normal) return (n - 1) | (isSledInsn() ? P.Sled : 0);
+  if (k === Kind.Normal) return n | (isSledInsn() ? P.Sled : 0);
   if (k === Kind.Jcc) {
     const rel = q.target - off - n;
-    return rel >= 0 && rel <= 0x7f ? (n - 1) | (rel << 9) : -1;
+    return rel >= 0 && rel <= 0x7f ? n | (rel << 9) : -1;
   }
   return k >= Kind.Int3 ? P.Invalid : -1;
 }
