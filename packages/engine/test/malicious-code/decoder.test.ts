@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decode, decodeGeneral, F_MEM, F_RIPREL, Insn, Kind, NO_REG, REG_RIP } from '../../src/malicious-code/x86-decoder.js';
 import { q, quick } from '../../src/malicious-code/x86-quick.js';
+import type { StaticScan } from '../../src/malicious-code/static-scan.js';
 
 const hex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 const ins = new Insn();
@@ -337,32 +338,54 @@ describe('static scan: printable-text path and entry search', () => {
     'fg0138ik$,4<%-5=emudt.rs',
   ];
 
-  it('a printable argument gets the same lengths, chains and longest chains as from the full scan', async () => {
+  let scans: [StaticScan, StaticScan] | undefined;
+  /** The printable scan of `text` against the full scan; false when it hands the text over. */
+  const samePrintableScan = async (text: string): Promise<boolean> => {
     const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
-    const fast = new StaticScan();
-    const full = new StaticScan();
+    const [fast, full] = (scans ??= [new StaticScan(), new StaticScan()]);
+    const buf = new TextEncoder().encode(text);
+    const n = buf.length;
+    full.scan(buf, n, false);
+    if (!fast.scanPrintable32(buf, n)) {
+      // Only a 16-offset sled run sends printable text to the full scan.
+      expect(full.sledEnd - full.sledStart).toBeGreaterThanOrEqual(16);
+      return false;
+    }
+    // The printable scan leaves the longest chain to heads (it starts at one).
+    fast.heads(1);
+    expect([fast.headLen[0], fast.headOff[0]]).toEqual(full.mel === 0 ? [0, -1] : [full.mel, full.melAt]);
+    expect(full.nTrig).toBe(0);
+    expect(full.nLandings).toBe(0);
+    expect(Array.from(fast.ilen.subarray(0, n))).toEqual(Array.from(full.ilen.subarray(0, n)));
+    expect(Array.from(fast.chain.subarray(0, n))).toEqual(Array.from(full.chain.subarray(0, n)));
+    return true;
+  };
+
+  it('a printable argument gets the same lengths, chains and longest chains as from the full scan', async () => {
     let compared = 0;
     for (let k = 0; k < 3000; k++) {
       const alpha = alphabets[k % alphabets.length]!;
       const n = 64 + (rnd() % 400);
-      const buf = new Uint8Array(n);
-      for (let i = 0; i < n; i++) buf[i] = alpha.charCodeAt(rnd() % alpha.length);
-      full.scan(buf, n, false);
-      if (!fast.scanPrintable32(buf, n)) {
-        // Only a 16-offset sled run sends printable text to the full scan.
-        expect(full.sledEnd - full.sledStart).toBeGreaterThanOrEqual(16);
-        continue;
-      }
-      compared++;
-      // The printable scan leaves the longest chain to heads (it starts at one).
-      fast.heads(1);
-      expect([fast.headLen[0], fast.headOff[0]]).toEqual(full.mel === 0 ? [0, -1] : [full.mel, full.melAt]);
-      expect(full.nTrig).toBe(0);
-      expect(full.nLandings).toBe(0);
-      expect(Array.from(fast.ilen.subarray(0, n))).toEqual(Array.from(full.ilen.subarray(0, n)));
-      expect(Array.from(fast.chain.subarray(0, n))).toEqual(Array.from(full.chain.subarray(0, n)));
+      let text = '';
+      for (let i = 0; i < n; i++) text += alpha[rnd() % alpha.length];
+      if (await samePrintableScan(text)) compared++;
     }
     expect(compared).toBeGreaterThan(2000);
+  });
+
+  it('segment override runs: each takes the next instruction with one more byte, up to 15', async () => {
+    // After a valid, an invalid (l: ins), a cut (h: push imm32) and a Jcc instruction, at the
+    // end and inside, with runs past 15 bytes (and past 31: an entry made from the invalid one
+    // must stay invalid), and before two prefixes (fe: decoded by quick).
+    for (const next of ['0A', 'l', 'h', 'h1234', 'pz', 'fe0A', 'fgA', '?']) {
+      for (let k = 0; k <= 40; k++) {
+        for (const seg of ['e', '.&6>d']) {
+          const run = seg.repeat(k).slice(0, k);
+          await samePrintableScan(`${'x'.repeat(64)}${run}${next}`);
+          await samePrintableScan(`${run}${next}${'x'.repeat(64)}`);
+        }
+      }
+    }
   });
 
   it('rejects a non-printable byte anywhere', async () => {
