@@ -43,6 +43,7 @@ export const VISITED_AT: u32 = STKUNDO_AT + 4 * STK_SIZE;
 const TOUCH_AT: u32 = VISITED_AT + 4 * MAX_ARG; // u16 x 256: touchRule per opcode
 const PREFIX_AT: u32 = TOUCH_AT + 512; // u8 x 256: prefix class per byte
 export const STARTS_AT: u32 = PREFIX_AT + 256; // i32 x 256 (emulator-core.ts MAX_STARTS): runEach's argument offsets
+const KIND_AT: u32 = STARTS_AT + 1024; // u8 x 256: execute's case per opcode (kindOf)
 
 const BUF_LO: u32 = 0x10000000;
 const ARG_ADDR: u32 = BUF_LO + PRE;
@@ -420,9 +421,113 @@ function touchRule(op: i32): i32 {
   return T_ADDR | T_REG | T_RM; // 62, 63, 69, 6b, 6c-6f, 82, 84-8b: the generic reads/writes
 }
 
+// execute's cases, numbered densely so that its switch is one jump table: the opcode is as
+// unpredictable as the code is random, and a chain of comparisons mispredicts several times.
+const K_NONE = 0; // daa/das/aaa/aas, nop, fwait
+const K_ALU_RM_REG = 1;
+const K_ALU_REG_RM = 2;
+const K_ALU_ACC_IMM = 3;
+const K_PUSH_SEG = 4;
+const K_POP_SEG = 5;
+const K_INC = 6;
+const K_DEC = 7;
+const K_PUSH = 8;
+const K_POP = 9;
+const K_JCC = 10;
+const K_PUSHA = 11;
+const K_POPA = 12;
+const K_BOUND = 13;
+const K_ARPL = 14;
+const K_PUSH_IMM = 15;
+const K_IMUL = 16;
+const K_IO = 17;
+const K_GROUP1 = 18;
+const K_TEST = 19;
+const K_XCHG_RM = 20;
+const K_MOV_RM_REG = 21;
+const K_MOV_REG_RM = 22;
+const K_LEA = 23;
+const K_XCHG_ACC = 24;
+const K_CWDE = 25;
+const K_CDQ = 26;
+const K_PUSHF = 27;
+const K_POPF = 28;
+const K_SAHF = 29;
+const K_LAHF = 30;
+const K_MOV_ACC_MOFFS = 31;
+const K_MOV_MOFFS_ACC = 32;
+const K_STRING = 33;
+const K_TEST_ACC_IMM = 34;
+const K_MOV_R8_IMM = 35;
+const K_MOV_R32_IMM = 36;
+const K_SALC = 37;
+const K_XLAT = 38;
+const K_LOOP = 39;
+const K_JECXZ = 40;
+const K_JMP = 41;
+const K_CMC = 42;
+const K_CLC = 43;
+const K_STC = 44;
+const K_CLD = 45;
+const K_STD = 46;
+
+/** execute's case for opcode `op` (K_NONE for the ones it never sees, see `executes`). */
+function kindOf(op: i32): i32 {
+  if (op < 0x40) {
+    const form = op & 7;
+    if (form < 2) return K_ALU_RM_REG;
+    if (form < 4) return K_ALU_REG_RM;
+    if (form < 6) return K_ALU_ACC_IMM;
+    if (op === 0x06 || op === 0x0e || op === 0x16 || op === 0x1e) return K_PUSH_SEG;
+    return op === 0x07 || op === 0x17 || op === 0x1f ? K_POP_SEG : K_NONE;
+  }
+  if (op < 0x60) return op < 0x48 ? K_INC : op < 0x50 ? K_DEC : op < 0x58 ? K_PUSH : K_POP;
+  if (op >= 0x70 && op < 0x80) return K_JCC;
+  if (op >= 0x80 && op <= 0x83) return K_GROUP1;
+  if (op >= 0x91 && op <= 0x97) return K_XCHG_ACC;
+  if (op >= 0xa4 && op <= 0xaf && op !== 0xa8 && op !== 0xa9) return K_STRING;
+  if (op >= 0xb0 && op <= 0xb7) return K_MOV_R8_IMM;
+  if (op >= 0xb8 && op <= 0xbf) return K_MOV_R32_IMM;
+  if (op >= 0xe0 && op <= 0xe2) return K_LOOP;
+  switch (op) {
+    case 0x60: return K_PUSHA;
+    case 0x61: return K_POPA;
+    case 0x62: return K_BOUND;
+    case 0x63: return K_ARPL;
+    case 0x68: case 0x6a: return K_PUSH_IMM;
+    case 0x69: case 0x6b: return K_IMUL;
+    case 0x6c: case 0x6d: case 0x6e: case 0x6f: return K_IO;
+    case 0x84: case 0x85: return K_TEST;
+    case 0x86: case 0x87: return K_XCHG_RM;
+    case 0x88: case 0x89: return K_MOV_RM_REG;
+    case 0x8a: case 0x8b: return K_MOV_REG_RM;
+    case 0x8d: return K_LEA;
+    case 0x98: return K_CWDE;
+    case 0x99: return K_CDQ;
+    case 0x9c: return K_PUSHF;
+    case 0x9d: return K_POPF;
+    case 0x9e: return K_SAHF;
+    case 0x9f: return K_LAHF;
+    case 0xa0: case 0xa1: return K_MOV_ACC_MOFFS;
+    case 0xa2: case 0xa3: return K_MOV_MOFFS_ACC;
+    case 0xa8: case 0xa9: return K_TEST_ACC_IMM;
+    case 0xd6: return K_SALC;
+    case 0xd7: return K_XLAT;
+    case 0xe3: return K_JECXZ;
+    case 0xe9: case 0xeb: return K_JMP;
+    case 0xf5: return K_CMC;
+    case 0xf8: return K_CLC;
+    case 0xf9: return K_STC;
+    case 0xfc: return K_CLD;
+    case 0xfd: return K_STD;
+    default: return K_NONE; // 0x90, 0x9b
+  }
+}
+
 for (let op = 0; op < 256; op++) {
   store<u16>(TOUCH_AT + (<u32>op << 1), <u16>touchRule(op));
   store<u8>(PREFIX_AT + <u32>op, <u8>prefixClass(op));
+  store<u8>(KIND_AT + <u32>op, <u8>kindOf(op));
 }
 
 /**
@@ -699,78 +804,79 @@ function loop(): i32 {
 
 /** One instruction (eip already at the next one). Returns a Stop code or -1. */
 function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32): i32 {
-  if (op < 0x40) {
-    const form = op & 7;
-    if (form < 6) {
+  switch (<i32>load<u8>(KIND_AT + <u32>op)) {
+    case K_NONE: return -1;
+    case K_ALU_RM_REG: {
       const kk = op >> 3;
-      const size = form & 1 ? 4 : 1;
-      if (form < 2) {
-        const x = rdRM(isMem, ea, rmReg, size);
-        if (fault) return STOP_FAULT;
-        const r = alu(kk, x, getReg(reg, size), size);
-        if (kk !== 7) wrRM(isMem, ea, rmReg, size, r);
-      } else if (form < 4) {
-        const y = rdRM(isMem, ea, rmReg, size);
-        if (fault) return STOP_FAULT;
-        const r = alu(kk, getReg(reg, size), y, size);
-        if (kk !== 7) setReg(reg, size, r);
-      } else {
-        const r = alu(kk, getReg(0, size), <u32>imm, size);
-        if (kk !== 7) setReg(0, size, r);
-      }
+      const size = op & 1 ? 4 : 1;
+      const x = rdRM(isMem, ea, rmReg, size);
+      if (fault) return STOP_FAULT;
+      const r = alu(kk, x, getReg(reg, size), size);
+      if (kk !== 7) wrRM(isMem, ea, rmReg, size, r);
       return -1;
     }
-    if (op === 0x06 || op === 0x0e || op === 0x16 || op === 0x1e) { push32(0x23); return -1; }
-    if (op === 0x07 || op === 0x17 || op === 0x1f) { pop32(); return -1; }
-    return -1; // daa/das/aaa/aas
-  }
-  if (op < 0x50) {
-    const r = op & 7;
-    const inc = op < 0x48;
-    const v = inc ? reg32(r) + 1 : reg32(r) - 1;
-    ovf = v === (inc ? 0x80000000 : 0x7fffffff) ? 1 : 0;
-    zf = v === 0 ? 1 : 0;
-    sf = <i32>(v >>> 31);
-    pfb = <i32>(v & 0xff);
-    setReg32(r, v);
-    return -1;
-  }
-  if (op < 0x58) {
-    if (mode64) push64(reg32(op & 7), load<u32>(HI_AT + (<u32>(op & 7) << 2)));
-    else push32(reg32(op & 7));
-    return -1;
-  }
-  if (op < 0x60) {
-    if (mode64) { const v = pop64(); setReg64(op & 7, v, opHi); } else { const v = pop32(); setReg32(op & 7, v); }
-    return -1;
-  }
-  if (op >= 0x70 && op < 0x80) { if (cond(op & 15)) jump(eip + <u32>imm); return -1; }
-  switch (op) {
-    case 0x60: {
+    case K_ALU_REG_RM: {
+      const kk = op >> 3;
+      const size = op & 1 ? 4 : 1;
+      const y = rdRM(isMem, ea, rmReg, size);
+      if (fault) return STOP_FAULT;
+      const r = alu(kk, getReg(reg, size), y, size);
+      if (kk !== 7) setReg(reg, size, r);
+      return -1;
+    }
+    case K_ALU_ACC_IMM: {
+      const kk = op >> 3;
+      const size = op & 1 ? 4 : 1;
+      const r = alu(kk, getReg(0, size), <u32>imm, size);
+      if (kk !== 7) setReg(0, size, r);
+      return -1;
+    }
+    case K_PUSH_SEG: push32(0x23); return -1;
+    case K_POP_SEG: pop32(); return -1;
+    case K_INC: case K_DEC: {
+      const r = op & 7;
+      const inc = op < 0x48;
+      const v = inc ? reg32(r) + 1 : reg32(r) - 1;
+      ovf = v === (inc ? 0x80000000 : 0x7fffffff) ? 1 : 0;
+      zf = v === 0 ? 1 : 0;
+      sf = <i32>(v >>> 31);
+      pfb = <i32>(v & 0xff);
+      setReg32(r, v);
+      return -1;
+    }
+    case K_PUSH:
+      if (mode64) push64(reg32(op & 7), load<u32>(HI_AT + (<u32>(op & 7) << 2)));
+      else push32(reg32(op & 7));
+      return -1;
+    case K_POP:
+      if (mode64) { const v = pop64(); setReg64(op & 7, v, opHi); } else { const v = pop32(); setReg32(op & 7, v); }
+      return -1;
+    case K_JCC: if (cond(op & 15)) jump(eip + <u32>imm); return -1;
+    case K_PUSHA: {
       const sp = reg32(4);
       for (let i = 0; i < 8; i++) push32(i === 4 ? sp : reg32(i));
       return -1;
     }
-    case 0x61: {
+    case K_POPA: {
       for (let i = 7; i >= 0; i--) {
         const v = pop32();
         if (i !== 4) setReg32(i, v);
       }
       return -1;
     }
-    case 0x62: return STOP_UNSUPPORTED; // bound
-    case 0x63: {
+    case K_BOUND: return STOP_UNSUPPORTED;
+    case K_ARPL: {
       if (!mode64) return STOP_UNSUPPORTED; // arpl
       const v = rdRM(isMem, ea, rmReg, 4); // movsxd without REX.W: a 32-bit move
       if (fault) return STOP_FAULT;
       setReg32(reg, v);
       return -1;
     }
-    case 0x68: case 0x6a:
+    case K_PUSH_IMM:
       if (mode64) push64(<u32>imm, imm < 0 ? 0xffffffff : 0);
       else push32(<u32>imm);
       return -1;
-    case 0x69: case 0x6b: {
+    case K_IMUL: {
       const x = rdRM(isMem, ea, rmReg, 4);
       if (fault) return STOP_FAULT;
       const full: i64 = <i64>(<i32>x) * <i64>imm;
@@ -779,8 +885,8 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
       setReg32(reg, <u32>r);
       return -1;
     }
-    case 0x6c: case 0x6d: case 0x6e: case 0x6f: return STOP_FAULT; // I/O: privileged
-    case 0x80: case 0x81: case 0x82: case 0x83: {
+    case K_IO: return STOP_FAULT; // privileged
+    case K_GROUP1: {
       const size = op === 0x81 || op === 0x83 ? 4 : 1;
       const x = rdRM(isMem, ea, rmReg, size);
       if (fault) return STOP_FAULT;
@@ -788,14 +894,14 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
       if (reg !== 7) wrRM(isMem, ea, rmReg, size, r);
       return -1;
     }
-    case 0x84: case 0x85: {
+    case K_TEST: {
       const size = op & 1 ? 4 : 1;
       const x = rdRM(isMem, ea, rmReg, size);
       if (fault) return STOP_FAULT;
       alu(4, x, getReg(reg, size), size);
       return -1;
     }
-    case 0x86: case 0x87: {
+    case K_XCHG_RM: {
       const size = op & 1 ? 4 : 1;
       const x = rdRM(isMem, ea, rmReg, size);
       if (fault) return STOP_FAULT;
@@ -803,51 +909,60 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
       setReg(reg, size, x);
       return -1;
     }
-    case 0x88: case 0x89: {
+    case K_MOV_RM_REG: {
       const size = op & 1 ? 4 : 1;
       wrRM(isMem, ea, rmReg, size, getReg(reg, size));
       return -1;
     }
-    case 0x8a: case 0x8b: {
+    case K_MOV_REG_RM: {
       const size = op & 1 ? 4 : 1;
       const y = rdRM(isMem, ea, rmReg, size);
       if (fault) return STOP_FAULT;
       setReg(reg, size, y);
       return -1;
     }
-    case 0x8d: setReg32(reg, ea); return -1;
-    case 0x98: setReg32(0, <u32>((<i32>reg32(0) << 16) >> 16)); return -1;
-    case 0x99: setReg32(2, reg32(0) & 0x80000000 ? 0xffffffff : 0); return -1;
-    case 0x9b: return -1; // fwait
-    case 0x9c: {
+    case K_LEA: setReg32(reg, ea); return -1;
+    case K_XCHG_ACC: {
+      const r = op & 7;
+      const x = reg32(0), y = reg32(r);
+      setReg32(0, y);
+      setReg32(r, x);
+      return -1;
+    }
+    case K_CWDE: setReg32(0, <u32>((<i32>reg32(0) << 16) >> 16)); return -1;
+    case K_CDQ: setReg32(2, reg32(0) & 0x80000000 ? 0xffffffff : 0); return -1;
+    case K_PUSHF: {
       const f = <u32>(0x202 | cf | (zf << 6) | (sf << 7) | (df << 10) | (ovf << 11));
       if (mode64) push64(f, 0); else push32(f);
       return -1;
     }
-    case 0x9d: {
+    case K_POPF: {
       const f = <i32>(mode64 ? pop64() : pop32());
       cf = f & 1; zf = (f >> 6) & 1; sf = (f >> 7) & 1; df = (f >> 10) & 1; ovf = (f >> 11) & 1;
       return -1;
     }
-    case 0x9e: { const ah = (reg32(0) >>> 8) & 0xff; cf = <i32>(ah & 1); zf = <i32>((ah >> 6) & 1); sf = <i32>((ah >> 7) & 1); return -1; }
-    case 0x9f: setReg(4, 1, <u32>(2 | cf | (zf << 6) | (sf << 7))); return -1;
-    case 0xa0: case 0xa1: {
+    case K_SAHF: { const ah = (reg32(0) >>> 8) & 0xff; cf = <i32>(ah & 1); zf = <i32>((ah >> 6) & 1); sf = <i32>((ah >> 7) & 1); return -1; }
+    case K_LAHF: setReg(4, 1, <u32>(2 | cf | (zf << 6) | (sf << 7))); return -1;
+    case K_MOV_ACC_MOFFS: {
       // moffs: the address is the immediate (sign-extended from 16 bits, as the decoder's disp).
       const v = rd(<u32>imm, op & 1 ? 4 : 1);
       if (fault) return STOP_FAULT;
       setReg(0, op & 1 ? 4 : 1, v);
       return -1;
     }
-    case 0xa2: case 0xa3: wr(<u32>imm, op & 1 ? 4 : 1, getReg(0, op & 1 ? 4 : 1)); return -1;
-    case 0xa8: case 0xa9: alu(4, getReg(0, op & 1 ? 4 : 1), <u32>imm, op & 1 ? 4 : 1); return -1;
-    case 0xd6: setReg(0, 1, cf ? 0xff : 0); return -1;
-    case 0xd7: {
+    case K_MOV_MOFFS_ACC: wr(<u32>imm, op & 1 ? 4 : 1, getReg(0, op & 1 ? 4 : 1)); return -1;
+    case K_STRING: return stringOp(op);
+    case K_TEST_ACC_IMM: alu(4, getReg(0, op & 1 ? 4 : 1), <u32>imm, op & 1 ? 4 : 1); return -1;
+    case K_MOV_R8_IMM: setReg(op & 7, 1, <u32>imm); return -1;
+    case K_MOV_R32_IMM: setReg32(op & 7, <u32>imm); return -1;
+    case K_SALC: setReg(0, 1, cf ? 0xff : 0); return -1;
+    case K_XLAT: {
       const v = rd8(reg32(3) + (reg32(0) & 0xff));
       if (fault) return STOP_FAULT;
       setReg(0, 1, v);
       return -1;
     }
-    case 0xe0: case 0xe1: case 0xe2: {
+    case K_LOOP: {
       const c = reg32(1) - 1;
       store<u32>(LO_AT + 4, c);
       let take = c !== 0;
@@ -856,27 +971,14 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
       if (take) jump(eip + <u32>imm);
       return -1;
     }
-    case 0xe3: if (reg32(1) === 0) jump(eip + <u32>imm); return -1;
-    case 0xe9: case 0xeb: jump(eip + <u32>imm); return -1;
-    case 0xf5: cf ^= 1; return -1;
-    case 0xf8: cf = 0; return -1;
-    case 0xf9: cf = 1; return -1;
-    case 0xfc: df = 0; return -1;
-    case 0xfd: df = 1; return -1;
-    default: break;
+    case K_JECXZ: if (reg32(1) === 0) jump(eip + <u32>imm); return -1;
+    case K_JMP: jump(eip + <u32>imm); return -1;
+    case K_CMC: cf ^= 1; return -1;
+    case K_CLC: cf = 0; return -1;
+    case K_STC: cf = 1; return -1;
+    case K_CLD: df = 0; return -1;
+    default: df = 1; return -1; // K_STD
   }
-  if (op >= 0xa4 && op <= 0xaf) return stringOp(op);
-  if (op >= 0x90 && op <= 0x97) {
-    const r = op & 7;
-    if (r === 0) return -1;
-    const x = reg32(0), y = reg32(r);
-    setReg32(0, y);
-    setReg32(r, x);
-    return -1;
-  }
-  if (op >= 0xb0 && op <= 0xb7) { setReg(op & 7, 1, <u32>imm); return -1; }
-  setReg32(op & 7, <u32>imm); // b8-bf
-  return -1;
 }
 
 /** movs, cmps, stos, lods, scas without repeat prefix (esi/edi step by the direction flag). */

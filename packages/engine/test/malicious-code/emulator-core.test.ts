@@ -130,6 +130,7 @@ const SNIPPETS = [
   'a1fcffffff a3ffff0010 c4c0', // moffs operands partly outside the buffer
   '6aff 58 50 5b 6a01 9c 5f 63c8 c4c0', // push/pop (8 bytes in 64-bit mode), movsxd (arpl in i386)
   '8b0504000000 3305feffffff 8d0500000000 c4c0', // RIP-relative operands in 64-bit mode, lea of RIP (GetPC)
+  '0480 0580ffffff 6a80 6b0080 8b4080 8a448080 8b8080000000 c4c0', // negative immediates and displacements of each size (sign extension)
 ];
 
 describe('emulator core (WebAssembly) against the TypeScript steps', () => {
