@@ -29,7 +29,7 @@ export interface ScanLoops {
   memory: WebAssembly.Memory;
   /** Start a printable scan of `len` argument bytes (already copied to ARG_AT). */
   printableBegin(len: number): void;
-  /** Go on: the longest chain, -1 (give up) or -2 (the offset `at()` needs `quick`). */
+  /** Go on (-1), or resume with the entry `quick` gave for `at()`: 0 when done, -1 (give up) or -2 (the offset `at()` needs `quick`). */
   printableRun(entry: number): number;
   /** Start a full scan of `len` argument bytes (already copied to ARG_AT). */
   scanBegin(len: number, mode64: number): void;

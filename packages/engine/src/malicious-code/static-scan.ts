@@ -394,10 +394,11 @@ function lockAlwaysInvalid(b1: number, mode64: boolean, b: Uint8Array): boolean 
 // (b0 & 1) << 14 | b1 << 7 | b2 for the prefix b0 and the next two bytes. A plain entry: bits
 // 0-4 the length (with the prefix), P.Invalid (16) and up when invalid (so that the loop, which
 // makes a segment override's entry by adding 1 to that of the next offset, keeps it invalid),
-// P.Sled, bits 8-15 twice a Jcc's displacement (P.Rel; the displacement is 0-0x7F, the last byte
-// of the key, so the entry holds it; twice: the chain's byte offset). P.Seg: a segment override. P.Rare entries need more: a byte outside 0x20-0x7E,
-// P.Prefix (look in a prefix page), P.Sib (the byte after the key is a SIB byte: base 5 adds a
-// disp32; the rest is a plain entry), P.Special (decode with `quick`).
+// P.Sled, bits 8-15 (P.Rel) twice a Jcc's displacement (0-0x7F, the last byte of the key, so the
+// entry holds it; twice: a byte offset in the chain array). P.Seg: a segment override. P.Rare
+// entries need more: a byte outside 0x20-0x7E, P.Prefix (look in a prefix page), P.Sib (the byte
+// after the key is a SIB byte: base 5 adds a disp32; the rest is a plain entry), P.Special (decode
+// with `quick`).
 // (A const enum; scan-loops.wat, whose loop reads the table, spells these values as literals.)
 const enum P {
   Invalid = 16, Sled = 1 << 5, Rare = 1 << 6, Seg = 1 << 7, Rel = 0xff << 8,
@@ -473,7 +474,7 @@ function quickEntry(n: number, off: number): number {
   if (k === Kind.Normal) return n | (isSledInsn() ? P.Sled : 0);
   if (k === Kind.Jcc) {
     const rel = q.target - off - n;
-    return rel >= 0 && rel <= 0x7f ? n | (rel << 9) : -1;
+    return rel >= 0 && rel <= 0x7f ? n | ((rel * 2) << 8) : -1;
   }
   return k >= Kind.Int3 ? P.Invalid : -1;
 }
