@@ -67,6 +67,8 @@
     (local.set $sled (global.get $gsled))
     (local.set $pe (i32.const 16))
     (global.set $gresumed (local.get $resumed))
+    ;; An empty argument: nothing to scan (the loop below reads offset i first).
+    (if (i32.lt_s (local.get $i) (i32.const 0)) (then (return (i32.const 0))))
     (loop $next
       ;; The key: this byte and the next (b1 in the high byte; its top bit is never set, since
       ;; the loop has already given up on any byte above 0x7E at i + 1).

@@ -395,6 +395,7 @@ describe('static scan: printable-text path and entry search', () => {
     expect(s.scanPrintable32(buf, 100)).toBe(false); // a 100-byte inc-ecx sled: full scan
     buf.fill(0x30);
     expect(s.scanPrintable32(buf, 100)).toBe(true);
+    expect(s.scanPrintable32(buf, 0)).toBe(true); // nothing to scan
     for (const b of [0x00, 0x1f, 0x7f, 0x80, 0xff]) {
       buf[37] = b;
       expect(s.scanPrintable32(buf, 100)).toBe(false);
