@@ -65,7 +65,8 @@ const MAX_SIGNALS = 32;
 
 const emu = new Emulator();
 const scan = new StaticScan();
-const cand = new Int32Array(MAX_CANDIDATES);
+/** Candidate starts: the emulator's start list itself, so runStarts needs no copy of them. */
+const cand = emu.starts.subarray(0, MAX_CANDIDATES);
 
 /** How many leading bytes `analyze` checks before trying the printable scan. */
 const HEAD_CHECK = 16;
@@ -165,7 +166,6 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
 
   // Emulation: the candidates in order, within EMU_TOTAL steps; once a run scored, not from
   // starts an earlier run executed. runStarts returns only runs that may score.
-  for (let i = 0; i < nc; i++) emu.starts[i] = cand[i]!;
   let best: RunScore | undefined;
   for (let i = 0; i < nc; i++) {
     i = emu.runStarts(i, nc, mode64, RUN_STEPS, EMU_TOTAL, best !== undefined, DECODER_RUN);

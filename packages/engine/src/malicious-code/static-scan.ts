@@ -70,14 +70,13 @@ export class StaticScan {
   sledEnd = -1;
   sledBinary = 0;
   /** Landing offsets of up to MAX_SLEDS sleds of at least 16 bytes, in order of appearance. */
-  readonly landings = new Int32Array(MAX_SLEDS);
+  readonly landings = new Int32Array(this.wasm.memory.buffer, LANDINGS_AT, MAX_SLEDS);
   nLandings = 0;
   len = 0;
   mode64 = false;
   /** Whether the entry-path work of `candidates` (scan-loops.wat) knows the last scan. */
   private pathsReady = false;
   private readonly candidateStarts = new Int32Array(this.wasm.memory.buffer, CAND_AT, CANDIDATE_SLOTS);
-  private readonly candidateLandings = new Int32Array(this.wasm.memory.buffer, LANDINGS_AT, MAX_SLEDS);
   private readonly ring = new Int32Array(this.wasm.memory.buffer, RING_AT, MAX_TRIGGERS);
   private readonly ringType = new Uint8Array(this.wasm.memory.buffer, RING_TYPE_AT, MAX_TRIGGERS);
   /** The `minChain` of the heads in headOff/headLen for the last scan (-1: not found yet). */
@@ -294,7 +293,6 @@ export class StaticScan {
       w.pathsBegin(this.len);
       this.pathsReady = true;
     }
-    for (let i = 0; i < this.nLandings; i++) this.candidateLandings[i] = this.landings[i]!;
     this.heads(minChain);
     const max = out.length < CANDIDATE_SLOTS ? out.length : CANDIDATE_SLOTS;
     const n = w.candidates(this.nLandings, this.nTrig, max, triggerRoom, entryTypes);
