@@ -33,7 +33,7 @@ export interface ScanLoops {
   printableRun(entry: number): number;
   /** Start a full scan of `len` argument bytes (already copied to ARG_AT). */
   scanBegin(len: number, mode64: number): void;
-  /** Go on (`trigger`: the trigger type found at `at()`): 0 when done (results at SCAN_RESULT_AT), -2 or -3 (see the .wat). */
+  /** Go on (`trigger`: the trigger type found at `at()`): 0 when done (results at SCAN_RESULT_AT) or -2 (see the .wat). */
   scanRun(trigger: number): number;
   at(): number;
   /** The 4 longest chains from heads into HEADS_AT (see the .wat). */

@@ -152,14 +152,14 @@
 ;; ---- scan ----------------------------------------------------------------------------------
 ;; `scanBegin(len, mode64)` starts a scan (sentinels at len included); `scanRun(0)` goes on and
 ;; returns 0 when done, or -2: the offset `at()` needs StaticScan.slowOffset, which fills that
-;; offset's entries, or -3: the plain instruction there may be a trigger (normalTrigger). Then
-;; `scanRun(t)` resumes with the trigger type t (0 for none). When done, the results are at
+;; offset's entries. Then `scanRun(t)` resumes with the trigger type t slowOffset found (0 for
+;; none). When done, the results are at
 ;; 607264 (i32 each): the longest chain, where it starts, how many triggers went through the
 ;; ring, the longest run of sled-instruction offsets.
   (global $smode64 (mut i32) (i32.const 0))
   (global $snt (mut i32) (i32.const 0))
   (global $smaxSled (mut i32) (i32.const 0))
-  ;; What the loop stopped for: 2 = slowOffset, 3 = normalTrigger.
+  ;; Whether the loop stopped for slowOffset.
   (global $spending (mut i32) (i32.const 0))
 
 
@@ -183,12 +183,38 @@
     (i32.store8 offset=344720 (i32.and (local.get $nt) (i32.const 63)) (local.get $type))
     (i32.add (local.get $nt) (i32.const 1)))
 
+  ;; static-scan.ts normalTrigger for the plain instruction at i whose first byte MAYBE_TRIG
+  ;; marks for this mode: an FPU environment store (2) or, in 64-bit mode, a RIP-relative lea (5).
+  (func $normalTrigger (param $i i32) (param $len i32) (result i32)
+    (local $b i32) (local $m i32) (local $b2 i32)
+    (local.set $b (i32.load8_u offset=131072 (local.get $i)))
+    (local.set $m (select (i32.load8_u offset=131073 (local.get $i)) (i32.const 0)
+      (i32.lt_s (i32.add (local.get $i) (i32.const 1)) (local.get $len))))
+    (local.set $b2 (select (i32.load8_u offset=131074 (local.get $i)) (i32.const -1)
+      (i32.lt_s (i32.add (local.get $i) (i32.const 2)) (local.get $len))))
+    (if (i32.and
+          (i32.or (i32.eq (local.get $b) (i32.const 0xd9)) (i32.eq (local.get $b) (i32.const 0xdd)))
+          (i32.and (i32.lt_u (local.get $m) (i32.const 0xc0)) (i32.eq (i32.and (local.get $m) (i32.const 0x38)) (i32.const 0x30))))
+      (then (return (i32.const 2))))
+    (if (i32.and
+          (i32.and (i32.eq (local.get $b) (i32.const 0x0f)) (i32.eq (local.get $m) (i32.const 0xae)))
+          (i32.and (i32.lt_u (local.get $b2) (i32.const 0xc0)) (i32.eqz (i32.and (local.get $b2) (i32.const 0x38)))))
+      (then (return (i32.const 2))))
+    (if (global.get $smode64)
+      (then
+        (if (i32.and (i32.eq (local.get $b) (i32.const 0x8d)) (i32.eq (i32.and (local.get $m) (i32.const 0xc7)) (i32.const 5)))
+          (then (return (i32.const 5))))
+        (if (i32.and
+              (i32.and (i32.eq (i32.and (local.get $b) (i32.const 0xf0)) (i32.const 0x40)) (i32.eq (local.get $m) (i32.const 0x8d)))
+              (i32.and (i32.ge_s (local.get $b2) (i32.const 0)) (i32.eq (i32.and (local.get $b2) (i32.const 0xc7)) (i32.const 5))))
+          (then (return (i32.const 5))))))
+    (i32.const 0))
+
   (func (export "scanRun") (param $trig i32) (result i32)
     (local $i i32) (local $len i32) (local $mel i32) (local $melAt i32) (local $nt i32)
     (local $sled i32) (local $maxSled i32) (local $b1 i32) (local $fast i32) (local $trigMask i32)
     (local $b0 i32) (local $e i32) (local $cls i32) (local $n i32) (local $next i32) (local $c i32)
     (local $k i32) (local $tg i32) (local $inside i32) (local $tc i32) (local $m i32) (local $le i32)
-    (local $stop i32)
     (local.set $i (global.get $gi))
     (local.set $len (global.get $glen))
     (local.set $mel (global.get $gmel))
@@ -199,9 +225,10 @@
     (local.set $b1 (global.get $gb1))
     (local.set $fast (select (i32.const 476160) (i32.const 345088) (global.get $smode64)))
     (local.set $trigMask (select (i32.const 3) (i32.const 1) (global.get $smode64)))
-    (if (i32.eq (global.get $spending) (i32.const 2))
+    (if (global.get $spending)
       (then
-        ;; slowOffset filled offset i: the longest chain and the sled run, as for any offset.
+        ;; slowOffset filled offset i: the longest chain, the sled run and its trigger, as for
+        ;; any offset.
         (if (i32.load8_u offset=180608 (local.get $i))
           (then
             (local.set $c (i32.load16_u offset=147520 (i32.shl (local.get $i) (i32.const 1))))
@@ -211,9 +238,7 @@
           (then
             (local.set $sled (i32.add (local.get $sled) (i32.const 1)))
             (if (i32.gt_s (local.get $sled) (local.get $maxSled)) (then (local.set $maxSled (local.get $sled)))))
-          (else (local.set $sled (i32.const 0))))))
-    (if (global.get $spending)
-      (then
+          (else (local.set $sled (i32.const 0))))
         (if (local.get $trig)
           (then (local.set $nt (call $ringPush (local.get $nt) (local.get $i) (local.get $trig)))))
         (global.set $spending (i32.const 0))
@@ -260,7 +285,10 @@
                       (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
                       (local.set $sled (i32.const 0))
                       (if (i32.and (i32.load8_u offset=344784 (local.get $b0)) (local.get $trigMask))
-                        (then (local.set $stop (i32.const 3)) (br $slow)))))
+                        (then
+                          (local.set $tc (call $normalTrigger (local.get $i) (local.get $len)))
+                          (if (local.get $tc)
+                            (then (local.set $nt (call $ringPush (local.get $nt) (local.get $i) (local.get $tc)))))))))
                   (br $continue)))
               (br_if $zero (i32.eq (local.get $cls) (i32.const 0x20)))
               (if (i32.eq (local.get $cls) (i32.const 0x30))
@@ -351,9 +379,47 @@
                         (else
                           (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
                           (local.set $sled (i32.const 0))))
+                      (br $continue)))
+                  ;; The prefix plus a branch or a stop (ret, indirect jmp/call) at i + 1: the
+                  ;; same kind and, for a relative branch, the same target (it counts from the
+                  ;; end, which is the same); but "ahead" and "back" are seen from i. Gates go to
+                  ;; slowOffset.
+                  (local.set $k (i32.load8_u offset=196993 (local.get $i)))
+                  (if (i32.and (i32.lt_u (local.get $m) (i32.const 15)) (i32.le_u (local.get $k) (i32.const 7)))
+                    (then
+                      (local.set $sled (i32.const 0))
+                      (local.set $next (i32.add (local.get $i) (i32.add (local.get $m) (i32.const 1))))
+                      (i32.store8 offset=180608 (local.get $i) (i32.add (local.get $m) (i32.const 1)))
+                      (i32.store8 offset=196992 (local.get $i) (local.get $k))
+                      (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
+                      (local.set $c (i32.const 1))
+                      (if (i32.and (i32.ne (local.get $k) (i32.const 4)) (i32.lt_u (local.get $k) (i32.const 6)))
+                        (then
+                          (local.set $tg (i32.load offset=213380 (i32.shl (local.get $i) (i32.const 2))))
+                          (i32.store offset=213376 (i32.shl (local.get $i) (i32.const 2)) (local.get $tg))
+                          (local.set $tc (i32.const 0))
+                          (if (i32.gt_s (local.get $tg) (local.get $i))
+                            (then (local.set $tc (i32.load16_u offset=147520 (i32.shl (local.get $tg) (i32.const 1))))))
+                          ;; Jmp (2) and Call (3) go only to the target; Jcc and Loop also fall through.
+                          (if (i32.lt_u (i32.sub (local.get $k) (i32.const 2)) (i32.const 2))
+                            (then (local.set $c (i32.add (local.get $tc) (i32.const 1))))
+                            (else
+                              (local.set $m (i32.load16_u offset=147520 (i32.shl (local.get $next) (i32.const 1))))
+                              (local.set $c (i32.add
+                                (select (local.get $tc) (local.get $m) (i32.gt_u (local.get $tc) (local.get $m)))
+                                (i32.const 1)))))
+                          (local.set $c (select (i32.const 60000) (local.get $c) (i32.gt_u (local.get $c) (i32.const 60000))))
+                          (if (i32.and (i32.ge_s (local.get $tg) (i32.const 0))
+                                (i32.or (i32.eq (local.get $k) (i32.const 3)) (i32.lt_s (local.get $tg) (local.get $i))))
+                            (then
+                              (local.set $nt (call $ringPush (local.get $nt) (local.get $i)
+                                (select (i32.const 1) (i32.const 4) (i32.eq (local.get $k) (i32.const 3)))))))))
+                      (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
+                      (if (i32.ge_u (local.get $c) (local.get $mel))
+                        (then (local.set $mel (local.get $c)) (local.set $melAt (local.get $i))))
                       (br $continue)))))
               ;; Everything else (other prefixes, REX, 0F escapes, VEX, gates): slowOffset.
-              (local.set $stop (i32.const 2)))
+              )
             ;; $slow: hand offset i to TypeScript, keeping the scan's state.
             (global.set $gi (local.get $i))
             (global.set $gmel (local.get $mel))
@@ -362,8 +428,8 @@
             (global.set $gsled (local.get $sled))
             (global.set $smaxSled (local.get $maxSled))
             (global.set $gb1 (local.get $b1))
-            (global.set $spending (local.get $stop))
-            (return (i32.sub (i32.const 0) (local.get $stop))))
+            (global.set $spending (i32.const 1))
+            (return (i32.const -2)))
           ;; $zero: execution stops before offset i.
           (i32.store8 offset=180608 (local.get $i) (i32.const 0))
           (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (i32.const 0))

@@ -101,11 +101,8 @@ export class StaticScan {
     this.loadArgument(buf, len);
     w.scanBegin(len, mode64 ? 1 : 0);
     let r = w.scanRun(0);
-    while (r !== 0) {
-      // The table does not cover offset i (-2), or its plain instruction may be a trigger (-3).
-      const i = w.at();
-      r = w.scanRun(r === -2 ? this.slowOffset(buf, i, len, mode64) : normalTrigger(buf, i, len, mode64));
-    }
+    // -2: the table does not cover offset i (two prefixes, 0F escapes, REX, gates...).
+    while (r !== 0) r = w.scanRun(this.slowOffset(buf, w.at(), len, mode64));
     const result = this.scanResult;
     this.mel = result[0]!;
     this.melAt = result[1]!;
@@ -483,7 +480,10 @@ MAYBE_TRIG[0xd9] = MAYBE_TRIG[0xdd] = MAYBE_TRIG[0x0f] = 1; // any mode
 MAYBE_TRIG[0x8d] = 2; // 64-bit only (RIP-relative lea, optionally after REX)
 for (let b = 0x40; b <= 0x4f; b++) MAYBE_TRIG[b] = 2;
 
-/** Trigger type of the Normal instruction at `i` from its bytes (no re-decode), or 0. */
+/**
+ * Trigger type of the Normal instruction at `i` from its bytes (no re-decode), or 0. Also in
+ * scan-loops.wat ($normalTrigger), for the offsets its table covers.
+ */
 export function normalTrigger(buf: Uint8Array, i: number, len: number, mode64: boolean): number {
   // FPU environment stores and RIP-relative lea.
   const b = buf[i]!;
