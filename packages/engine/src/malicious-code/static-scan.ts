@@ -434,15 +434,27 @@ function buildPrintable(): Uint16Array {
       }
     }
   }
+  // 66 67 b1 b2: where 66 changes nothing after b1 (its page's row is the main page's, one byte
+  // longer; operand and address size are independent), the 67 page's entry one byte longer;
+  // else decoded (the few opcodes with an operand-size immediate).
   const both = new Uint8Array([0x66, 0x67, 0, 0]);
   for (const b1 of keyBytes) {
     if (isPrefix(b1)) continue;
+    const row66 = P.PrefixPages | (b1 << 7);
+    const row67 = row66 | (1 << 14);
+    const sizeFree = keyBytes.every((b2) => t[row66 | b2] === longer(t[(b2 << 8) | b1]!));
     for (const b2 of keyBytes) {
       both[2] = b1; both[3] = b2;
-      t[P.BothPage + ((b1 << 7) | b2)] = printableEntry(both, 4);
+      t[P.BothPage + ((b1 << 7) | b2)] = sizeFree ? longer(t[row67 | b2]!) : printableEntry(both, 4);
     }
   }
   return t;
+}
+
+/** Entry `e` (not P.Seg or P.Prefix) of the same instruction after one more prefix byte. */
+function longer(e: number): number {
+  if ((e & P.Rare) !== 0 && (e & P.Sib) !== P.Sib) return e;
+  return (e & 31) >= P.Invalid ? e : e + 1;
 }
 
 /**
