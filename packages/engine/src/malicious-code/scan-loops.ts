@@ -24,6 +24,8 @@ export const SCAN_RESULT_AT = 607264;
 /** Candidate starts (272 x i32), then the sled landings `candidates` takes (4 x i32). */
 export const CAND_AT = 705632;
 export const LANDINGS_AT = 706720;
+/** PTAB's prefix page for 66 and 67 both (it does not fit before ARG_AT). */
+export const PTAB_BOTH_AT = 720896;
 
 export interface ScanLoops {
   memory: WebAssembly.Memory;

@@ -24,12 +24,13 @@
 ;;           two more)
 ;;   705632  candidate starts (272 x i32: all one scan can give), 706720 sled landings for them
 ;;           (4 x i32)
+;;   720896  PTAB's page for 66 and 67 both (u16 entries, index (b1 << 7) | b2)
 ;;
 ;; A loop stops to let TypeScript decode what its table does not cover: it returns a negative
 ;; code with the offset in `at()`, and its run function, called again, goes on with what
 ;; TypeScript found (see each loop).
 (module
-  (memory (export "memory") 11)
+  (memory (export "memory") 12)
   (global $gi (mut i32) (i32.const -1))
   (global $glen (mut i32) (i32.const 0))
   (global $gmel (mut i32) (i32.const 0))
@@ -40,8 +41,9 @@
 ;; ---- printableChains -------------------------------------------------------------------------
 ;; `printableBegin(len)` starts a scan; `printableRun(-1)` goes on from where the scan stands and
 ;; returns 0 when done, -1 (give up: a byte outside 0x20-0x7E or a sled run of 16) or -2: the
-;; offset `at()` has two prefixes (its length depends on bytes past the table's key). It does not
-;; track the longest chain: `heads` finds it (see StaticScan.scanPrintable32).
+;; table entry of the offset `at()` is P.Special (the decoder's answer does not fit an entry; the
+;; tables built today have none). It does not track the longest chain: `heads` finds it (see
+;; StaticScan.scanPrintable32).
 ;; Then `printableRun(entry)` resumes with the plain entry TypeScript found for that offset.
   (func (export "printableBegin") (param $len i32)
     ;; Execution past the end has an empty chain; a Jcc reaches at most 128 bytes past it.
@@ -59,6 +61,7 @@
   (func (export "printableRun") (param $resumed i32) (result i32)
     (local $i i32) (local $len i32) (local $sled i32) (local $sibAt i32) (local $b2 i32)
     (local $entry i32) (local $t i32) (local $x i32) (local $y i32) (local $c i32) (local $n i32)
+    (local $j i32) (local $b i32) (local $f i32)
     ;; The plain entry of the offset in hand, that of i + 1 when the next one starts: past the
     ;; end, invalid (a length of 16).
     (local $pe i32)
@@ -86,21 +89,50 @@
             (local.set $sibAt (i32.add (local.get $i) (i32.const 2)))
             (if (i32.and (local.get $pe) (i32.const 0x200))
               (then
-                ;; 66/67: the prefix page entry of the next two bytes.
-                (local.set $b2
-                  (select
-                    (i32.load8_u offset=131072 (local.get $sibAt))
-                    (i32.const 0)
-                    (i32.lt_s (local.get $sibAt) (local.get $len))))
-                (local.set $pe (i32.load16_u offset=65536
-                  (i32.shl
-                    (i32.or
-                      (i32.or
-                        (i32.shl (i32.and (i32.load8_u offset=131072 (local.get $i)) (i32.const 1)) (i32.const 14))
-                        (i32.shl (i32.load8_u offset=131073 (local.get $i)) (i32.const 7)))
-                      (local.get $b2))
-                    (i32.const 1))))
-                (local.set $sibAt (i32.add (local.get $sibAt) (i32.const 1)))))
+                ;; 66/67 and the prefixes after it (segment, 66, 67), up to the 15-byte limit.
+                ;; A byte's main-page entry before the end (key byte 0) tells whether it is one:
+                ;; 0x80 (segment) or 0x240 (66/67). f: 1 for 66 seen, 2 for 67.
+                (local.set $j (i32.add (local.get $i) (i32.const 1)))
+                (local.set $f (i32.shl (i32.const 1) (i32.and (i32.load8_u offset=131072 (local.get $i)) (i32.const 1))))
+                (block $core
+                  (loop $prefixes
+                    (local.set $b (i32.load8_u offset=131072 (local.get $j)))
+                    (local.set $x (i32.load16_u (i32.shl (local.get $b) (i32.const 1))))
+                    (br_if $core (i32.and (i32.ne (local.get $x) (i32.const 0x80)) (i32.ne (local.get $x) (i32.const 0x240))))
+                    (local.set $f
+                      (i32.or (local.get $f)
+                        (select
+                          (i32.shl (i32.const 1) (i32.and (local.get $b) (i32.const 1)))
+                          (i32.const 0)
+                          (i32.eq (local.get $x) (i32.const 0x240)))))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br_if $prefixes (i32.lt_s (local.get $j) (i32.add (local.get $i) (i32.const 15))))))
+                (if (i32.ge_s (local.get $j) (i32.add (local.get $i) (i32.const 15)))
+                  (then (local.set $pe (i32.const 16)))
+                  (else
+                    ;; The entry of the instruction at j (0 past the end, as in the key) in the page
+                    ;; of the 66/67 seen (66: 65536, 67: 98304, both: 720896), which counts them;
+                    ;; the other prefixes add a byte each (no prefix but 66 and 67 changes the
+                    ;; length, and those only once).
+                    (local.set $sibAt (i32.add (local.get $j) (i32.const 1)))
+                    (local.set $b2
+                      (select
+                        (i32.load8_u offset=131072 (local.get $sibAt))
+                        (i32.const 0)
+                        (i32.lt_s (local.get $sibAt) (local.get $len))))
+                    (local.set $pe
+                      (i32.add
+                        (i32.load16_u
+                          (i32.add
+                            (select
+                              (i32.const 720896)
+                              (i32.add (i32.const 32768) (i32.shl (local.get $f) (i32.const 15)))
+                              (i32.eq (local.get $f) (i32.const 3)))
+                            (i32.shl (i32.or (i32.shl (local.get $b) (i32.const 7)) (local.get $b2)) (i32.const 1))))
+                        (i32.sub
+                          (i32.sub (local.get $j) (local.get $i))
+                          (select (i32.const 2) (i32.const 1) (i32.eq (local.get $f) (i32.const 3))))))
+                    (local.set $sibAt (i32.add (local.get $sibAt) (i32.const 1)))))))
             (if (i32.eq (i32.and (local.get $pe) (i32.const 0x440)) (i32.const 0x440))
               (then
                 ;; SIB base 5 adds a disp32.

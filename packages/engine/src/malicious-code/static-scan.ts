@@ -20,7 +20,7 @@ const Kind = Kind_;
 import { MAX_ARG } from './emulator.js';
 import { q as q_, quick as quick_, quickTableDriven as quickTableDriven_ } from './x86-quick.js';
 import {
-  ARG_AT, CAND_AT, CHAIN_AT, FAST32_AT, FAST64_AT, HEADS_AT, ILEN_AT, KIND_AT, LANDINGS_AT, LINEND_AT, MAYBE_TRIG_AT, PTAB_AT, RING_AT, RING_TYPE_AT, SCAN_RESULT_AT, TGT_AT, scanLoops,
+  ARG_AT, CAND_AT, CHAIN_AT, FAST32_AT, FAST64_AT, HEADS_AT, ILEN_AT, KIND_AT, LANDINGS_AT, LINEND_AT, MAYBE_TRIG_AT, PTAB_AT, PTAB_BOTH_AT, RING_AT, RING_TYPE_AT, SCAN_RESULT_AT, TGT_AT, scanLoops,
 } from './scan-loops.js';
 
 const quick = quick_;
@@ -189,14 +189,18 @@ export class StaticScan {
     if (this.tablesLoaded === 0) this.wasmBytes.set(MAYBE_TRIG, MAYBE_TRIG_AT);
     if (missing & 1) new Uint16Array(mem, FAST32_AT, 1 << 16).set((FAST32 ??= buildFast(false)));
     if (missing & 2) new Uint16Array(mem, FAST64_AT, 1 << 16).set((FAST64 ??= buildFast(true)));
-    if (missing & 4) new Uint16Array(mem, PTAB_AT, PTAB_ENTRIES).set((PTAB ??= buildPrintable()));
+    if (missing & 4) {
+      PTAB ??= buildPrintable();
+      new Uint16Array(mem, PTAB_AT, P.BothPage).set(PTAB.subarray(0, P.BothPage));
+      new Uint16Array(mem, PTAB_BOTH_AT, 128 * 128).set(PTAB.subarray(P.BothPage));
+    }
     this.tablesLoaded |= which;
   }
 
   /**
    * The loop of `scanPrintable32`, run by WebAssembly (scan-loops.wat) on a copy of the
-   * argument; offsets behind two prefixes come back here for `quick`. Returns 0, or -1 to give
-   * up (a byte outside 0x20-0x7E, a sled, an unexpected kind).
+   * argument; offsets whose table entry is P.Special come back here for `quick`. Returns 0, or
+   * -1 to give up (a byte outside 0x20-0x7E, a sled, an unexpected kind).
    */
   private printableChains(buf: Uint8Array, len: number): number {
     const w = this.wasm;
@@ -205,7 +209,7 @@ export class StaticScan {
     w.printableBegin(len);
     let r = w.printableRun(-1);
     while (r === -2) {
-      // Two prefixes: the length depends on bytes past the table's key.
+      // The table's entry could not say (P.Special).
       const i = w.at();
       const pe = quickEntry(quick(buf, i, len, false), i);
       if (pe < 0) return -1; // no other kind decodes from printable bytes; play safe
@@ -385,27 +389,32 @@ function lockAlwaysInvalid(b1: number, mode64: boolean, b: Uint8Array): boolean 
 }
 
 // Printable 32-bit table (Uint16 entries). Main page: index b1 << 8 | b0 for a first byte b0
-// and the next byte b1 below 0x80 (0 past the end): the two bytes as one little-endian load. Then two prefix pages (66, 67) at P.PrefixPages, index
-// (b0 & 1) << 14 | b1 << 7 | b2 for the prefix b0 and the next two bytes. A plain entry: bits
-// 0-4 the length (with the prefix), P.Invalid (16) and up when invalid (so that the loop, which
-// makes a segment override's entry by adding 1 to that of the next offset, keeps it invalid),
-// P.Sled, bits 8-15 (P.Rel) twice a Jcc's displacement (0-0x7F, the last byte of the key, so the
-// entry holds it; twice: a byte offset in the chain array). P.Seg: a segment override. P.Rare
-// entries need more: a byte outside 0x20-0x7E, P.Prefix (look in a prefix page), P.Sib (the byte
-// after the key is a SIB byte: base 5 adds a disp32; the rest is a plain entry), P.Special (decode
-// with `quick`).
+// and the next byte b1 below 0x80 (0 past the end): the two bytes as one little-endian load. Then
+// two prefix pages (66, 67) at P.PrefixPages, index (b0 & 1) << 14 | b1 << 7 | b2 for the prefix
+// b0 and the next two bytes, and a page for 66 and 67 both at P.BothPage (index b1 << 7 | b2 for
+// the two bytes after 66 67; in the loops' memory it lies apart, at PTAB_BOTH_AT). A prefix page
+// entry counts its prefixes in the length; the loop adds a byte per other prefix of a run (no
+// prefix changes the length but 66 and 67 once), so the rows of a prefix b1 are never read. A
+// plain entry: bits 0-4 the length (with the prefixes), P.Invalid (16) and up when invalid (so
+// that the loop, which makes a segment override's entry by adding 1 to that of the next offset,
+// keeps it invalid), P.Sled, bits 8-15 (P.Rel) twice a Jcc's displacement (0-0x7F, the last byte
+// of the key, so the entry holds it; twice: a byte offset in the chain array). P.Seg: a segment
+// override. P.Rare entries need more: a byte outside 0x20-0x7E, P.Prefix (look in a prefix
+// page), P.Sib (the byte after the key is a SIB byte: base 5 adds a disp32; the rest is a plain
+// entry), P.Special (decode with `quick`).
 // (A const enum; scan-loops.wat, whose loop reads the table, spells these values as literals.)
 const enum P {
   Invalid = 16, Sled = 1 << 5, Rare = 1 << 6, Seg = 1 << 7, Rel = 0xff << 8,
   Prefix = Rare | (1 << 9), Sib = Rare | (1 << 10), Special = Rare | (1 << 11),
-  PrefixPages = 256 << 7,
+  PrefixPages = 256 << 7, BothPage = PrefixPages + 2 * 128 * 128,
 }
 let PTAB: Uint16Array | undefined;
-const PTAB_ENTRIES = P.PrefixPages + 2 * 128 * 128;
+const PTAB_ENTRIES = P.BothPage + 128 * 128;
 
 function buildPrintable(): Uint16Array {
   const fast = (FAST32 ??= buildFast(false));
   const isSeg = (b: number): boolean => (fast[b << 8]! & E_CLASS) === C_SEG;
+  const isPrefix = (b: number): boolean => isSeg(b) || b === 0x66 || b === 0x67;
   const t = new Uint16Array(PTAB_ENTRIES).fill(P.Rare);
   const key = new Uint8Array(3);
   const keyBytes = [0];
@@ -415,16 +424,34 @@ function buildPrintable(): Uint16Array {
     for (const b1 of keyBytes) {
       key[0] = b0; key[1] = b1;
       t[(b1 << 8) | b0] = isSeg(b0) ? P.Seg : b0 === 0x66 || b0 === 0x67 ? P.Prefix : printableEntry(key, 2);
-      if (b0 !== 0x66 && b0 !== 0x67) continue;
+      if ((b0 !== 0x66 && b0 !== 0x67) || isPrefix(b1)) continue;
       for (const b2 of keyBytes) {
         key[2] = b2;
-        // A second prefix: the length depends on bytes past the key.
-        const e = isSeg(b1) || b1 === 0x66 || b1 === 0x67 ? P.Special : printableEntry(key, 3);
-        t[P.PrefixPages + (((b0 & 1) << 14) | (b1 << 7) | b2)] = e;
+        t[P.PrefixPages + (((b0 & 1) << 14) | (b1 << 7) | b2)] = printableEntry(key, 3);
       }
     }
   }
+  // 66 67 b1 b2: where 66 changes nothing after b1 (its page's row is the main page's, one byte
+  // longer; operand and address size are independent), the 67 page's entry one byte longer;
+  // else decoded (the few opcodes with an operand-size immediate).
+  const both = new Uint8Array([0x66, 0x67, 0, 0]);
+  for (const b1 of keyBytes) {
+    if (isPrefix(b1)) continue;
+    const row66 = P.PrefixPages | (b1 << 7);
+    const row67 = row66 | (1 << 14);
+    const sizeFree = keyBytes.every((b2) => t[row66 | b2] === longer(t[(b2 << 8) | b1]!));
+    for (const b2 of keyBytes) {
+      both[2] = b1; both[3] = b2;
+      t[P.BothPage + ((b1 << 7) | b2)] = sizeFree ? longer(t[row67 | b2]!) : printableEntry(both, 4);
+    }
+  }
   return t;
+}
+
+/** Entry `e` (not P.Seg or P.Prefix) of the same instruction after one more prefix byte. */
+function longer(e: number): number {
+  if ((e & P.Rare) !== 0 && (e & P.Sib) !== P.Sib) return e;
+  return (e & 31) >= P.Invalid ? e : e + 1;
 }
 
 /**

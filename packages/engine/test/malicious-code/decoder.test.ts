@@ -393,6 +393,36 @@ describe('static scan: printable-text path and entry search', () => {
     }
   });
 
+  it('prefix runs after 66/67: the instruction after them with a byte per prefix, up to 15', async () => {
+    const prefixes = 'fgde.&6>';
+    // Prefix-dense text: each byte a prefix or any printable byte, half and half.
+    const printable = alphabets[0]!;
+    let compared = 0;
+    for (let k = 0; k < 2000; k++) {
+      const n = 64 + (rnd() % 200);
+      let text = '';
+      for (let i = 0; i < n; i++) text += rnd() & 1 ? prefixes[rnd() % prefixes.length] : printable[rnd() % printable.length];
+      if (await samePrintableScan(text)) compared++;
+    }
+    expect(compared).toBeGreaterThan(1500);
+    // Runs of 1-17 prefixes starting with 66 or 67 (66 and 67 repeated, both, among segment
+    // overrides), before a valid, an invalid, a cut, a Jcc, a ModRM with SIB (base 5: disp32)
+    // and an immediate instruction, and at the end of the argument (past it, bytes of an earlier
+    // argument: high ones here).
+    const stale = new Uint8Array(400).fill(0xff);
+    for (const next of ['', '0A', 'l', 'h', 'h1234', 'pz', 'q', '?', '4%1234x', '$e', 'i0123456', 'k01']) {
+      for (let k = 1; k <= 17; k++) {
+        for (let r = 0; r < 6; r++) {
+          let run = rnd() & 1 ? 'f' : 'g';
+          while (run.length < k) run += prefixes[rnd() % prefixes.length];
+          expect(scans![0].scanPrintable32(stale, stale.length)).toBe(false);
+          await samePrintableScan(`${'x'.repeat(64)}${run}${next}`);
+          await samePrintableScan(`${run}${next}${'x'.repeat(64)}`);
+        }
+      }
+    }
+  });
+
   it('rejects a non-printable byte anywhere', async () => {
     const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
     const s = new StaticScan();
