@@ -30,8 +30,8 @@ export interface CoreLayout {
 
 export interface EmulatorCore extends CoreLayout {
   memory: WebAssembly.Memory;
-  /** Whether run() executes one-byte opcode `op` after prefixes of the given classes (formats are filled for those only). */
-  executes(op: number, prefixes: number): number;
+  /** Whether run() executes one-byte opcode `op` (after any prefixes it recognises; formats are filled for those only). */
+  executes(op: number): number;
   /** Continue from the state block: a Stop code, BUDGET, or HAND_BACK (the instruction at eip is emulator.ts's). */
   run(): number;
   /** Undo the last run's writes and take a new argument's sizes; returns the stamp generation. */
@@ -99,13 +99,11 @@ function decodedFormats(core: EmulatorCore): Uint8Array {
   const out = new Uint8Array(2 * 16 * 256);
   const ins = new Insn();
   const buf = new Uint8Array(24);
-  // No prefix and each class alone: prefixes of two classes together are rare in text, and the
-  // probes (the decoder run ~10^4 times per class) are start-up time.
-  for (const mode64 of [false, true]) for (const prefixes of [0, 1, 2, 4, 8]) {
+  for (const mode64 of [false, true]) for (let prefixes = 0; prefixes < 16; prefixes++) {
     const table = (mode64 ? 4096 : 0) | (prefixes << 8);
     const pfx = PREFIX_BYTES.filter((_, i) => prefixes & (1 << i));
     for (let op = 0; op < 256; op++) {
-      if (!core.executes(op, prefixes)) continue;
+      if (!core.executes(op)) continue;
       buf.fill(0x11);
       buf.set(pfx);
       const at = pfx.length;
