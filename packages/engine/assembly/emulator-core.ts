@@ -44,6 +44,7 @@ const TOUCH_AT: u32 = VISITED_AT + 4 * MAX_ARG; // u16 x 256: touchRule per opco
 const PREFIX_AT: u32 = TOUCH_AT + 512; // u8 x 256: prefix class per byte
 export const STARTS_AT: u32 = PREFIX_AT + 256; // i32 x 256 (emulator-core.ts MAX_STARTS): runEach's argument offsets
 const KIND_AT: u32 = STARTS_AT + 1024; // u8 x 256: execute's case per opcode (kindOf)
+export const ADDR16_AT: u32 = KIND_AT + 256; // u16 x 256 per ModRM byte: 16-bit address registers | displacement size << 8
 
 const BUF_LO: u32 = 0x10000000;
 const ARG_ADDR: u32 = BUF_LO + PRE;
@@ -76,8 +77,9 @@ const S_NEXT = 20;
 const S_SPENT = 21;
 
 // FORMAT entry bits (0 = not executed here): immediate size, ModRM present, whether the
-// register forms (mod 3) and the memory forms decode as plain 32-bit ModRM/SIB forms do, and
-// F_DECODED on every executed opcode. The absolute address of a0-a3 (moffs) counts as their
+// register forms (mod 3) and the memory forms decode as plain ModRM/SIB forms do (32-bit ones,
+// or the 16-bit ones of ADDR16_AT in i386 with an address-size prefix), and F_DECODED on every
+// executed opcode. The absolute address of a0-a3 (moffs) counts as their
 // immediate, of 8 bytes (F_IMM8) in 64-bit mode, where the emulator uses its low 4 only.
 const F_IMM = 7;
 const F_MODRM = 8;
@@ -756,25 +758,33 @@ function loop(): i32 {
       } else {
         if ((format & F_MEM_FORMS) === 0) { result = HAND_BACK; break; }
         isMem = true;
-        base = modrm & 7;
-        let dispSize = mod === 1 ? 1 : mod === 2 ? 4 : 0;
-        if (base === 4) {
-          const sib = <i32>load<u8>(MEM_AT + p);
-          p++;
-          const idx = (sib >> 3) & 7;
-          if (idx !== 4) { index = idx; addrRegs = 1 << idx; scaleShift = <u32>sib >> 6; }
-          base = sib & 7;
+        if ((prefixes & PREFIX_ASIZE) !== 0 && !mode64) {
+          // A 16-bit address: emulator.ts faults on the access (see below), so only the
+          // length and the registers it names (for the lazy definition) matter.
+          const form = <u32>load<u16>(ADDR16_AT + (<u32>modrm << 1));
+          addrRegs = <i32>(form & 0xff);
+          p += form >> 8;
+        } else {
+          base = modrm & 7;
+          let dispSize = mod === 1 ? 1 : mod === 2 ? 4 : 0;
+          if (base === 4) {
+            const sib = <i32>load<u8>(MEM_AT + p);
+            p++;
+            const idx = (sib >> 3) & 7;
+            if (idx !== 4) { index = idx; addrRegs = 1 << idx; scaleShift = <u32>sib >> 6; }
+            base = sib & 7;
+          }
+          if (base === 5 && mod === 0) {
+            // No base: disp32, or in 64-bit mode without SIB the address after the instruction.
+            base = mode64 && (modrm & 7) === 5 ? RIP : -1;
+            dispSize = 4;
+            if (base === RIP && op === 0x8d) { result = HAND_BACK; break; } // lea of RIP: GetPC, emulator.ts
+          }
+          if (base >= 0 && base !== RIP) addrRegs |= 1 << base;
+          if (dispSize === 1) disp = <i32>load<i8>(MEM_AT + p);
+          else if (dispSize === 4) disp = load<i32>(MEM_AT + p);
+          p += <u32>dispSize;
         }
-        if (base === 5 && mod === 0) {
-          // No base: disp32, or in 64-bit mode without SIB the address after the instruction.
-          base = mode64 && (modrm & 7) === 5 ? RIP : -1;
-          dispSize = 4;
-          if (base === RIP && op === 0x8d) { result = HAND_BACK; break; } // lea of RIP: GetPC, emulator.ts
-        }
-        if (base >= 0 && base !== RIP) addrRegs |= 1 << base;
-        if (dispSize === 1) disp = <i32>load<i8>(MEM_AT + p);
-        else if (dispSize === 4) disp = load<i32>(MEM_AT + p);
-        p += <u32>dispSize;
       }
     }
     const immSize = (format & F_IMM) | ((format >> 4) & 8); // F_IMM8: 8 bytes
@@ -824,8 +834,11 @@ function loop(): i32 {
     if (index >= 0) ea += reg32(index) << scaleShift;
 
     eip = a + n;
-    // FS/GS-relative operands fault (bound, i386 arpl and lea stop as unsupported first).
-    const stop = isMem && (prefixes & PREFIX_FSGS) !== 0 ? (op === 0x8d || op === 0x62 || (op === 0x63 && !mode64) ? STOP_UNSUPPORTED : STOP_FAULT) : execute(op, prefixes & PREFIX_OPSIZE ? 2 : 4, reg, rmReg, isMem, ea, imm);
+    // FS/GS-relative operands and 16-bit addresses fault (bound, i386 arpl and FS/GS lea stop as
+    // unsupported first).
+    const stop = isMem && (prefixes & (mode64 ? PREFIX_FSGS : PREFIX_FSGS | PREFIX_ASIZE)) !== 0
+      ? (op === 0x62 || (op === 0x63 && !mode64) || (op === 0x8d && (prefixes & PREFIX_FSGS) !== 0) ? STOP_UNSUPPORTED : STOP_FAULT)
+      : execute(op, prefixes & PREFIX_OPSIZE ? 2 : 4, reg, rmReg, isMem, ea, imm);
     if (stop >= 0) { result = stop; break; }
     if (fault) { result = STOP_FAULT; break; }
   }

@@ -152,6 +152,14 @@ const SNIPPETS = [
   '65668900 c4c0', // GS and operand size: fault
   '2e3e662e01c0 36678b00 c4c0', // repeated prefixes, segment and address size
   '66666666666666666666666666 40 c4c0', // prefixes up to the 15-byte limit
+  '676200 c4c0', // 16-bit address in i386: bound stops as unsupported (registers as the address names them)
+  '67634610 c4c0', // arpl [bp+disp8]: unsupported
+  '676306 3412 c4c0', // arpl [disp16]: unsupported
+  '678d870001 c4c0', // lea of a 16-bit address: fault
+  '64678d00 c4c0', // FS lea of a 16-bit address: unsupported
+  '676900 34120000 c4c0', // imul: imm32 after a 16-bit address
+  '67668b860001 c4c0', // 16-bit address and operand
+  '678b86', // a 16-bit address cut by the end
   '6aff 58 50 5b 6a01 9c 5f 63c8 c4c0', // push/pop (8 bytes in 64-bit mode), movsxd (arpl in i386)
   '8b0504000000 3305feffffff 8d0500000000 c4c0', // RIP-relative operands in 64-bit mode, lea of RIP (GetPC)
   '0480 0580ffffff 6a80 6b0080 8b4080 8a448080 8b8080000000 c4c0', // negative immediates and displacements of each size (sign extension)
