@@ -253,13 +253,15 @@ function wr8(a: u32, v: u32): void {
     lastWrite = steps;
     if (size === 2) store<u16>(STK_AT + o, <u16>v);
     else store<u32>(STK_AT + o, v);
-    for (let k: u32 = 0; k < <u32>size; k++) stampStk(o + k);
+    stampStk(o); stampStk(o + 1);
+    if (size === 4) { stampStk(o + 2); stampStk(o + 3); }
     return;
   }
   o = a - BUF_LO;
   if (o < memSize && o <= memSize - <u32>size) {
     lastWrite = steps;
-    for (let k: u32 = 0; k < <u32>size; k++) stampMem(o + k);
+    stampMem(o); stampMem(o + 1);
+    if (size === 4) { stampMem(o + 2); stampMem(o + 3); }
     if (size === 2) store<u16>(MEM_AT + o, <u16>v);
     else store<u32>(MEM_AT + o, v);
     return;
