@@ -89,7 +89,8 @@ const F_MEM_FORMS = 64;
 const F_IMM8 = 128;
 
 // Prefix classes (bits of the FORMAT table index, see FORMAT_AT): CS/DS/ES/SS overrides (no
-// effect in flat memory), FS/GS (a memory operand faults), operand size, address size.
+// effect in flat memory), FS/GS (a memory operand faults), operand size, address size (in
+// i386, a memory operand faults: emulator.ts has no 16-bit addressing).
 const PREFIX_SEG = 1;
 const PREFIX_FSGS = 2;
 const PREFIX_OPSIZE = 4;
