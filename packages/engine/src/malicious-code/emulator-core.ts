@@ -91,7 +91,8 @@ function addressForms16(): Uint16Array {
 /**
  * ModRM (and SIB) bytes to probe an opcode with: every group (reg) in a memory and a register
  * form, and every addressing shape (mod 0-2 with a base, SIB with and without base, disp32; in
- * 16-bit addressing also disp16) and register. The decoder reads reg for the group and mod/rm/SIB for the operand, independently.
+ * 16-bit addressing also disp16) and register. The decoder reads reg for the group and
+ * mod/rm/SIB for the operand, independently.
  */
 const MODRM_PROBES: [number, number][] = [];
 for (let reg = 0; reg < 8; reg++) MODRM_PROBES.push([reg << 3, 0x11], [0xc0 | (reg << 3), 0x11]);
