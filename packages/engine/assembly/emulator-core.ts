@@ -44,6 +44,7 @@ const TOUCH_AT: u32 = VISITED_AT + 4 * MAX_ARG; // u16 x 256: touchRule per opco
 const PREFIX_AT: u32 = TOUCH_AT + 512; // u8 x 256: prefix class per byte
 export const STARTS_AT: u32 = PREFIX_AT + 256; // i32 x 256 (emulator-core.ts MAX_STARTS): runEach's argument offsets
 const KIND_AT: u32 = STARTS_AT + 1024; // u8 x 256: execute's case per opcode (kindOf)
+export const ADDR16_AT: u32 = KIND_AT + 256; // u16 x 256 per ModRM byte: 16-bit address registers | displacement size << 8
 
 const BUF_LO: u32 = 0x10000000;
 const ARG_ADDR: u32 = BUF_LO + PRE;
@@ -76,8 +77,9 @@ const S_NEXT = 20;
 const S_SPENT = 21;
 
 // FORMAT entry bits (0 = not executed here): immediate size, ModRM present, whether the
-// register forms (mod 3) and the memory forms decode as plain 32-bit ModRM/SIB forms do, and
-// F_DECODED on every executed opcode. The absolute address of a0-a3 (moffs) counts as their
+// register forms (mod 3) and the memory forms decode as plain ModRM/SIB forms do (32-bit ones,
+// or the 16-bit ones of ADDR16_AT in i386 with an address-size prefix), and F_DECODED on every
+// executed opcode. The absolute address of a0-a3 (moffs) counts as their
 // immediate, of 8 bytes (F_IMM8) in 64-bit mode, where the emulator uses its low 4 only.
 const F_IMM = 7;
 const F_MODRM = 8;
@@ -87,7 +89,8 @@ const F_MEM_FORMS = 64;
 const F_IMM8 = 128;
 
 // Prefix classes (bits of the FORMAT table index, see FORMAT_AT): CS/DS/ES/SS overrides (no
-// effect in flat memory), FS/GS (a memory operand faults), operand size, address size.
+// effect in flat memory), FS/GS (a memory operand faults), operand size, address size (in
+// i386, a memory operand faults: emulator.ts has no 16-bit addressing).
 const PREFIX_SEG = 1;
 const PREFIX_FSGS = 2;
 const PREFIX_OPSIZE = 4;
@@ -149,18 +152,10 @@ let writtenHi: u32 = 0;
 @inline function setSlot(s: i32, v: i32): void { store<i32>(ST_AT + (<u32>s << 2), v); }
 
 /**
- * Whether the loop executes opcode `op` after prefixes of the classes in `prefixes`
- * (emulator-core.ts asks, to fill FORMAT from the decoder). With an operand-size prefix: only
- * instructions whose semantics do not depend on it (byte operands, branches, flags).
+ * Whether the loop executes one-byte opcode `op`, after any prefixes it recognises
+ * (emulator-core.ts asks, to fill FORMAT from the decoder).
  */
-export function executes(op: i32, prefixes: i32): i32 {
-  if (prefixes & PREFIX_OPSIZE) {
-    if (op < 0x40) return (op & 7) < 5 && (op & 1) === 0 || (op & 7) === 7 && op >= 0x27 ? 1 : 0;
-    if (op >= 0x62 && op <= 0x63 || op >= 0x6c && op <= 0x7f || op === 0x80 || op === 0x82 || op === 0x84 || op === 0x86 || op === 0x88 || op === 0x8a) return 1;
-    if (op === 0x90 || op === 0x9b || op === 0x9e || op === 0x9f || op === 0xa8 || op >= 0xb0 && op <= 0xb7) return 1;
-    if (op >= 0xa4 && op <= 0xaf) return (op & 1) === 0 && op !== 0xa8 ? 1 : 0;
-    return op >= 0xe0 && op <= 0xe3 || op === 0xe9 || op === 0xeb || op === 0xd6 || op === 0xd7 || op === 0xf5 || op === 0xf8 || op === 0xf9 || op === 0xfc || op === 0xfd ? 1 : 0;
-  }
+export function executes(op: i32): i32 {
   if (op < 0x40) return op === 0x0f || prefixClass(op) !== 0 ? 0 : 1;
   if (op < 0x64) return 1; // inc/dec, push/pop, pusha/popa, bound, arpl
   if (op < 0x68) return 0; // prefixes
@@ -184,12 +179,19 @@ export function executes(op: i32, prefixes: i32): i32 {
 /** Byte registers al, cl, dl, bl, ah, ch, dh, bh (without REX, which the loop leaves to emulator.ts). */
 @inline function byteRegAt(r: i32): u32 { return r < 4 ? LO_AT + (<u32>r << 2) : LO_AT + (<u32>(r - 4) << 2) + 1; }
 
-@inline function getReg(r: i32, size: i32): u32 { return size === 1 ? <u32>load<u8>(byteRegAt(r)) : reg32(r); }
+/** The bits of a 1, 2 or 4-byte operand. */
+@inline function sizeMask(size: i32): u32 { return 0xffffffff >>> (<u32>(4 - size) << 3); }
 
+@inline function getReg(r: i32, size: i32): u32 { return size === 1 ? <u32>load<u8>(byteRegAt(r)) : reg32(r) & sizeMask(size); }
+
+/** 1 and 2-byte writes keep the rest of the register (both halves in 64-bit mode). */
 @inline function setReg(r: i32, size: i32, v: u32): void {
   if (size === 1) {
     undef &= ~(1 << (r >= 4 ? r - 4 : r));
     store<u8>(byteRegAt(r), <u8>v);
+  } else if (size === 2) {
+    undef &= ~(1 << r);
+    store<u16>(LO_AT + (<u32>r << 2), <u16>v);
   } else setReg32(r, v);
 }
 
@@ -204,15 +206,20 @@ function rd8(a: u32): u32 {
   return 0;
 }
 
-function rd32(a: u32): u32 {
+/** 2 or 4-byte read. */
+@inline function rdWide(a: u32, size: i32): u32 {
   let o = a - STK_LO;
-  if (o <= STK_SIZE - 4) return load<u32>(STK_AT + o);
+  if (o <= STK_SIZE - <u32>size) return size === 2 ? <u32>load<u16>(STK_AT + o) : load<u32>(STK_AT + o);
   o = a - BUF_LO;
-  if (o < memSize && o <= memSize - 4) return load<u32>(MEM_AT + o);
-  return rd8(a) | (rd8(a + 1) << 8) | (rd8(a + 2) << 16) | (rd8(a + 3) << 24);
+  if (o < memSize && o <= memSize - <u32>size) return size === 2 ? <u32>load<u16>(MEM_AT + o) : load<u32>(MEM_AT + o);
+  const v = rd8(a) | (rd8(a + 1) << 8);
+  return size === 2 ? v : v | (rd8(a + 2) << 16) | (rd8(a + 3) << 24);
 }
 
-@inline function rd(a: u32, size: i32): u32 { return size === 1 ? rd8(a) : rd32(a); }
+function rd16(a: u32): u32 { return rdWide(a, 2); }
+function rd32(a: u32): u32 { return rdWide(a, 4); }
+
+@inline function rd(a: u32, size: i32): u32 { return size === 1 ? rd8(a) : size === 2 ? rd16(a) : rd32(a); }
 
 /** Before a write of buffer byte `o`: its first this run goes to the undo log, with the byte it restores (emulator.ts memUndo). */
 @inline function stampMem(o: u32): void {
@@ -240,25 +247,52 @@ function wr8(a: u32, v: u32): void {
   fault = true;
 }
 
-function wr32(a: u32, v: u32): void {
+/** 2 or 4-byte write. */
+@inline function wrWide(a: u32, size: i32, v: u32): void {
   let o = a - STK_LO;
-  if (o <= STK_SIZE - 4) {
+  if (o <= STK_SIZE - <u32>size) {
     lastWrite = steps;
-    store<u32>(STK_AT + o, v);
-    stampStk(o); stampStk(o + 1); stampStk(o + 2); stampStk(o + 3);
+    if (size === 2) store<u16>(STK_AT + o, <u16>v);
+    else store<u32>(STK_AT + o, v);
+    stampStk(o); stampStk(o + 1);
+    if (size === 4) { stampStk(o + 2); stampStk(o + 3); }
     return;
   }
   o = a - BUF_LO;
-  if (o < memSize && o <= memSize - 4) {
+  if (o < memSize && o <= memSize - <u32>size) {
     lastWrite = steps;
-    stampMem(o); stampMem(o + 1); stampMem(o + 2); stampMem(o + 3);
-    store<u32>(MEM_AT + o, v);
+    stampMem(o); stampMem(o + 1);
+    if (size === 4) { stampMem(o + 2); stampMem(o + 3); }
+    if (size === 2) store<u16>(MEM_AT + o, <u16>v);
+    else store<u32>(MEM_AT + o, v);
     return;
   }
-  wr8(a, v & 0xff); wr8(a + 1, (v >>> 8) & 0xff); wr8(a + 2, (v >>> 16) & 0xff); wr8(a + 3, v >>> 24);
+  wr8(a, v & 0xff); wr8(a + 1, (v >>> 8) & 0xff);
+  if (size === 4) { wr8(a + 2, (v >>> 16) & 0xff); wr8(a + 3, v >>> 24); }
 }
 
-@inline function wr(a: u32, size: i32, v: u32): void { if (size === 1) wr8(a, v & 0xff); else wr32(a, v); }
+function wr16(a: u32, v: u32): void { wrWide(a, 2, v); }
+function wr32(a: u32, v: u32): void { wrWide(a, 4, v); }
+
+@inline function wr(a: u32, size: i32, v: u32): void {
+  if (size === 1) wr8(a, v & 0xff);
+  else if (size === 2) wr16(a, v);
+  else wr32(a, v);
+}
+
+/** The operand-size prefix's push and pop (2 bytes, in both modes). */
+function push16(v: u32): void {
+  const sp = reg32(4) - 2;
+  store<u32>(LO_AT + 16, sp);
+  wr16(sp, v);
+}
+
+function pop16(): u32 {
+  const sp = reg32(4);
+  const v = rd16(sp);
+  store<u32>(LO_AT + 16, sp + 2);
+  return v;
+}
 
 @inline function push32(v: u32): void {
   const sp = reg32(4) - 4;
@@ -325,18 +359,27 @@ function pop64(): u32 {
   store<u32>(HI_AT + (<u32>r << 2), vHi);
 }
 
+/** Push and pop of the stack operand size: 2 bytes with an operand-size prefix, else the mode's (pop64 leaves the high half in opHi). */
+function pushSized(v: u32, vHi: u32, osz: i32): void {
+  if (osz === 2) push16(v);
+  else if (mode64) push64(v, vHi);
+  else push32(v);
+}
+
+function popSized(osz: i32): u32 { return osz === 2 ? pop16() : mode64 ? pop64() : pop32(); }
+
 // ---- flags and ALU ------------------------------------------------------------------------
 
 @inline function setSZP(v: u32, size: i32): void {
-  if (size === 4) { zf = v === 0 ? 1 : 0; sf = <i32>(v >>> 31); }
-  else { zf = (v & 0xff) === 0 ? 1 : 0; sf = <i32>((v >>> 7) & 1); }
+  zf = (v & sizeMask(size)) === 0 ? 1 : 0;
+  sf = <i32>((v >>> ((<u32>size << 3) - 1)) & 1);
   pfb = <i32>(v & 0xff);
 }
 
-/** Group-1 arithmetic k (add, or, adc, sbb, and, sub, xor, cmp) on 1 or 4 bytes. */
+/** Group-1 arithmetic k (add, or, adc, sbb, and, sub, xor, cmp) on 1, 2 or 4 bytes. */
 function alu(k: i32, a: u32, b: u32, size: i32): u32 {
-  const m: u32 = size === 4 ? 0xffffffff : 0xff;
-  const sign: u32 = size === 4 ? 0x80000000 : 0x80;
+  const m = sizeMask(size);
+  const sign = m ^ (m >>> 1);
   a &= m;
   b &= m;
   let r: u32;
@@ -718,25 +761,33 @@ function loop(): i32 {
       } else {
         if ((format & F_MEM_FORMS) === 0) { result = HAND_BACK; break; }
         isMem = true;
-        base = modrm & 7;
-        let dispSize = mod === 1 ? 1 : mod === 2 ? 4 : 0;
-        if (base === 4) {
-          const sib = <i32>load<u8>(MEM_AT + p);
-          p++;
-          const idx = (sib >> 3) & 7;
-          if (idx !== 4) { index = idx; addrRegs = 1 << idx; scaleShift = <u32>sib >> 6; }
-          base = sib & 7;
+        if ((prefixes & PREFIX_ASIZE) !== 0 && !mode64) {
+          // A 16-bit address: emulator.ts faults on the access (see below), so only the
+          // length and the registers it names (for the lazy definition) matter.
+          const form = <u32>load<u16>(ADDR16_AT + (<u32>modrm << 1));
+          addrRegs = <i32>(form & 0xff);
+          p += form >> 8;
+        } else {
+          base = modrm & 7;
+          let dispSize = mod === 1 ? 1 : mod === 2 ? 4 : 0;
+          if (base === 4) {
+            const sib = <i32>load<u8>(MEM_AT + p);
+            p++;
+            const idx = (sib >> 3) & 7;
+            if (idx !== 4) { index = idx; addrRegs = 1 << idx; scaleShift = <u32>sib >> 6; }
+            base = sib & 7;
+          }
+          if (base === 5 && mod === 0) {
+            // No base: disp32, or in 64-bit mode without SIB the address after the instruction.
+            base = mode64 && (modrm & 7) === 5 ? RIP : -1;
+            dispSize = 4;
+            if (base === RIP && op === 0x8d) { result = HAND_BACK; break; } // lea of RIP: GetPC, emulator.ts
+          }
+          if (base >= 0 && base !== RIP) addrRegs |= 1 << base;
+          if (dispSize === 1) disp = <i32>load<i8>(MEM_AT + p);
+          else if (dispSize === 4) disp = load<i32>(MEM_AT + p);
+          p += <u32>dispSize;
         }
-        if (base === 5 && mod === 0) {
-          // No base: disp32, or in 64-bit mode without SIB the address after the instruction.
-          base = mode64 && (modrm & 7) === 5 ? RIP : -1;
-          dispSize = 4;
-          if (base === RIP && op === 0x8d) { result = HAND_BACK; break; } // lea of RIP: GetPC, emulator.ts
-        }
-        if (base >= 0 && base !== RIP) addrRegs |= 1 << base;
-        if (dispSize === 1) disp = <i32>load<i8>(MEM_AT + p);
-        else if (dispSize === 4) disp = load<i32>(MEM_AT + p);
-        p += <u32>dispSize;
       }
     }
     const immSize = (format & F_IMM) | ((format >> 4) & 8); // F_IMM8: 8 bytes
@@ -786,8 +837,11 @@ function loop(): i32 {
     if (index >= 0) ea += reg32(index) << scaleShift;
 
     eip = a + n;
-    // FS/GS-relative operands fault (bound, i386 arpl and lea stop as unsupported first).
-    const stop = isMem && (prefixes & PREFIX_FSGS) !== 0 ? (op === 0x8d || op === 0x62 || (op === 0x63 && !mode64) ? STOP_UNSUPPORTED : STOP_FAULT) : execute(op, reg, rmReg, isMem, ea, imm);
+    // FS/GS-relative operands and 16-bit addresses fault (bound, i386 arpl and FS/GS lea stop as
+    // unsupported first).
+    const stop = isMem && (prefixes & (mode64 ? PREFIX_FSGS : PREFIX_FSGS | PREFIX_ASIZE)) !== 0
+      ? (op === 0x62 || (op === 0x63 && !mode64) || (op === 0x8d && (prefixes & PREFIX_FSGS) !== 0) ? STOP_UNSUPPORTED : STOP_FAULT)
+      : execute(op, prefixes & PREFIX_OPSIZE ? 2 : 4, reg, rmReg, isMem, ea, imm);
     if (stop >= 0) { result = stop; break; }
     if (fault) { result = STOP_FAULT; break; }
   }
@@ -802,13 +856,13 @@ function loop(): i32 {
   else setReg(rmReg, size, v);
 }
 
-/** One instruction (eip already at the next one). Returns a Stop code or -1. */
-function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32): i32 {
+/** One instruction (eip already at the next one; osz its operand size, 2 or 4). Returns a Stop code or -1. */
+function execute(op: i32, osz: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32): i32 {
   switch (<i32>load<u8>(KIND_AT + <u32>op)) {
     case K_NONE: return -1;
     case K_ALU_RM_REG: {
       const kk = op >> 3;
-      const size = op & 1 ? 4 : 1;
+      const size = op & 1 ? osz : 1;
       const x = rdRM(isMem, ea, rmReg, size);
       if (fault) return STOP_FAULT;
       const r = alu(kk, x, getReg(reg, size), size);
@@ -817,7 +871,7 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
     }
     case K_ALU_REG_RM: {
       const kk = op >> 3;
-      const size = op & 1 ? 4 : 1;
+      const size = op & 1 ? osz : 1;
       const y = rdRM(isMem, ea, rmReg, size);
       if (fault) return STOP_FAULT;
       const r = alu(kk, getReg(reg, size), y, size);
@@ -826,16 +880,22 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
     }
     case K_ALU_ACC_IMM: {
       const kk = op >> 3;
-      const size = op & 1 ? 4 : 1;
+      const size = op & 1 ? osz : 1;
       const r = alu(kk, getReg(0, size), <u32>imm, size);
       if (kk !== 7) setReg(0, size, r);
       return -1;
     }
-    case K_PUSH_SEG: push32(0x23); return -1;
-    case K_POP_SEG: pop32(); return -1;
+    case K_PUSH_SEG: pushSized(0x23, 0, osz); return -1;
+    case K_POP_SEG: popSized(osz); return -1;
     case K_INC: case K_DEC: {
       const r = op & 7;
       const inc = op < 0x48;
+      if (osz === 2) {
+        const keepCf = cf; // inc/dec leave CF alone
+        setReg(r, 2, alu(inc ? 0 : 5, getReg(r, 2), 1, 2));
+        cf = keepCf;
+        return -1;
+      }
       const v = inc ? reg32(r) + 1 : reg32(r) - 1;
       ovf = v === (inc ? 0x80000000 : 0x7fffffff) ? 1 : 0;
       zf = v === 0 ? 1 : 0;
@@ -844,41 +904,45 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
       setReg32(r, v);
       return -1;
     }
-    case K_PUSH:
-      if (mode64) push64(reg32(op & 7), load<u32>(HI_AT + (<u32>(op & 7) << 2)));
-      else push32(reg32(op & 7));
+    case K_PUSH: pushSized(reg32(op & 7), load<u32>(HI_AT + (<u32>(op & 7) << 2)), osz); return -1;
+    case K_POP: {
+      const v = popSized(osz);
+      if (osz === 2) setReg(op & 7, 2, v);
+      else if (mode64) setReg64(op & 7, v, opHi);
+      else setReg32(op & 7, v);
       return -1;
-    case K_POP:
-      if (mode64) { const v = pop64(); setReg64(op & 7, v, opHi); } else { const v = pop32(); setReg32(op & 7, v); }
-      return -1;
+    }
     case K_JCC: if (cond(op & 15)) jump(eip + <u32>imm); return -1;
     case K_PUSHA: {
       const sp = reg32(4);
-      for (let i = 0; i < 8; i++) push32(i === 4 ? sp : reg32(i));
+      for (let i = 0; i < 8; i++) pushSized(i === 4 ? sp : reg32(i), 0, osz);
       return -1;
     }
     case K_POPA: {
       for (let i = 7; i >= 0; i--) {
-        const v = pop32();
-        if (i !== 4) setReg32(i, v);
+        const v = popSized(osz);
+        if (i !== 4) setReg(i, osz, v);
       }
       return -1;
     }
     case K_BOUND: return STOP_UNSUPPORTED;
     case K_ARPL: {
       if (!mode64) return STOP_UNSUPPORTED; // arpl
-      const v = rdRM(isMem, ea, rmReg, 4); // movsxd without REX.W: a 32-bit move
+      const v = rdRM(isMem, ea, rmReg, 4); // movsxd without REX.W: a 32-bit read
       if (fault) return STOP_FAULT;
-      setReg32(reg, v);
+      setReg(reg, osz, v);
       return -1;
     }
-    case K_PUSH_IMM:
-      if (mode64) push64(<u32>imm, imm < 0 ? 0xffffffff : 0);
-      else push32(<u32>imm);
-      return -1;
+    case K_PUSH_IMM: pushSized(<u32>imm, imm < 0 ? 0xffffffff : 0, osz); return -1;
     case K_IMUL: {
-      const x = rdRM(isMem, ea, rmReg, 4);
+      const x = rdRM(isMem, ea, rmReg, osz);
       if (fault) return STOP_FAULT;
+      if (osz === 2) {
+        const r16 = <i32><i16>x * <i32><i16>imm;
+        cf = ovf = r16 !== <i32><i16>r16 ? 1 : 0;
+        setReg(reg, 2, <u32>r16);
+        return -1;
+      }
       const full: i64 = <i64>(<i32>x) * <i64>imm;
       const r = <i32>full;
       cf = ovf = full !== <i64>r ? 1 : 0;
@@ -887,7 +951,7 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
     }
     case K_IO: return STOP_FAULT; // privileged
     case K_GROUP1: {
-      const size = op === 0x81 || op === 0x83 ? 4 : 1;
+      const size = op === 0x81 || op === 0x83 ? osz : 1;
       const x = rdRM(isMem, ea, rmReg, size);
       if (fault) return STOP_FAULT;
       const r = alu(reg, x, <u32>imm, size);
@@ -895,14 +959,14 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
       return -1;
     }
     case K_TEST: {
-      const size = op & 1 ? 4 : 1;
+      const size = op & 1 ? osz : 1;
       const x = rdRM(isMem, ea, rmReg, size);
       if (fault) return STOP_FAULT;
       alu(4, x, getReg(reg, size), size);
       return -1;
     }
     case K_XCHG_RM: {
-      const size = op & 1 ? 4 : 1;
+      const size = op & 1 ? osz : 1;
       const x = rdRM(isMem, ea, rmReg, size);
       if (fault) return STOP_FAULT;
       wrRM(isMem, ea, rmReg, size, getReg(reg, size));
@@ -910,34 +974,33 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
       return -1;
     }
     case K_MOV_RM_REG: {
-      const size = op & 1 ? 4 : 1;
+      const size = op & 1 ? osz : 1;
       wrRM(isMem, ea, rmReg, size, getReg(reg, size));
       return -1;
     }
     case K_MOV_REG_RM: {
-      const size = op & 1 ? 4 : 1;
+      const size = op & 1 ? osz : 1;
       const y = rdRM(isMem, ea, rmReg, size);
       if (fault) return STOP_FAULT;
       setReg(reg, size, y);
       return -1;
     }
-    case K_LEA: setReg32(reg, ea); return -1;
+    case K_LEA: setReg(reg, osz, ea); return -1;
     case K_XCHG_ACC: {
       const r = op & 7;
-      const x = reg32(0), y = reg32(r);
-      setReg32(0, y);
-      setReg32(r, x);
+      const x = getReg(0, osz), y = getReg(r, osz);
+      setReg(0, osz, y);
+      setReg(r, osz, x);
       return -1;
     }
-    case K_CWDE: setReg32(0, <u32>((<i32>reg32(0) << 16) >> 16)); return -1;
-    case K_CDQ: setReg32(2, reg32(0) & 0x80000000 ? 0xffffffff : 0); return -1;
-    case K_PUSHF: {
-      const f = <u32>(0x202 | cf | (zf << 6) | (sf << 7) | (df << 10) | (ovf << 11));
-      if (mode64) push64(f, 0); else push32(f);
+    case K_CWDE:
+      if (osz === 2) setReg(0, 2, <u32><i32><i8>reg32(0)); // cbw
+      else setReg32(0, <u32>((<i32>reg32(0) << 16) >> 16));
       return -1;
-    }
+    case K_CDQ: setReg(2, osz, reg32(0) & (osz === 2 ? 0x8000 : 0x80000000) ? 0xffffffff : 0); return -1; // cwd/cdq
+    case K_PUSHF: pushSized(<u32>(0x202 | cf | (zf << 6) | (sf << 7) | (df << 10) | (ovf << 11)), 0, osz); return -1;
     case K_POPF: {
-      const f = <i32>(mode64 ? pop64() : pop32());
+      const f = <i32>popSized(osz);
       cf = f & 1; zf = (f >> 6) & 1; sf = (f >> 7) & 1; df = (f >> 10) & 1; ovf = (f >> 11) & 1;
       return -1;
     }
@@ -945,16 +1008,16 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
     case K_LAHF: setReg(4, 1, <u32>(2 | cf | (zf << 6) | (sf << 7))); return -1;
     case K_MOV_ACC_MOFFS: {
       // moffs: the address is the immediate (sign-extended from 16 bits, as the decoder's disp).
-      const v = rd(<u32>imm, op & 1 ? 4 : 1);
+      const v = rd(<u32>imm, op & 1 ? osz : 1);
       if (fault) return STOP_FAULT;
-      setReg(0, op & 1 ? 4 : 1, v);
+      setReg(0, op & 1 ? osz : 1, v);
       return -1;
     }
-    case K_MOV_MOFFS_ACC: wr(<u32>imm, op & 1 ? 4 : 1, getReg(0, op & 1 ? 4 : 1)); return -1;
-    case K_STRING: return stringOp(op);
-    case K_TEST_ACC_IMM: alu(4, getReg(0, op & 1 ? 4 : 1), <u32>imm, op & 1 ? 4 : 1); return -1;
+    case K_MOV_MOFFS_ACC: wr(<u32>imm, op & 1 ? osz : 1, getReg(0, op & 1 ? osz : 1)); return -1;
+    case K_STRING: return stringOp(op, op & 1 ? osz : 1);
+    case K_TEST_ACC_IMM: alu(4, getReg(0, op & 1 ? osz : 1), <u32>imm, op & 1 ? osz : 1); return -1;
     case K_MOV_R8_IMM: setReg(op & 7, 1, <u32>imm); return -1;
-    case K_MOV_R32_IMM: setReg32(op & 7, <u32>imm); return -1;
+    case K_MOV_R32_IMM: setReg(op & 7, osz, <u32>imm); return -1;
     case K_SALC: setReg(0, 1, cf ? 0xff : 0); return -1;
     case K_XLAT: {
       const v = rd8(reg32(3) + (reg32(0) & 0xff));
@@ -981,9 +1044,8 @@ function execute(op: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32):
   }
 }
 
-/** movs, cmps, stos, lods, scas without repeat prefix (esi/edi step by the direction flag). */
-function stringOp(op: i32): i32 {
-  const size = op & 1 ? 4 : 1;
+/** movs, cmps, stos, lods, scas of `size` bytes without repeat prefix (esi/edi step by the direction flag). */
+function stringOp(op: i32, size: i32): i32 {
   const step = <u32>(df ? -size : size);
   const esi = reg32(6), edi = reg32(7);
   switch (op & ~1) {

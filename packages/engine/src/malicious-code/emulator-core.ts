@@ -5,7 +5,7 @@
  * views of them). The instruction formats it may decode come from the TypeScript decoder.
  */
 import { EMULATOR_CORE_WASM } from './emulator-core.wasm.js';
-import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_MOFFS, F_OPSIZE, F_RIPREL, F_SEGFS, F_SEGOTHER, Insn } from './x86-decoder.js';
+import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_MOFFS, F_OPSIZE, F_RIPREL, F_SEGFS, F_SEGOTHER, Insn, NO_REG } from './x86-decoder.js';
 
 /** Slots of the state block (i32 at ST_AT), in the source's order. */
 export const enum Slot {
@@ -25,13 +25,13 @@ export interface CoreLayout {
   FORMAT_AT: WebAssembly.Global; ST_AT: WebAssembly.Global; LO_AT: WebAssembly.Global; HI_AT: WebAssembly.Global;
   MEM_AT: WebAssembly.Global; STK_AT: WebAssembly.Global; WSTAMP_AT: WebAssembly.Global; XSTAMP_AT: WebAssembly.Global;
   SWSTAMP_AT: WebAssembly.Global; SXSTAMP_AT: WebAssembly.Global; MEMUNDO_AT: WebAssembly.Global;
-  STKUNDO_AT: WebAssembly.Global; VISITED_AT: WebAssembly.Global; STARTS_AT: WebAssembly.Global;
+  STKUNDO_AT: WebAssembly.Global; VISITED_AT: WebAssembly.Global; STARTS_AT: WebAssembly.Global; ADDR16_AT: WebAssembly.Global;
 }
 
 export interface EmulatorCore extends CoreLayout {
   memory: WebAssembly.Memory;
-  /** Whether run() executes one-byte opcode `op` after prefixes of the given classes (formats are filled for those only). */
-  executes(op: number, prefixes: number): number;
+  /** Whether run() executes one-byte opcode `op` (after any prefixes it recognises; formats are filled for those only). */
+  executes(op: number): number;
   /** Continue from the state block: a Stop code, BUDGET, or HAND_BACK (the instruction at eip is emulator.ts's). */
   run(): number;
   /** Undo the last run's writes and take a new argument's sizes; returns the stamp generation. */
@@ -58,24 +58,45 @@ const FMT_IMM8 = 128;
 const PREFIX_BYTES = [0x2e, 0x64, 0x66, 0x67];
 const PREFIX_FLAGS = F_SEGOTHER | F_SEGFS | F_OPSIZE | F_ADDRSIZE;
 let compiled: WebAssembly.Module | undefined;
+let forms16: Uint16Array | undefined;
 let formats: Uint8Array | undefined;
 
 export function emulatorCore(): EmulatorCore {
   compiled ??= new WebAssembly.Module(Uint8Array.from(atob(EMULATOR_CORE_WASM), (c) => c.charCodeAt(0)));
   const core = new WebAssembly.Instance(compiled).exports as unknown as EmulatorCore;
-  formats ??= decodedFormats(core);
+  forms16 ??= addressForms16();
+  formats ??= decodedFormats(core, forms16);
+  new Uint16Array(core.memory.buffer, core.ADDR16_AT.value, forms16.length).set(forms16);
   new Uint8Array(core.memory.buffer, core.FORMAT_AT.value, formats.length).set(formats);
   return core;
 }
 
 /**
+ * For each ModRM byte, the 16-bit address form the decoder decodes in i386 (address-size
+ * prefix): the registers it names (bit i for register i) | its displacement size << 8.
+ */
+function addressForms16(): Uint16Array {
+  const out = new Uint16Array(256);
+  const ins = new Insn();
+  const buf = new Uint8Array(8).fill(0x11);
+  buf.set([0x67, 0x8b]); // mov r32, r/m32
+  for (let modrm = 0; modrm < 0xc0; modrm++) {
+    buf[2] = modrm;
+    decode(buf, 0, buf.length, false, ins);
+    out[modrm] = (ins.base === NO_REG ? 0 : 1 << ins.base) | (ins.index === NO_REG ? 0 : 1 << ins.index) | (ins.dispSize << 8);
+  }
+  return out;
+}
+
+/**
  * ModRM (and SIB) bytes to probe an opcode with: every group (reg) in a memory and a register
- * form, and every addressing shape (mod 0-2 with a base, SIB with and without base, disp32) and
- * register. The decoder reads reg for the group and mod/rm/SIB for the operand, independently.
+ * form, and every addressing shape (mod 0-2 with a base, SIB with and without base, disp32; in
+ * 16-bit addressing also disp16) and register. The decoder reads reg for the group and
+ * mod/rm/SIB for the operand, independently.
  */
 const MODRM_PROBES: [number, number][] = [];
 for (let reg = 0; reg < 8; reg++) MODRM_PROBES.push([reg << 3, 0x11], [0xc0 | (reg << 3), 0x11]);
-for (let mod = 0; mod < 3; mod++) for (const rm of [1, 4, 5]) for (const sib of rm === 4 ? [0x11, 0x25] : [0x11]) MODRM_PROBES.push([(mod << 6) | rm, sib]);
+for (let mod = 0; mod < 3; mod++) for (const rm of [1, 4, 5, 6]) for (const sib of rm === 4 ? [0x11, 0x25] : [0x11]) MODRM_PROBES.push([(mod << 6) | rm, sib]);
 for (let rm = 0; rm < 8; rm++) MODRM_PROBES.push([0xc0 | rm, 0x11]);
 
 /** Length of the ModRM, SIB and displacement bytes of a 32-bit address form. */
@@ -89,23 +110,23 @@ function modrmBytes(modrm: number, sib: number): number {
 }
 
 /**
- * For each mode, prefix class (see below) and one-byte opcode the core executes, the format the decoder
- * decodes it: immediate size (a moffs address counts as the immediate), ModRM, whether the register forms and the memory forms decode as
- * plain 32-bit ModRM/SIB forms (lea, bound: no register forms; a 16-bit address size: no
- * memory forms), and FMT_DECODED. 0 when the decoder disagrees otherwise; the core then leaves
- * the instruction to emulator.ts.
+ * For each mode, combination of prefix classes (PREFIX_BYTES) and one-byte opcode the core
+ * executes, the format the decoder decodes it: immediate size (a moffs address counts as the
+ * immediate), ModRM, whether the register forms and the memory forms decode as plain ModRM/SIB
+ * forms (lea, bound: no register forms), 32-bit ones or in i386 with an address-size prefix
+ * the 16-bit ones of `forms16`, and FMT_DECODED. 0 when the decoder disagrees otherwise; the
+ * core then leaves the instruction to emulator.ts.
  */
-function decodedFormats(core: EmulatorCore): Uint8Array {
+function decodedFormats(core: EmulatorCore, forms16: Uint16Array): Uint8Array {
   const out = new Uint8Array(2 * 16 * 256);
   const ins = new Insn();
   const buf = new Uint8Array(24);
-  // No prefix and each class alone: prefixes of two classes together are rare in text, and the
-  // probes (the decoder run ~10^4 times per class) are start-up time.
-  for (const mode64 of [false, true]) for (const prefixes of [0, 1, 2, 4, 8]) {
+  for (const mode64 of [false, true]) for (let prefixes = 0; prefixes < 16; prefixes++) {
     const table = (mode64 ? 4096 : 0) | (prefixes << 8);
     const pfx = PREFIX_BYTES.filter((_, i) => prefixes & (1 << i));
+    const addr16 = !mode64 && (prefixes & 8) !== 0;
     for (let op = 0; op < 256; op++) {
-      if (!core.executes(op, prefixes)) continue;
+      if (!core.executes(op)) continue;
       buf.fill(0x11);
       buf.set(pfx);
       const at = pfx.length;
@@ -124,7 +145,8 @@ function decodedFormats(core: EmulatorCore): Uint8Array {
         buf[at + 1] = modrm;
         buf[at + 2] = sib;
         const len = decode(buf, 0, buf.length, mode64, ins);
-        const plain = len === at + 1 + modrmBytes(modrm, sib) + immSize && ins.op === op && ins.immSize === immSize && (ins.flags & ~(F_MODRM | F_MEM | F_RIPREL | PREFIX_FLAGS)) === 0;
+        const formBytes = addr16 ? 1 + (forms16[modrm]! >> 8) : modrmBytes(modrm, sib);
+        const plain = len === at + 1 + formBytes + immSize && ins.op === op && ins.immSize === immSize && (ins.flags & ~(F_MODRM | F_MEM | F_RIPREL | PREFIX_FLAGS)) === 0;
         if (!plain) format &= ~(modrm >= 0xc0 ? FMT_REG_FORMS : FMT_MEM_FORMS);
       }
       out[table | op] = format & (FMT_REG_FORMS | FMT_MEM_FORMS) ? format : 0;

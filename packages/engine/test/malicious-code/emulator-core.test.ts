@@ -20,6 +20,12 @@ function bytes(seed: number, n: number, pick: (r: number) => number): Uint8Array
 /** Bytes the core executes, weighted to what decoders and text use: ALU on memory, stack, jumps, loops. */
 const CORE_HEAVY = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x20, 0x21, 0x25, 0x28, 0x29, 0x2c, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x37, 0x38, 0x39, 0x3c, 0x40, 0x43, 0x47, 0x4b, 0x4e, 0x50, 0x54, 0x57, 0x58, 0x5c, 0x5f, 0x60, 0x61, 0x62, 0x63, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x70, 0x74, 0x75, 0x7a, 0x7e, 0x80, 0x81, 0x82, 0x83, 0x84, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0x90, 0x93, 0x98, 0x99, 0x9e, 0x9f, 0xa8, 0xa9, 0xb0, 0xb4, 0xb9, 0xbf, 0xd6, 0xd7, 0xe0, 0xe1, 0xe2, 0xe3, 0xe9, 0xeb, 0xf5, 0xf8, 0xf9, 0xfc, 0xfd, 0xff, 0xfe, 0xfa, 0xf0, 0x24, 0x44, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0x9b, 0x9c, 0x9d, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf];
 
+/** Prefix bytes of every class the core recognises (operand size most, as in text), to mix with CORE_HEAVY. */
+const PREFIXES = [0x66, 0x66, 0x66, 0x67, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65];
+
+/** CORE_HEAVY bytes with a prefix byte in every third place or so (runs of several classes included). */
+const prefixHeavy = (seed: number, n: number) => bytes(seed, n, (r) => (r % 3 === 0 ? PREFIXES[(r >>> 2) % PREFIXES.length]! : CORE_HEAVY[(r >>> 2) % CORE_HEAVY.length]!));
+
 /**
  * The machine state a run leaves (private to Emulator; compared as a whole). Not after a fault:
  * the core stops at the faulting access, the TypeScript steps finish the instruction, and the
@@ -128,6 +134,32 @@ const SNIPPETS = [
   '9c 9d 9b 9c 58 c4c0', // pushf/popf/fwait
   'b841424344 a300010010 a004010010 a1fc000010 2ea2ff010010 64a3f8000010 67a1ffff c4c0', // moffs (8-byte addresses in 64-bit mode), 16-bit address: fault
   'a1fcffffff a3ffff0010 c4c0', // moffs operands partly outside the buffer
+  '66b8ff7f 6640 7002 66b80080 6648 7102 66050100 6683e802 662dffff 661d0100 c4c0', // 16-bit inc/dec (OF), ALU on ax
+  'b844332211 66b8ffff 6640 6699 6698 6693 6687c1 6689c2 668bd8 6601c8 66f7d8 c4c0', // 16-bit writes keep the upper bits
+  'b800010010 660100 6631400266290420 668100ff7f 66832880 668500 668700 66894004 668b4804 c4c0', // 16-bit operands in memory
+  '66b80001 6669c00001 666bc0ff 66b8ff7f 666bc002 c4c0', // 16-bit imul: overflow, by -1
+  'b880000000 6698 6699 b800800000 6699 6698 c4c0', // cbw/cwd, positive and negative
+  '6650 665b 666aff 6658 66683412 665f 669c 669d 6660 6661 6606 6607 c4c0', // 16-bit push/pop, pusha/popa, pushf/popf, segments
+  'bcfe1f0020 6658 6658 c4c0', // 16-bit pop at the stack's top edge: the second faults
+  'bc01000020 6650 c4c0', // 16-bit push across the stack's low edge
+  'bc02000020 6650 6650 c4c0', // 16-bit pushes down to the stack's low edge, then past it
+  'be00010010 bf20010010 66a5 66a7 66ab 66ad 66af fd 66a5 66ab c4c0', // 16-bit string operations both ways
+  '66a100010010 66a3ff010010 66a9ff80 c4c0', // 16-bit moffs, test ax
+  '668d0424 668d80ffff0000 66bb3412 6691 6697 6690 c4c0', // 16-bit lea, mov imm, xchg with ax
+  '6663c8 666300 c4c0', // movsxd with operand size (arpl in i386)
+  '2e648b00 c4c0', // segment and FS: the memory operand faults
+  '642e40 3666 01c0 2e6667 8bc8 c4c0', // several classes without memory operands
+  '65668900 c4c0', // GS and operand size: fault
+  '2e3e662e01c0 36678b00 c4c0', // repeated prefixes, segment and address size
+  '66666666666666666666666666 40 c4c0', // prefixes up to the 15-byte limit
+  '676200 c4c0', // 16-bit address in i386: bound stops as unsupported (registers as the address names them)
+  '67634610 c4c0', // arpl [bp+disp8]: unsupported
+  '676306 3412 c4c0', // arpl [disp16]: unsupported
+  '678d870001 c4c0', // lea of a 16-bit address: fault
+  '64678d00 c4c0', // FS lea of a 16-bit address: unsupported
+  '676900 34120000 c4c0', // imul: imm32 after a 16-bit address
+  '67668b860001 c4c0', // 16-bit address and operand
+  '678b86', // a 16-bit address cut by the end
   '6aff 58 50 5b 6a01 9c 5f 63c8 c4c0', // push/pop (8 bytes in 64-bit mode), movsxd (arpl in i386)
   '8b0504000000 3305feffffff 8d0500000000 c4c0', // RIP-relative operands in 64-bit mode, lea of RIP (GetPC)
   '0480 0580ffffff 6a80 6b0080 8b4080 8a448080 8b8080000000 c4c0', // negative immediates and displacements of each size (sign extension)
@@ -150,6 +182,11 @@ describe('emulator core (WebAssembly) against the TypeScript steps', () => {
     expect(compare([...heavy, ...random], 5, 600)).toBeGreaterThan(25_000);
   });
 
+  it('the same bytes with prefixes of every class and their combinations: identical runs', () => {
+    const prefixed = Array.from({ length: 200 }, (_, i) => prefixHeavy(3000 + i, 48 + (i % 5) * 50));
+    expect(compare(prefixed, 3, 600)).toBeGreaterThan(25_000);
+  });
+
   it('the malicious samples (decoders, GetPC, self-modification, loops): identical runs from every other offset', () => {
     const { malicious } = loadSets(0);
     expect(compare(malicious.map((m) => m.arg), 2, 4000)).toBeGreaterThan(100_000);
@@ -159,7 +196,8 @@ describe('emulator core (WebAssembly) against the TypeScript steps', () => {
     const { malicious } = loadSets(0);
     const heavy = Array.from({ length: 100 }, (_, i) => bytes(7000 + i, 60 + (i % 5) * 40, (r) => CORE_HEAVY[r % CORE_HEAVY.length]!));
     const text = Array.from({ length: 100 }, (_, i) => bytes(9000 + i, 64 + (i % 7) * 40, (r) => 0x20 + (r % 95)));
-    const args = [...malicious.map((m) => m.arg), ...heavy, ...text];
+    const prefixed = Array.from({ length: 100 }, (_, i) => prefixHeavy(11000 + i, 60 + (i % 5) * 40));
+    const args = [...malicious.map((m) => m.arg), ...heavy, ...text, ...prefixed];
     expect(compareStarts(args, 1, 6)).toBeGreaterThan(50);
     expect(compareStarts(args, 2, 1)).toBeGreaterThan(200);
   });
