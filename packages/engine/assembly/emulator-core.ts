@@ -80,7 +80,8 @@ const S_SPENT = 21;
 // register forms (mod 3) and the memory forms decode as plain ModRM/SIB forms do (32-bit ones,
 // or the 16-bit ones of ADDR16_AT in i386 with an address-size prefix), and F_DECODED on every
 // executed opcode. The absolute address of a0-a3 (moffs) counts as their
-// immediate, of 8 bytes (F_IMM8) in 64-bit mode, where the emulator uses its low 4 only.
+// immediate, of 8 bytes (F_IMM8) in 64-bit mode, where the emulator uses its low 4 only; so
+// does the selector of 9a's far pointer (6 or 4 bytes in all).
 const F_IMM = 7;
 const F_MODRM = 8;
 const F_REG_FORMS = 16;
@@ -160,8 +161,9 @@ export function executes(op: i32): i32 {
   if (op < 0x64) return 1; // inc/dec, push/pop, pusha/popa, bound, arpl
   if (op < 0x68) return 0; // prefixes
   if (op < 0x8c) return 1; // push imm, imul, ins/outs, jcc, group 1, test, xchg, mov
-  if (op === 0x8d || (op >= 0x90 && op <= 0x99) || (op >= 0x9b && op <= 0x9f)) return 1;
+  if (op === 0x8d || (op >= 0x90 && op <= 0x9f)) return 1; // lea, xchg, cwde/cdq, far call (stops), fwait, flags
   if (op >= 0xa0 && op <= 0xbf) return 1; // moffs, string operations, test, mov imm
+  if (op === 0xc0 || op === 0xc1 || (op >= 0xd0 && op <= 0xd3)) return 1; // shifts
   if (op >= 0xe0 && op <= 0xe3) return 1;
   return op === 0xe9 || op === 0xeb || op === 0xd6 || op === 0xd7 || op === 0xf5 || op === 0xf8 || op === 0xf9 || op === 0xfc || op === 0xfd ? 1 : 0;
 }
@@ -449,6 +451,8 @@ function touchRule(op: i32): i32 {
   if (op >= 0x70 && op < 0x80) return 0;
   if (op === 0x80 || op === 0x81 || op === 0x83) return T_ADDR | T_RM;
   if (op === 0x8d) return T_ADDR | T_REG;
+  if (op === 0xc0 || op === 0xc1 || op === 0xd0 || op === 0xd1) return T_ADDR | T_RM;
+  if (op === 0xd2 || op === 0xd3) return T_ADDR | T_RM | 2; // count in cl
   if (op >= 0x90 && op <= 0x97) return op === 0x90 ? 0 : 1 | (1 << (op & 7));
   if (op >= 0xb0) {
     if (op <= 0xbf) return 1 << (op & 7);
@@ -456,7 +460,7 @@ function touchRule(op: i32): i32 {
     if (op === 0xe3) return 2;
     return op === 0xe9 || op === 0xeb || op >= 0xf5 ? 0 : 1;
   }
-  if (op === 0x98 || op === 0xa8 || op === 0xa9 || op === 0x9e || op === 0x9f) return 1;
+  if (op === 0x98 || op === 0x9a || op === 0xa8 || op === 0xa9 || op === 0x9e || op === 0x9f) return 1;
   if (op === 0x99) return 5;
   if (op === 0x9b) return 0;
   if (op >= 0xa0 && op <= 0xa3) return 1; // moffs: al/eax
@@ -513,6 +517,8 @@ const K_CLC = 43;
 const K_STC = 44;
 const K_CLD = 45;
 const K_STD = 46;
+const K_SHIFT = 47;
+const K_FAR = 48;
 
 /** execute's case for opcode `op` (K_NONE for the ones it never sees, see `executes`). */
 function kindOf(op: i32): i32 {
@@ -547,6 +553,7 @@ function kindOf(op: i32): i32 {
     case 0x8d: return K_LEA;
     case 0x98: return K_CWDE;
     case 0x99: return K_CDQ;
+    case 0x9a: return K_FAR;
     case 0x9c: return K_PUSHF;
     case 0x9d: return K_POPF;
     case 0x9e: return K_SAHF;
@@ -554,6 +561,7 @@ function kindOf(op: i32): i32 {
     case 0xa0: case 0xa1: return K_MOV_ACC_MOFFS;
     case 0xa2: case 0xa3: return K_MOV_MOFFS_ACC;
     case 0xa8: case 0xa9: return K_TEST_ACC_IMM;
+    case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: return K_SHIFT;
     case 0xd6: return K_SALC;
     case 0xd7: return K_XLAT;
     case 0xe3: return K_JECXZ;
@@ -997,6 +1005,7 @@ function execute(op: i32, osz: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, 
       if (osz === 2) setReg(0, 2, <u32><i32><i8>reg32(0)); // cbw
       else setReg32(0, <u32>((<i32>reg32(0) << 16) >> 16));
       return -1;
+    case K_FAR: return STOP_FAULT; // far call: never in position-independent code
     case K_CDQ: setReg(2, osz, reg32(0) & (osz === 2 ? 0x8000 : 0x80000000) ? 0xffffffff : 0); return -1; // cwd/cdq
     case K_PUSHF: pushSized(<u32>(0x202 | cf | (zf << 6) | (sf << 7) | (df << 10) | (ovf << 11)), 0, osz); return -1;
     case K_POPF: {
@@ -1040,8 +1049,51 @@ function execute(op: i32, osz: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, 
     case K_CLC: cf = 0; return -1;
     case K_STC: cf = 1; return -1;
     case K_CLD: df = 0; return -1;
+    case K_SHIFT: {
+      const size = op & 1 ? osz : 1;
+      const count = op <= 0xc1 ? imm & 0xff : op <= 0xd1 ? 1 : <i32>(reg32(1) & 0xff);
+      const x = rdRM(isMem, ea, rmReg, size);
+      if (fault) return STOP_FAULT;
+      wrRM(isMem, ea, rmReg, size, shift(reg, x, count & 31, size)); // (written back even for count 0)
+      return -1;
+    }
     default: df = 1; return -1; // K_STD
   }
+}
+
+/**
+ * Group-2 shift or rotate k (rol, ror, rcl, rcr, shl, shr, sal, sar) of a 1, 2 or 4-byte value
+ * by `count` (0-31), with emulator.ts's flags: CF, and SF/ZF/PF for the shifts; OF unchanged.
+ */
+function shift(k: i32, v: u32, count: i32, size: i32): u32 {
+  if (count === 0) return v;
+  const bits = size << 3;
+  const m = sizeMask(size);
+  const c = <u32>count;
+  let r: u32;
+  switch (k) {
+    case 0: { const n = c % <u32>bits; r = n === 0 ? v : ((v << n) | (v >>> (<u32>bits - n))) & m; cf = <i32>(r & 1); return r; }
+    case 1: { const n = c % <u32>bits; r = n === 0 ? v : ((v >>> n) | (v << (<u32>bits - n))) & m; cf = <i32>((r >>> (<u32>bits - 1)) & 1); return r; }
+    case 2: case 3: {
+      // Through the carry, a bit at a time.
+      r = v;
+      for (let i = 0; i < count; i++) {
+        const out = k === 2 ? (r >>> (<u32>bits - 1)) & 1 : r & 1;
+        r = (k === 2 ? (r << 1) | <u32>cf : (r >>> 1) | (<u32>cf << (<u32>bits - 1))) & m;
+        cf = <i32>out;
+      }
+      return r;
+    }
+    case 4: case 6: cf = count <= bits ? <i32>((v >>> (<u32>(bits - count))) & 1) : 0; r = (v << c) & m; break;
+    case 5: cf = <i32>((v >>> (c - 1)) & 1); r = v >>> c; break;
+    default: {
+      const sv = size === 4 ? <i32>v : size === 2 ? <i32><i16>v : <i32><i8>v;
+      cf = (sv >> (count - 1)) & 1;
+      r = <u32>(sv >> count) & m;
+    }
+  }
+  setSZP(r, size);
+  return r;
 }
 
 /** movs, cmps, stos, lods, scas of `size` bytes without repeat prefix (esi/edi step by the direction flag). */

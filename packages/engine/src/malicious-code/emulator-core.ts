@@ -5,7 +5,7 @@
  * views of them). The instruction formats it may decode come from the TypeScript decoder.
  */
 import { EMULATOR_CORE_WASM } from './emulator-core.wasm.js';
-import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_MOFFS, F_OPSIZE, F_RIPREL, F_SEGFS, F_SEGOTHER, Insn, NO_REG } from './x86-decoder.js';
+import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_MOFFS, F_OPSIZE, F_RIPREL, F_SEGFS, F_SEGOTHER, Insn, Kind, NO_REG } from './x86-decoder.js';
 
 /** Slots of the state block (i32 at ST_AT), in the source's order. */
 export const enum Slot {
@@ -111,8 +111,8 @@ function modrmBytes(modrm: number, sib: number): number {
 
 /**
  * For each mode, combination of prefix classes (PREFIX_BYTES) and one-byte opcode the core
- * executes, the format the decoder decodes it: immediate size (a moffs address counts as the
- * immediate), ModRM, whether the register forms and the memory forms decode as plain ModRM/SIB
+ * executes, the format the decoder decodes it: immediate size (a moffs address and a far
+ * pointer's selector count with the immediate), ModRM, whether the register forms and the memory forms decode as plain ModRM/SIB
  * forms (lea, bound: no register forms), 32-bit ones or in i386 with an address-size prefix
  * the 16-bit ones of `forms16`, and FMT_DECODED. 0 when the decoder disagrees otherwise; the
  * core then leaves the instruction to emulator.ts.
@@ -135,7 +135,9 @@ function decodedFormats(core: EmulatorCore, forms16: Uint16Array): Uint8Array {
       if (n === 0 || ins.op !== op) continue;
       const immSize = ins.immSize;
       if ((ins.flags & F_MODRM) === 0) {
-        if ((ins.flags & ~PREFIX_FLAGS) === 0 && n === at + 1 + immSize) out[table | op] = immSize | FMT_DECODED;
+        // 9a: the core stops there, so only its length matters.
+        const tail = n - at - 1;
+        if ((ins.flags & ~PREFIX_FLAGS) === 0 && (tail === immSize || (ins.kind === Kind.Far && tail === immSize + 2))) out[table | op] = tail | FMT_DECODED;
         // moffs: the absolute address as the immediate.
         else if ((ins.flags & ~PREFIX_FLAGS) === (F_MEM | F_MOFFS) && immSize === 0 && n === at + 1 + ins.dispSize) out[table | op] = (ins.dispSize === 8 ? FMT_IMM8 : ins.dispSize) | FMT_DECODED;
         continue;
