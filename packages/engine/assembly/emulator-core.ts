@@ -45,6 +45,7 @@ const PREFIX_AT: u32 = TOUCH_AT + 512; // u8 x 256: prefix class per byte
 export const STARTS_AT: u32 = PREFIX_AT + 256; // i32 x 256 (emulator-core.ts MAX_STARTS): runEach's argument offsets
 const KIND_AT: u32 = STARTS_AT + 1024; // u8 x 256: execute's case per opcode (kindOf)
 export const ADDR16_AT: u32 = KIND_AT + 256; // u16 x 256 per ModRM byte: 16-bit address registers | displacement size << 8
+export const LEFT_AT: u32 = ADDR16_AT + 512; // u32 per FORMAT entry: the ModRM groups it leaves (see leftForm)
 
 const BUF_LO: u32 = 0x10000000;
 const ARG_ADDR: u32 = BUF_LO + PRE;
@@ -76,9 +77,10 @@ const S_GEN = 19;
 const S_NEXT = 20;
 const S_SPENT = 21;
 
-// FORMAT entry bits (0 = not executed here): immediate size, ModRM present, whether the
-// register forms (mod 3) and the memory forms decode as plain ModRM/SIB forms do (32-bit ones,
-// or the 16-bit ones of ADDR16_AT in i386 with an address-size prefix), and F_DECODED on every
+// FORMAT entry bits (0 = not executed here): immediate size, ModRM present, whether all the
+// register forms (mod 3) and all the memory forms decode as plain ModRM/SIB forms do (32-bit
+// ones, or the 16-bit ones of ADDR16_AT in i386 with an address-size prefix; where not, LEFT_AT
+// tells the groups that do not), and F_DECODED on every
 // executed opcode. The absolute address of a0-a3 (moffs) counts as their
 // immediate, of 8 bytes (F_IMM8) in 64-bit mode, where the emulator uses its low 4 only; so
 // does the selector of 9a's far pointer (6 or 4 bytes in all).
@@ -110,6 +112,7 @@ function prefixClass(b: i32): i32 {
 const HAND_BACK: i32 = -1;
 const BUDGET: i32 = -2;
 const STOP_LEFT: i32 = 1;
+const STOP_INVALID: i32 = 2;
 const STOP_FAULT: i32 = 3;
 const STOP_UNSUPPORTED: i32 = 4;
 const STOP_IDLE: i32 = 6;
@@ -160,9 +163,9 @@ export function executes(op: i32): i32 {
   if (op < 0x40) return op === 0x0f || prefixClass(op) !== 0 ? 0 : 1;
   if (op < 0x64) return 1; // inc/dec, push/pop, pusha/popa, bound, arpl
   if (op < 0x68) return 0; // prefixes
-  if (op < 0x8c) return 1; // push imm, imul, ins/outs, jcc, group 1, test, xchg, mov
-  if (op === 0x8d || (op >= 0x90 && op <= 0x9f)) return 1; // lea, xchg, cwde/cdq, far call (stops), fwait, flags
-  if (op >= 0xa0 && op <= 0xbf) return 1; // moffs, string operations, test, mov imm
+  // push imm, imul, ins/outs, jcc, group 1, test, xchg, mov (also of segment registers), lea,
+  // pop r/m, xchg, cwde/cdq, far call (stops), fwait, flags, moffs, string operations, mov imm
+  if (op < 0xc0) return 1;
   if (op === 0xc0 || op === 0xc1 || (op >= 0xd0 && op <= 0xd3)) return 1; // shifts
   if (op >= 0xe0 && op <= 0xe3) return 1;
   return op === 0xe9 || op === 0xeb || op === 0xd6 || op === 0xd7 || op === 0xf5 || op === 0xf8 || op === 0xf9 || op === 0xfc || op === 0xfd ? 1 : 0;
@@ -451,6 +454,7 @@ function touchRule(op: i32): i32 {
   if (op >= 0x70 && op < 0x80) return 0;
   if (op === 0x80 || op === 0x81 || op === 0x83) return T_ADDR | T_RM;
   if (op === 0x8d) return T_ADDR | T_REG;
+  if (op === 0x8f) return T_ADDR | T_RM | 0x10;
   if (op === 0xc0 || op === 0xc1 || op === 0xd0 || op === 0xd1) return T_ADDR | T_RM;
   if (op === 0xd2 || op === 0xd3) return T_ADDR | T_RM | 2; // count in cl
   if (op >= 0x90 && op <= 0x97) return op === 0x90 ? 0 : 1 | (1 << (op & 7));
@@ -465,7 +469,7 @@ function touchRule(op: i32): i32 {
   if (op === 0x9b) return 0;
   if (op >= 0xa0 && op <= 0xa3) return 1; // moffs: al/eax
   if (op >= 0xa4 && op <= 0xaf) return op < 0xa8 ? 0xc0 : op === 0xac || op === 0xad ? 0x41 : 0x81; // esi/edi, eax
-  return T_ADDR | T_REG | T_RM; // 62, 63, 69, 6b, 6c-6f, 82, 84-8b: the generic reads/writes
+  return T_ADDR | T_REG | T_RM; // 62, 63, 69, 6b, 6c-6f, 82, 84-8c, 8e: the generic reads/writes
 }
 
 // execute's cases, numbered densely so that its switch is one jump table: the opcode is as
@@ -487,7 +491,7 @@ const K_BOUND = 13;
 const K_ARPL = 14;
 const K_PUSH_IMM = 15;
 const K_IMUL = 16;
-const K_IO = 17;
+const K_FAULT = 17; // ins/outs, mov to a segment register, far call
 const K_GROUP1 = 18;
 const K_TEST = 19;
 const K_XCHG_RM = 20;
@@ -518,7 +522,8 @@ const K_STC = 44;
 const K_CLD = 45;
 const K_STD = 46;
 const K_SHIFT = 47;
-const K_FAR = 48;
+const K_MOV_RM_SREG = 48;
+const K_POP_RM = 49;
 
 /** execute's case for opcode `op` (K_NONE for the ones it never sees, see `executes`). */
 function kindOf(op: i32): i32 {
@@ -545,15 +550,16 @@ function kindOf(op: i32): i32 {
     case 0x63: return K_ARPL;
     case 0x68: case 0x6a: return K_PUSH_IMM;
     case 0x69: case 0x6b: return K_IMUL;
-    case 0x6c: case 0x6d: case 0x6e: case 0x6f: return K_IO;
+    case 0x6c: case 0x6d: case 0x6e: case 0x6f: case 0x8e: case 0x9a: return K_FAULT;
     case 0x84: case 0x85: return K_TEST;
     case 0x86: case 0x87: return K_XCHG_RM;
     case 0x88: case 0x89: return K_MOV_RM_REG;
     case 0x8a: case 0x8b: return K_MOV_REG_RM;
+    case 0x8c: return K_MOV_RM_SREG;
     case 0x8d: return K_LEA;
+    case 0x8f: return K_POP_RM;
     case 0x98: return K_CWDE;
     case 0x99: return K_CDQ;
-    case 0x9a: return K_FAR;
     case 0x9c: return K_PUSHF;
     case 0x9d: return K_POPF;
     case 0x9e: return K_SAHF;
@@ -752,7 +758,8 @@ function loop(): i32 {
       p++;
       op = <i32>load<u8>(MEM_AT + p);
     }
-    const format = <i32>load<u8>(FORMAT_AT + (mode64 ? 4096 : 0) + (<u32>prefixes << 8) + <u32>op);
+    const formatAt = (mode64 ? 4096 : 0) + (<u32>prefixes << 8) + <u32>op;
+    const format = <i32>load<u8>(FORMAT_AT + formatAt);
     if (format === 0) { result = HAND_BACK; break; }
     p++;
     let reg = 0, rmBit = 0, addrRegs = 0, isMem = false;
@@ -763,11 +770,11 @@ function loop(): i32 {
       const mod = modrm >> 6;
       reg = (modrm >> 3) & 7;
       if (mod === 3) {
-        if ((format & F_REG_FORMS) === 0) { result = HAND_BACK; break; }
+        if ((format & F_REG_FORMS) === 0) { const left = leftForm(formatAt, reg, 8); if (left !== 0) { result = left; break; } }
         rmReg = modrm & 7;
         rmBit = 1 << rmReg;
       } else {
-        if ((format & F_MEM_FORMS) === 0) { result = HAND_BACK; break; }
+        if ((format & F_MEM_FORMS) === 0) { const left = leftForm(formatAt, reg, 0); if (left !== 0) { result = left; break; } }
         isMem = true;
         if ((prefixes & PREFIX_ASIZE) !== 0 && !mode64) {
           // A 16-bit address: emulator.ts faults on the access (see below), so only the
@@ -855,6 +862,24 @@ function loop(): i32 {
   }
 
   return result;
+}
+
+/**
+ * For an opcode not all of whose memory forms (`at` 0) or register forms (8) decode plain: 0
+ * where those of group `reg` do, else STOP_INVALID where the decoder rejects them (emulator.ts
+ * stops before the step counts), HAND_BACK where it decodes them otherwise.
+ */
+function leftForm(formatAt: u32, reg: i32, at: u32): i32 {
+  const left = load<u32>(LEFT_AT + (formatAt << 2)) >>> at;
+  if (((left >>> <u32>reg) & 1) === 0) return 0;
+  return (left >>> 16) & 1 ? STOP_INVALID : HAND_BACK;
+}
+
+/** Whether the memory operand of the instruction at curAddr has esp as its base (a SIB byte with base 4). */
+function espBased(): bool {
+  let p = curAddr - BUF_LO;
+  while (load<u8>(PREFIX_AT + <u32>load<u8>(MEM_AT + p)) !== 0) p++;
+  return (load<u8>(MEM_AT + p + 1) & 7) === 4 && (load<u8>(MEM_AT + p + 2) & 7) === 4;
 }
 
 @inline function rdRM(isMem: bool, ea: u32, rmReg: i32, size: i32): u32 { return isMem ? rd(ea, size) : getReg(rmReg, size); }
@@ -957,7 +982,7 @@ function execute(op: i32, osz: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, 
       setReg32(reg, <u32>r);
       return -1;
     }
-    case K_IO: return STOP_FAULT; // privileged
+    case K_FAULT: return STOP_FAULT; // privileged, or never in position-independent code
     case K_GROUP1: {
       const size = op === 0x81 || op === 0x83 ? osz : 1;
       const x = rdRM(isMem, ea, rmReg, size);
@@ -993,7 +1018,22 @@ function execute(op: i32, osz: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, 
       setReg(reg, size, y);
       return -1;
     }
+    case K_MOV_RM_SREG: wrRM(isMem, ea, rmReg, 2, 0x2b); return -1; // every selector reads as the flat data one
     case K_LEA: setReg(reg, osz, ea); return -1;
+    case K_POP_RM: {
+      const v = popSized(osz);
+      if (fault) return STOP_FAULT;
+      const size = osz === 2 ? 2 : mode64 ? 8 : 4;
+      if (!isMem) {
+        if (size === 8) setReg64(rmReg, v, opHi);
+        else setReg(rmReg, size, v);
+      } else {
+        const at = espBased() ? ea + <u32>size : ea; // the address takes esp after the pop
+        if (size === 8) wr64(at, v, opHi);
+        else wr(at, size, v);
+      }
+      return -1;
+    }
     case K_XCHG_ACC: {
       const r = op & 7;
       const x = getReg(0, osz), y = getReg(r, osz);
@@ -1005,7 +1045,6 @@ function execute(op: i32, osz: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, 
       if (osz === 2) setReg(0, 2, <u32><i32><i8>reg32(0)); // cbw
       else setReg32(0, <u32>((<i32>reg32(0) << 16) >> 16));
       return -1;
-    case K_FAR: return STOP_FAULT; // far call: never in position-independent code
     case K_CDQ: setReg(2, osz, reg32(0) & (osz === 2 ? 0x8000 : 0x80000000) ? 0xffffffff : 0); return -1; // cwd/cdq
     case K_PUSHF: pushSized(<u32>(0x202 | cf | (zf << 6) | (sf << 7) | (df << 10) | (ovf << 11)), 0, osz); return -1;
     case K_POPF: {
