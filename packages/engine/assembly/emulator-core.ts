@@ -168,6 +168,7 @@ export function executes(op: i32): i32 {
   if (op < 0xc0) return 1;
   if (op === 0xc0 || op === 0xc1 || (op >= 0xd0 && op <= 0xd3)) return 1; // shifts
   if (op >= 0xe0 && op <= 0xe3) return 1;
+  if (kindOf(op) === K_FAULT) return 1; // stops
   return op === 0xe9 || op === 0xeb || op === 0xd6 || op === 0xd7 || op === 0xf5 || op === 0xf8 || op === 0xf9 || op === 0xfc || op === 0xfd ? 1 : 0;
 }
 
@@ -458,18 +459,19 @@ function touchRule(op: i32): i32 {
   if (op === 0xc0 || op === 0xc1 || op === 0xd0 || op === 0xd1) return T_ADDR | T_RM;
   if (op === 0xd2 || op === 0xd3) return T_ADDR | T_RM | 2; // count in cl
   if (op >= 0x90 && op <= 0x97) return op === 0x90 ? 0 : 1 | (1 << (op & 7));
+  if (kindOf(op) === K_FAULT) return T_ADDR | T_REG | T_RM; // stops: the generic rule (eax without ModRM)
   if (op >= 0xb0) {
     if (op <= 0xbf) return 1 << (op & 7);
     if (op <= 0xe2) return op === 0xd7 ? 9 : op === 0xd6 ? 1 : 2;
     if (op === 0xe3) return 2;
     return op === 0xe9 || op === 0xeb || op >= 0xf5 ? 0 : 1;
   }
-  if (op === 0x98 || op === 0x9a || op === 0xa8 || op === 0xa9 || op === 0x9e || op === 0x9f) return 1;
+  if (op === 0x98 || op === 0xa8 || op === 0xa9 || op === 0x9e || op === 0x9f) return 1;
   if (op === 0x99) return 5;
   if (op === 0x9b) return 0;
   if (op >= 0xa0 && op <= 0xa3) return 1; // moffs: al/eax
   if (op >= 0xa4 && op <= 0xaf) return op < 0xa8 ? 0xc0 : op === 0xac || op === 0xad ? 0x41 : 0x81; // esi/edi, eax
-  return T_ADDR | T_REG | T_RM; // 62, 63, 69, 6b, 6c-6f, 82, 84-8c, 8e: the generic reads/writes
+  return T_ADDR | T_REG | T_RM; // 62, 63, 69, 6b, 82, 84-8c: the generic reads/writes
 }
 
 // execute's cases, numbered densely so that its switch is one jump table: the opcode is as
@@ -491,7 +493,7 @@ const K_BOUND = 13;
 const K_ARPL = 14;
 const K_PUSH_IMM = 15;
 const K_IMUL = 16;
-const K_FAULT = 17; // ins/outs, mov to a segment register, far call
+const K_FAULT = 17; // privileged (in/out, mov to a segment register, hlt, cli/sti), far transfers, int3, into
 const K_GROUP1 = 18;
 const K_TEST = 19;
 const K_XCHG_RM = 20;
@@ -550,7 +552,9 @@ function kindOf(op: i32): i32 {
     case 0x63: return K_ARPL;
     case 0x68: case 0x6a: return K_PUSH_IMM;
     case 0x69: case 0x6b: return K_IMUL;
-    case 0x6c: case 0x6d: case 0x6e: case 0x6f: case 0x8e: case 0x9a: return K_FAULT;
+    case 0x6c: case 0x6d: case 0x6e: case 0x6f: case 0x8e: case 0x9a: case 0xca: case 0xcb: case 0xcc: case 0xce: case 0xcf:
+    case 0xe4: case 0xe5: case 0xe6: case 0xe7: case 0xea: case 0xec: case 0xed: case 0xee: case 0xef: case 0xf1: case 0xf4: case 0xfa: case 0xfb:
+      return K_FAULT;
     case 0x84: case 0x85: return K_TEST;
     case 0x86: case 0x87: return K_XCHG_RM;
     case 0x88: case 0x89: return K_MOV_RM_REG;
@@ -982,7 +986,7 @@ function execute(op: i32, osz: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, 
       setReg32(reg, <u32>r);
       return -1;
     }
-    case K_FAULT: return STOP_FAULT; // privileged, or never in position-independent code
+    case K_FAULT: return STOP_FAULT;
     case K_GROUP1: {
       const size = op === 0x81 || op === 0x83 ? osz : 1;
       const x = rdRM(isMem, ea, rmReg, size);
