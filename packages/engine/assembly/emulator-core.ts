@@ -45,6 +45,7 @@ const PREFIX_AT: u32 = TOUCH_AT + 512; // u8 x 256: prefix class per byte
 export const STARTS_AT: u32 = PREFIX_AT + 256; // i32 x 256 (emulator-core.ts MAX_STARTS): runEach's argument offsets
 const KIND_AT: u32 = STARTS_AT + 1024; // u8 x 256: execute's case per opcode (kindOf)
 export const ADDR16_AT: u32 = KIND_AT + 256; // u16 x 256 per ModRM byte: 16-bit address registers | displacement size << 8
+export const LEFT_AT: u32 = ADDR16_AT + 512; // u32 per FORMAT entry: the ModRM groups it leaves (see leftForm)
 
 const BUF_LO: u32 = 0x10000000;
 const ARG_ADDR: u32 = BUF_LO + PRE;
@@ -76,11 +77,13 @@ const S_GEN = 19;
 const S_NEXT = 20;
 const S_SPENT = 21;
 
-// FORMAT entry bits (0 = not executed here): immediate size, ModRM present, whether the
-// register forms (mod 3) and the memory forms decode as plain ModRM/SIB forms do (32-bit ones,
-// or the 16-bit ones of ADDR16_AT in i386 with an address-size prefix), and F_DECODED on every
+// FORMAT entry bits (0 = not executed here): immediate size, ModRM present, whether all the
+// register forms (mod 3) and all the memory forms decode as plain ModRM/SIB forms do (32-bit
+// ones, or the 16-bit ones of ADDR16_AT in i386 with an address-size prefix; where not, LEFT_AT
+// tells the groups that do not), and F_DECODED on every
 // executed opcode. The absolute address of a0-a3 (moffs) counts as their
-// immediate, of 8 bytes (F_IMM8) in 64-bit mode, where the emulator uses its low 4 only.
+// immediate, of 8 bytes (F_IMM8) in 64-bit mode, where the emulator uses its low 4 only; so
+// does the selector of 9a's far pointer (6 or 4 bytes in all).
 const F_IMM = 7;
 const F_MODRM = 8;
 const F_REG_FORMS = 16;
@@ -109,6 +112,7 @@ function prefixClass(b: i32): i32 {
 const HAND_BACK: i32 = -1;
 const BUDGET: i32 = -2;
 const STOP_LEFT: i32 = 1;
+const STOP_INVALID: i32 = 2;
 const STOP_FAULT: i32 = 3;
 const STOP_UNSUPPORTED: i32 = 4;
 const STOP_IDLE: i32 = 6;
@@ -159,10 +163,12 @@ export function executes(op: i32): i32 {
   if (op < 0x40) return op === 0x0f || prefixClass(op) !== 0 ? 0 : 1;
   if (op < 0x64) return 1; // inc/dec, push/pop, pusha/popa, bound, arpl
   if (op < 0x68) return 0; // prefixes
-  if (op < 0x8c) return 1; // push imm, imul, ins/outs, jcc, group 1, test, xchg, mov
-  if (op === 0x8d || (op >= 0x90 && op <= 0x99) || (op >= 0x9b && op <= 0x9f)) return 1;
-  if (op >= 0xa0 && op <= 0xbf) return 1; // moffs, string operations, test, mov imm
+  // push imm, imul, ins/outs, jcc, group 1, test, xchg, mov (also of segment registers), lea,
+  // pop r/m, xchg, cwde/cdq, far call (stops), fwait, flags, moffs, string operations, mov imm
+  if (op < 0xc0) return 1;
+  if (op === 0xc0 || op === 0xc1 || (op >= 0xd0 && op <= 0xd3)) return 1; // shifts
   if (op >= 0xe0 && op <= 0xe3) return 1;
+  if (kindOf(op) === K_FAULT) return 1; // stops
   return op === 0xe9 || op === 0xeb || op === 0xd6 || op === 0xd7 || op === 0xf5 || op === 0xf8 || op === 0xf9 || op === 0xfc || op === 0xfd ? 1 : 0;
 }
 
@@ -449,7 +455,11 @@ function touchRule(op: i32): i32 {
   if (op >= 0x70 && op < 0x80) return 0;
   if (op === 0x80 || op === 0x81 || op === 0x83) return T_ADDR | T_RM;
   if (op === 0x8d) return T_ADDR | T_REG;
+  if (op === 0x8f) return T_ADDR | T_RM | 0x10;
+  if (op === 0xc0 || op === 0xc1 || op === 0xd0 || op === 0xd1) return T_ADDR | T_RM;
+  if (op === 0xd2 || op === 0xd3) return T_ADDR | T_RM | 2; // count in cl
   if (op >= 0x90 && op <= 0x97) return op === 0x90 ? 0 : 1 | (1 << (op & 7));
+  if (kindOf(op) === K_FAULT) return T_ADDR | T_REG | T_RM; // stops: the generic rule (eax without ModRM)
   if (op >= 0xb0) {
     if (op <= 0xbf) return 1 << (op & 7);
     if (op <= 0xe2) return op === 0xd7 ? 9 : op === 0xd6 ? 1 : 2;
@@ -461,7 +471,7 @@ function touchRule(op: i32): i32 {
   if (op === 0x9b) return 0;
   if (op >= 0xa0 && op <= 0xa3) return 1; // moffs: al/eax
   if (op >= 0xa4 && op <= 0xaf) return op < 0xa8 ? 0xc0 : op === 0xac || op === 0xad ? 0x41 : 0x81; // esi/edi, eax
-  return T_ADDR | T_REG | T_RM; // 62, 63, 69, 6b, 6c-6f, 82, 84-8b: the generic reads/writes
+  return T_ADDR | T_REG | T_RM; // 62, 63, 69, 6b, 82, 84-8c: the generic reads/writes
 }
 
 // execute's cases, numbered densely so that its switch is one jump table: the opcode is as
@@ -483,7 +493,7 @@ const K_BOUND = 13;
 const K_ARPL = 14;
 const K_PUSH_IMM = 15;
 const K_IMUL = 16;
-const K_IO = 17;
+const K_FAULT = 17; // privileged (in/out, mov to a segment register, hlt, cli/sti), far transfers, int3, into
 const K_GROUP1 = 18;
 const K_TEST = 19;
 const K_XCHG_RM = 20;
@@ -513,6 +523,9 @@ const K_CLC = 43;
 const K_STC = 44;
 const K_CLD = 45;
 const K_STD = 46;
+const K_SHIFT = 47;
+const K_MOV_RM_SREG = 48;
+const K_POP_RM = 49;
 
 /** execute's case for opcode `op` (K_NONE for the ones it never sees, see `executes`). */
 function kindOf(op: i32): i32 {
@@ -539,12 +552,16 @@ function kindOf(op: i32): i32 {
     case 0x63: return K_ARPL;
     case 0x68: case 0x6a: return K_PUSH_IMM;
     case 0x69: case 0x6b: return K_IMUL;
-    case 0x6c: case 0x6d: case 0x6e: case 0x6f: return K_IO;
+    case 0x6c: case 0x6d: case 0x6e: case 0x6f: case 0x8e: case 0x9a: case 0xca: case 0xcb: case 0xcc: case 0xce: case 0xcf:
+    case 0xe4: case 0xe5: case 0xe6: case 0xe7: case 0xea: case 0xec: case 0xed: case 0xee: case 0xef: case 0xf1: case 0xf4: case 0xfa: case 0xfb:
+      return K_FAULT;
     case 0x84: case 0x85: return K_TEST;
     case 0x86: case 0x87: return K_XCHG_RM;
     case 0x88: case 0x89: return K_MOV_RM_REG;
     case 0x8a: case 0x8b: return K_MOV_REG_RM;
+    case 0x8c: return K_MOV_RM_SREG;
     case 0x8d: return K_LEA;
+    case 0x8f: return K_POP_RM;
     case 0x98: return K_CWDE;
     case 0x99: return K_CDQ;
     case 0x9c: return K_PUSHF;
@@ -554,6 +571,7 @@ function kindOf(op: i32): i32 {
     case 0xa0: case 0xa1: return K_MOV_ACC_MOFFS;
     case 0xa2: case 0xa3: return K_MOV_MOFFS_ACC;
     case 0xa8: case 0xa9: return K_TEST_ACC_IMM;
+    case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: return K_SHIFT;
     case 0xd6: return K_SALC;
     case 0xd7: return K_XLAT;
     case 0xe3: return K_JECXZ;
@@ -747,7 +765,8 @@ function loop(): i32 {
       p++;
       op = <i32>load<u8>(MEM_AT + p);
     }
-    const format = <i32>load<u8>(FORMAT_AT + (mode64 ? 4096 : 0) + (<u32>prefixes << 8) + <u32>op);
+    const formatAt = (mode64 ? 4096 : 0) + (<u32>prefixes << 8) + <u32>op;
+    const format = <i32>load<u8>(FORMAT_AT + formatAt);
     if (format === 0) { result = HAND_BACK; break; }
     p++;
     let reg = 0, rmBit = 0, addrRegs = 0, isMem = false;
@@ -758,11 +777,11 @@ function loop(): i32 {
       const mod = modrm >> 6;
       reg = (modrm >> 3) & 7;
       if (mod === 3) {
-        if ((format & F_REG_FORMS) === 0) { result = HAND_BACK; break; }
+        if ((format & F_REG_FORMS) === 0) { const left = leftForm(formatAt, reg, 8); if (left !== 0) { result = left; break; } }
         rmReg = modrm & 7;
         rmBit = 1 << rmReg;
       } else {
-        if ((format & F_MEM_FORMS) === 0) { result = HAND_BACK; break; }
+        if ((format & F_MEM_FORMS) === 0) { const left = leftForm(formatAt, reg, 0); if (left !== 0) { result = left; break; } }
         isMem = true;
         if ((prefixes & PREFIX_ASIZE) !== 0 && !mode64) {
           // A 16-bit address: emulator.ts faults on the access (see below), so only the
@@ -851,6 +870,24 @@ function loop(): i32 {
   }
 
   return result;
+}
+
+/**
+ * For an opcode not all of whose memory forms (`at` 0) or register forms (8) decode plain: 0
+ * where those of group `reg` do, else STOP_INVALID where the decoder rejects them (emulator.ts
+ * stops before the step counts), HAND_BACK where it decodes them otherwise.
+ */
+function leftForm(formatAt: u32, reg: i32, at: u32): i32 {
+  const left = load<u32>(LEFT_AT + (formatAt << 2)) >>> at;
+  if (((left >>> <u32>reg) & 1) === 0) return 0;
+  return (left >>> 16) & 1 ? STOP_INVALID : HAND_BACK;
+}
+
+/** Whether the memory operand of the instruction at curAddr has esp as its base (a SIB byte with base 4). */
+function espBased(): bool {
+  let p = curAddr - BUF_LO;
+  while (load<u8>(PREFIX_AT + <u32>load<u8>(MEM_AT + p)) !== 0) p++;
+  return (load<u8>(MEM_AT + p + 1) & 7) === 4 && (load<u8>(MEM_AT + p + 2) & 7) === 4;
 }
 
 @inline function rdRM(isMem: bool, ea: u32, rmReg: i32, size: i32): u32 { return isMem ? rd(ea, size) : getReg(rmReg, size); }
@@ -953,7 +990,7 @@ function loop(): i32 {
       setReg32(reg, <u32>r);
       return -1;
     }
-    case K_IO: return STOP_FAULT; // privileged
+    case K_FAULT: return STOP_FAULT;
     case K_GROUP1: {
       const size = op === 0x81 || op === 0x83 ? osz : 1;
       const x = rdRM(isMem, ea, rmReg, size);
@@ -989,7 +1026,22 @@ function loop(): i32 {
       setReg(reg, size, y);
       return -1;
     }
+    case K_MOV_RM_SREG: wrRM(isMem, ea, rmReg, 2, 0x2b); return -1; // every selector reads as the flat data one
     case K_LEA: setReg(reg, osz, ea); return -1;
+    case K_POP_RM: {
+      const v = popSized(osz);
+      if (fault) return STOP_FAULT;
+      const size = osz === 2 ? 2 : mode64 ? 8 : 4;
+      if (!isMem) {
+        if (size === 8) setReg64(rmReg, v, opHi);
+        else setReg(rmReg, size, v);
+      } else {
+        const at = espBased() ? ea + <u32>size : ea; // the address takes esp after the pop
+        if (size === 8) wr64(at, v, opHi);
+        else wr(at, size, v);
+      }
+      return -1;
+    }
     case K_XCHG_ACC: {
       const r = op & 7;
       const x = getReg(0, osz), y = getReg(r, osz);
@@ -1044,8 +1096,51 @@ function loop(): i32 {
     case K_CLC: cf = 0; return -1;
     case K_STC: cf = 1; return -1;
     case K_CLD: df = 0; return -1;
+    case K_SHIFT: {
+      const size = op & 1 ? osz : 1;
+      const count = op <= 0xc1 ? imm & 0xff : op <= 0xd1 ? 1 : <i32>(reg32(1) & 0xff);
+      const x = rdRM(isMem, ea, rmReg, size);
+      if (fault) return STOP_FAULT;
+      wrRM(isMem, ea, rmReg, size, shift(reg, x, count & 31, size)); // (written back even for count 0)
+      return -1;
+    }
     default: df = 1; return -1; // K_STD
   }
+}
+
+/**
+ * Group-2 shift or rotate k (rol, ror, rcl, rcr, shl, shr, sal, sar) of a 1, 2 or 4-byte value
+ * by `count` (0-31), with emulator.ts's flags: CF, and SF/ZF/PF for the shifts; OF unchanged.
+ */
+function shift(k: i32, v: u32, count: i32, size: i32): u32 {
+  if (count === 0) return v;
+  const bits = size << 3;
+  const m = sizeMask(size);
+  const c = <u32>count;
+  let r: u32;
+  switch (k) {
+    case 0: { const n = c % <u32>bits; r = n === 0 ? v : ((v << n) | (v >>> (<u32>bits - n))) & m; cf = <i32>(r & 1); return r; }
+    case 1: { const n = c % <u32>bits; r = n === 0 ? v : ((v >>> n) | (v << (<u32>bits - n))) & m; cf = <i32>((r >>> (<u32>bits - 1)) & 1); return r; }
+    case 2: case 3: {
+      // Through the carry, a bit at a time.
+      r = v;
+      for (let i = 0; i < count; i++) {
+        const out = k === 2 ? (r >>> (<u32>bits - 1)) & 1 : r & 1;
+        r = (k === 2 ? (r << 1) | <u32>cf : (r >>> 1) | (<u32>cf << (<u32>bits - 1))) & m;
+        cf = <i32>out;
+      }
+      return r;
+    }
+    case 4: case 6: cf = count <= bits ? <i32>((v >>> (<u32>(bits - count))) & 1) : 0; r = (v << c) & m; break;
+    case 5: cf = <i32>((v >>> (c - 1)) & 1); r = v >>> c; break;
+    default: {
+      const sv = size === 4 ? <i32>v : size === 2 ? <i32><i16>v : <i32><i8>v;
+      cf = (sv >> (count - 1)) & 1;
+      r = <u32>(sv >> count) & m;
+    }
+  }
+  setSZP(r, size);
+  return r;
 }
 
 /** movs, cmps, stos, lods, scas of `size` bytes without repeat prefix (esi/edi step by the direction flag). */

@@ -5,7 +5,7 @@
  * views of them). The instruction formats it may decode come from the TypeScript decoder.
  */
 import { EMULATOR_CORE_WASM } from './emulator-core.wasm.js';
-import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_MOFFS, F_OPSIZE, F_RIPREL, F_SEGFS, F_SEGOTHER, Insn, NO_REG } from './x86-decoder.js';
+import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_MOFFS, F_OPSIZE, F_RIPREL, F_SEGFS, F_SEGOTHER, Insn, Kind, NO_REG } from './x86-decoder.js';
 
 /** Slots of the state block (i32 at ST_AT), in the source's order. */
 export const enum Slot {
@@ -26,6 +26,7 @@ export interface CoreLayout {
   MEM_AT: WebAssembly.Global; STK_AT: WebAssembly.Global; WSTAMP_AT: WebAssembly.Global; XSTAMP_AT: WebAssembly.Global;
   SWSTAMP_AT: WebAssembly.Global; SXSTAMP_AT: WebAssembly.Global; MEMUNDO_AT: WebAssembly.Global;
   STKUNDO_AT: WebAssembly.Global; VISITED_AT: WebAssembly.Global; STARTS_AT: WebAssembly.Global; ADDR16_AT: WebAssembly.Global;
+  LEFT_AT: WebAssembly.Global;
 }
 
 export interface EmulatorCore extends CoreLayout {
@@ -59,7 +60,7 @@ const PREFIX_BYTES = [0x2e, 0x64, 0x66, 0x67];
 const PREFIX_FLAGS = F_SEGOTHER | F_SEGFS | F_OPSIZE | F_ADDRSIZE;
 let compiled: WebAssembly.Module | undefined;
 let forms16: Uint16Array | undefined;
-let formats: Uint8Array | undefined;
+let formats: { format: Uint8Array; left: Uint32Array } | undefined;
 
 export function emulatorCore(): EmulatorCore {
   compiled ??= new WebAssembly.Module(Uint8Array.from(atob(EMULATOR_CORE_WASM), (c) => c.charCodeAt(0)));
@@ -67,7 +68,8 @@ export function emulatorCore(): EmulatorCore {
   forms16 ??= addressForms16();
   formats ??= decodedFormats(core, forms16);
   new Uint16Array(core.memory.buffer, core.ADDR16_AT.value, forms16.length).set(forms16);
-  new Uint8Array(core.memory.buffer, core.FORMAT_AT.value, formats.length).set(formats);
+  new Uint8Array(core.memory.buffer, core.FORMAT_AT.value, formats.format.length).set(formats.format);
+  new Uint32Array(core.memory.buffer, core.LEFT_AT.value, formats.left.length).set(formats.left);
   return core;
 }
 
@@ -89,15 +91,15 @@ function addressForms16(): Uint16Array {
 }
 
 /**
- * ModRM (and SIB) bytes to probe an opcode with: every group (reg) in a memory and a register
- * form, and every addressing shape (mod 0-2 with a base, SIB with and without base, disp32; in
- * 16-bit addressing also disp16) and register. The decoder reads reg for the group and
- * mod/rm/SIB for the operand, independently.
+ * ModRM (and SIB) bytes to probe an opcode with, and the group each stands for (-1: all): every
+ * group (reg) in a memory and a register form, and every addressing shape (mod 0-2 with a
+ * base, SIB with and without base, disp32; in 16-bit addressing also disp16) and register. The
+ * decoder reads reg for the group and mod/rm/SIB for the operand, independently.
  */
-const MODRM_PROBES: [number, number][] = [];
-for (let reg = 0; reg < 8; reg++) MODRM_PROBES.push([reg << 3, 0x11], [0xc0 | (reg << 3), 0x11]);
-for (let mod = 0; mod < 3; mod++) for (const rm of [1, 4, 5, 6]) for (const sib of rm === 4 ? [0x11, 0x25] : [0x11]) MODRM_PROBES.push([(mod << 6) | rm, sib]);
-for (let rm = 0; rm < 8; rm++) MODRM_PROBES.push([0xc0 | rm, 0x11]);
+const MODRM_PROBES: [number, number, number][] = [];
+for (let reg = 0; reg < 8; reg++) MODRM_PROBES.push([reg << 3, 0x11, reg], [0xc0 | (reg << 3), 0x11, reg]);
+for (let mod = 0; mod < 3; mod++) for (const rm of [1, 4, 5, 6]) for (const sib of rm === 4 ? [0x11, 0x25] : [0x11]) MODRM_PROBES.push([(mod << 6) | rm, sib, -1]);
+for (let rm = 0; rm < 8; rm++) MODRM_PROBES.push([0xc0 | rm, 0x11, -1]);
 
 /** Length of the ModRM, SIB and displacement bytes of a 32-bit address form. */
 function modrmBytes(modrm: number, sib: number): number {
@@ -111,14 +113,17 @@ function modrmBytes(modrm: number, sib: number): number {
 
 /**
  * For each mode, combination of prefix classes (PREFIX_BYTES) and one-byte opcode the core
- * executes, the format the decoder decodes it: immediate size (a moffs address counts as the
- * immediate), ModRM, whether the register forms and the memory forms decode as plain ModRM/SIB
+ * executes, the format the decoder decodes it: immediate size (a moffs address and a far
+ * pointer's selector count with the immediate), ModRM, whether the register forms and the memory forms decode as plain ModRM/SIB
  * forms (lea, bound: no register forms), 32-bit ones or in i386 with an address-size prefix
  * the 16-bit ones of `forms16`, and FMT_DECODED. 0 when the decoder disagrees otherwise; the
- * core then leaves the instruction to emulator.ts.
+ * core then leaves the instruction to emulator.ts. `left`, where not all of a form decodes so:
+ * the groups of the memory forms that do not (bit g), of the register forms << 8, and whether
+ * the decoder rejects them all (emulator.ts stops there as invalid), 1 << 16 and 1 << 24.
  */
-function decodedFormats(core: EmulatorCore, forms16: Uint16Array): Uint8Array {
+function decodedFormats(core: EmulatorCore, forms16: Uint16Array): { format: Uint8Array; left: Uint32Array } {
   const out = new Uint8Array(2 * 16 * 256);
+  const left = new Uint32Array(out.length);
   const ins = new Insn();
   const buf = new Uint8Array(24);
   for (const mode64 of [false, true]) for (let prefixes = 0; prefixes < 16; prefixes++) {
@@ -131,26 +136,39 @@ function decodedFormats(core: EmulatorCore, forms16: Uint16Array): Uint8Array {
       buf.set(pfx);
       const at = pfx.length;
       buf[at] = op;
+      buf[at + 1] = 0x01; // ModRM group 0, as the group opcodes take
       const n = decode(buf, 0, buf.length, mode64, ins);
       if (n === 0 || ins.op !== op) continue;
       const immSize = ins.immSize;
       if ((ins.flags & F_MODRM) === 0) {
-        if ((ins.flags & ~PREFIX_FLAGS) === 0 && n === at + 1 + immSize) out[table | op] = immSize | FMT_DECODED;
+        // 9a: the core stops there, so only its length matters.
+        const tail = n - at - 1;
+        if ((ins.flags & ~PREFIX_FLAGS) === 0 && (tail === immSize || (ins.kind === Kind.Far && tail === immSize + 2))) out[table | op] = tail | FMT_DECODED;
         // moffs: the absolute address as the immediate.
         else if ((ins.flags & ~PREFIX_FLAGS) === (F_MEM | F_MOFFS) && immSize === 0 && n === at + 1 + ins.dispSize) out[table | op] = (ins.dispSize === 8 ? FMT_IMM8 : ins.dispSize) | FMT_DECODED;
         continue;
       }
-      let format = immSize | FMT_MODRM | FMT_REG_FORMS | FMT_MEM_FORMS | FMT_DECODED;
-      for (const [modrm, sib] of MODRM_PROBES) {
+      // Per form (memory, register): the groups not plain, whether one of those decodes, whether one is plain.
+      const notPlain = [0, 0] as [number, number], decodes = [false, false], plainSeen = [false, false];
+      for (const [modrm, sib, group] of MODRM_PROBES) {
         buf[at + 1] = modrm;
         buf[at + 2] = sib;
         const len = decode(buf, 0, buf.length, mode64, ins);
         const formBytes = addr16 ? 1 + (forms16[modrm]! >> 8) : modrmBytes(modrm, sib);
         const plain = len === at + 1 + formBytes + immSize && ins.op === op && ins.immSize === immSize && (ins.flags & ~(F_MODRM | F_MEM | F_RIPREL | PREFIX_FLAGS)) === 0;
-        if (!plain) format &= ~(modrm >= 0xc0 ? FMT_REG_FORMS : FMT_MEM_FORMS);
+        const form = modrm >= 0xc0 ? 1 : 0;
+        if (plain) plainSeen[form] = true;
+        else {
+          notPlain[form] |= group < 0 ? 0xff : 1 << group;
+          if (len !== 0) decodes[form] = true;
+        }
       }
-      out[table | op] = format & (FMT_REG_FORMS | FMT_MEM_FORMS) ? format : 0;
+      // Rejected: every probe that is not plain, and not an addressing shape or register where others are plain.
+      const rejected = (f: number) => notPlain[f] !== 0 && !decodes[f] && (notPlain[f] !== 0xff || !plainSeen[f]);
+      const [memLeft, regLeft] = notPlain;
+      out[table | op] = immSize | FMT_MODRM | FMT_DECODED | (regLeft === 0 ? FMT_REG_FORMS : 0) | (memLeft === 0 ? FMT_MEM_FORMS : 0);
+      left[table | op] = memLeft | (regLeft << 8) | (rejected(0) ? 1 << 16 : 0) | (rejected(1) ? 1 << 24 : 0);
     }
   }
-  return out;
+  return { format: out, left };
 }

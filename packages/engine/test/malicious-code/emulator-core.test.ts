@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Emulator, Stop, type RunResult } from '../../src/malicious-code/emulator.js';
 import { loadSets } from './samples/evaluate.js';
 
@@ -18,7 +18,7 @@ function bytes(seed: number, n: number, pick: (r: number) => number): Uint8Array
 }
 
 /** Bytes the core executes, weighted to what decoders and text use: ALU on memory, stack, jumps, loops. */
-const CORE_HEAVY = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x20, 0x21, 0x25, 0x28, 0x29, 0x2c, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x37, 0x38, 0x39, 0x3c, 0x40, 0x43, 0x47, 0x4b, 0x4e, 0x50, 0x54, 0x57, 0x58, 0x5c, 0x5f, 0x60, 0x61, 0x62, 0x63, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x70, 0x74, 0x75, 0x7a, 0x7e, 0x80, 0x81, 0x82, 0x83, 0x84, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0x90, 0x93, 0x98, 0x99, 0x9e, 0x9f, 0xa8, 0xa9, 0xb0, 0xb4, 0xb9, 0xbf, 0xd6, 0xd7, 0xe0, 0xe1, 0xe2, 0xe3, 0xe9, 0xeb, 0xf5, 0xf8, 0xf9, 0xfc, 0xfd, 0xff, 0xfe, 0xfa, 0xf0, 0x24, 0x44, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0x9b, 0x9c, 0x9d, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf];
+const CORE_HEAVY = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x20, 0x21, 0x25, 0x28, 0x29, 0x2c, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x37, 0x38, 0x39, 0x3c, 0x40, 0x43, 0x47, 0x4b, 0x4e, 0x50, 0x54, 0x57, 0x58, 0x5c, 0x5f, 0x60, 0x61, 0x62, 0x63, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x70, 0x74, 0x75, 0x7a, 0x7e, 0x80, 0x81, 0x82, 0x83, 0x84, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0x90, 0x93, 0x98, 0x99, 0x9e, 0x9f, 0xa8, 0xa9, 0xb0, 0xb4, 0xb9, 0xbf, 0xd6, 0xd7, 0xe0, 0xe1, 0xe2, 0xe3, 0xe9, 0xeb, 0xf5, 0xf8, 0xf9, 0xfc, 0xfd, 0xff, 0xfe, 0xfa, 0xf0, 0x24, 0x44, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0x9b, 0x9c, 0x9d, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0xc0, 0xc1, 0xd0, 0xd1, 0xd2, 0xd3, 0xd0, 0xd1, 0x9a, 0x8c, 0x8e, 0x8f, 0x8f, 0xce, 0xcf, 0xec, 0xed, 0xe4, 0xea, 0xcc];
 
 /** Prefix bytes of every class the core recognises (operand size most, as in text), to mix with CORE_HEAVY. */
 const PREFIXES = [0x66, 0x66, 0x66, 0x67, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65];
@@ -162,6 +162,27 @@ const SNIPPETS = [
   '678b86', // a 16-bit address cut by the end
   '6aff 58 50 5b 6a01 9c 5f 63c8 c4c0', // push/pop (8 bytes in 64-bit mode), movsxd (arpl in i386)
   '8b0504000000 3305feffffff 8d0500000000 c4c0', // RIP-relative operands in 64-bit mode, lea of RIP (GetPC)
+  'b8f0000080 b981000000 d1c0 d1c8 d1d0 d1d8 d1e0 d1e8 d1f0 d1f8 d3c0 d3e8 d3f8 d3d0 d3d8 c4c0', // each shift group by 1 and by cl (129: count 1 after masking)
+  'b8f00000f0 c1c000 c1e01f c1f81f c1e820 c1d01f c1d821 c1c021 c1c820 c1f8ff c4c0', // counts 0, 31, 32 and more (masked to 5 bits)
+  'b8f0f0f0f0 d0c0 d0c8 d0d0 d0d8 d0e0 d0e8 d0f8 c0e408 c0ec09 c0fc0a c0c408 c0d411 c0dc11 d2e0 d2f8 c4c0', // byte shifts: counts up to and past the width, rotates modulo 8
+  '66b80180 66d1c0 66d1c8 66c1e010 66c1e811 66c1f80f 66c1d011 66c1d811 66d3e0 c4c0', // 16-bit shifts
+  'b001 c0e008 c4c0', // shl by exactly the width: CF is the low bit
+  '66b80100 66c1e010 c4c0', // the same in 16 bits
+  'd3e0 d2e9 c4c0', // cl undefined: the count is the start address's low byte
+  'b800010010 d120 d128 d138 c10004 c10804 d330 c020ff 66d100 d1a0ff000000 c4c0', // shifts in memory, one partly outside
+  '9a0000000023 00 c4c0', // far call: stops
+  '669a00002300 c4c0', // far call with operand size
+  'ea000000002300 c4c0', '66ea00002300 c4c0', 'ca0400 c4c0', 'cb', 'cf', 'cc', 'ce', 'f1', // far jump and returns, int3, into, int1: stop
+  'e480 c4c0', 'e680', 'ec', 'ed', '66ed', 'ee', 'ef', 'f4', 'fa', 'fb', // in/out, hlt, cli/sti: stop
+  'b800010010 8cc0 8cc9 8cd2 8cdb 8ce4 8ced 8c00 8c0801 8c10 8c1802 8c20 8c2803 c4c0', // mov from each segment register, to registers and memory
+  '8cf0 c4c0', '8cf8 c4c0', '8c30 c4c0', '8c3c24 c4c0', '668cf8 c4c0', '648c38 c4c0', // mov from segment registers 6, 7: invalid
+  '8ec0 c4c0', '8e18 c4c0', '8ee8 c4c0', '8ef0 c4c0', '8e38 c4c0', '678e07 c4c0', // mov to each segment register: stops (fault or invalid)
+  'b800010010 6a01 6a02 6a03 6a04 6a05 8fc1 8f00 8f0424 8f4424fc 8f442404 c4c0', // pop r/m: registers, memory, esp-relative (the address after the pop)
+  '6a01 66 8fc3 668f00 8fc4 c4c0', // 16-bit pop r/m, pop esp
+  'bcfc1f0020 8f00 c4c0', // pop r/m at the stack's top edge: the read faults
+  '8fc8 c4c0', '8f08 c4c0', '8f38 c4c0', '668ff8 c4c0', '2e8f10 c4c0', // pop r/m groups 1-7: invalid
+  '8dc0 c4c0', '8dd9 c4c0', '668dc0 c4c0', '648dc0 c4c0', '678dff c4c0', // lea of a register: invalid (not a step)
+  '40 8d00 8dc0 c4c0', // invalid after steps
   '0480 0580ffffff 6a80 6b0080 8b4080 8a448080 8b8080000000 c4c0', // negative immediates and displacements of each size (sign extension)
 ];
 
@@ -169,6 +190,18 @@ describe('emulator core (WebAssembly) against the TypeScript steps', () => {
   it('flag and operand edge cases: identical runs', () => {
     const args = SNIPPETS.map((h) => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex')));
     expect(compare(args, 1, 200)).toBeGreaterThan(200);
+  });
+
+  it('shifts, segment register moves, pop r/m, the stops (privileged, far, int3, into) and the ModRM groups the decoder rejects run in the core alone', () => {
+    const e = new Emulator(true);
+    const handedBack = vi.spyOn(e as unknown as { finishRun: () => void }, 'finishRun');
+    const stops = ['b800010010 d1e0 d3c8 c0f803 66d1d0 d200 8cd8 8c00 6a01 8f00 6a02 8fc1 9a0000000023', '8ee0', '8cf0', '8f08', '8dc0', '40 d1e0', 'ec', 'ce', '66ea00002300'].map((h) => {
+      const arg = new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
+      e.beginArgument(arg, arg.length);
+      return e.run(0, false, 100).stop;
+    });
+    expect(stops).toEqual([Stop.Fault, Stop.Fault, Stop.Invalid, Stop.Invalid, Stop.Invalid, Stop.Left, Stop.Fault, Stop.Fault, Stop.Fault]);
+    expect(handedBack).not.toHaveBeenCalled();
   });
 
   it('random printable text: identical runs', () => {
