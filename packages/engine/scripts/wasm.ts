@@ -1,5 +1,5 @@
 // Writes the embedded WebAssembly modules from their sources: WebAssembly text (scripts/wat.ts)
-// or AssemblyScript (scripts/asc.ts).
+// or AssemblyScript (scripts/asc.ts); then the tables built from the decoders (scripts/tables.ts).
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -23,4 +23,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     writeFileSync(ENGINE_DIR + m.ts, embedModule(basename(m.source), m.name, bytes));
     console.log(`${m.ts}: ${bytes.length} bytes`);
   }
+  // Imported only now: the emulator core's tables depend on what the core just written executes.
+  const { buildDecoderTables, tablesModule, TABLES_TS } = await import('./tables.js');
+  const text = tablesModule(buildDecoderTables());
+  writeFileSync(ENGINE_DIR + TABLES_TS, text);
+  console.log(`${TABLES_TS}: ${text.length} characters`);
 }

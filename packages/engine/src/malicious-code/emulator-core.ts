@@ -2,9 +2,13 @@
 /**
  * The emulator's hot loop as WebAssembly (assembly/emulator-core.ts): one instance per Emulator,
  * whose memory also holds that emulator's memory images, registers and stamps (Emulator keeps
- * views of them). The instruction formats it may decode come from the TypeScript decoder.
+ * views of them). The instruction formats it may decode come from the TypeScript decoder: tables
+ * built here by running it (at `pnpm wasm` time: scripts/tables.ts embeds them in
+ * tables.generated.ts, and a test checks they match).
  */
 import { EMULATOR_CORE_WASM } from './emulator-core.wasm.js';
+import { unpackTable } from './packed-tables.js';
+import { ADDR16_TABLE, FORMAT_TABLE, LEFT_TABLE } from './tables.generated.js';
 import { decode, F_ADDRSIZE, F_MEM, F_MODRM, F_MOFFS, F_OPSIZE, F_RIPREL, F_SEGFS, F_SEGOTHER, Insn, Kind, NO_REG } from './x86-decoder.js';
 
 /** Slots of the state block (i32 at ST_AT), in the source's order. */
@@ -59,17 +63,19 @@ const FMT_IMM8 = 128;
 const PREFIX_BYTES = [0x2e, 0x64, 0x66, 0x67];
 const PREFIX_FLAGS = F_SEGOTHER | F_SEGFS | F_OPSIZE | F_ADDRSIZE;
 let compiled: WebAssembly.Module | undefined;
-let forms16: Uint16Array | undefined;
-let formats: { format: Uint8Array; left: Uint32Array } | undefined;
+
+/** An instance without its tables: what building them needs (`decodedFormats`). */
+export function bareEmulatorCore(): EmulatorCore {
+  compiled ??= new WebAssembly.Module(Uint8Array.from(atob(EMULATOR_CORE_WASM), (c) => c.charCodeAt(0)));
+  return new WebAssembly.Instance(compiled).exports as unknown as EmulatorCore;
+}
 
 export function emulatorCore(): EmulatorCore {
-  compiled ??= new WebAssembly.Module(Uint8Array.from(atob(EMULATOR_CORE_WASM), (c) => c.charCodeAt(0)));
-  const core = new WebAssembly.Instance(compiled).exports as unknown as EmulatorCore;
-  forms16 ??= addressForms16();
-  formats ??= decodedFormats(core, forms16);
-  new Uint16Array(core.memory.buffer, core.ADDR16_AT.value, forms16.length).set(forms16);
-  new Uint8Array(core.memory.buffer, core.FORMAT_AT.value, formats.format.length).set(formats.format);
-  new Uint32Array(core.memory.buffer, core.LEFT_AT.value, formats.left.length).set(formats.left);
+  const core = bareEmulatorCore();
+  const bytes = new Uint8Array(core.memory.buffer);
+  bytes.set(unpackTable(ADDR16_TABLE), core.ADDR16_AT.value);
+  bytes.set(unpackTable(FORMAT_TABLE), core.FORMAT_AT.value);
+  bytes.set(unpackTable(LEFT_TABLE), core.LEFT_AT.value);
   return core;
 }
 
@@ -77,7 +83,7 @@ export function emulatorCore(): EmulatorCore {
  * For each ModRM byte, the 16-bit address form the decoder decodes in i386 (address-size
  * prefix): the registers it names (bit i for register i) | its displacement size << 8.
  */
-function addressForms16(): Uint16Array {
+export function addressForms16(): Uint16Array {
   const out = new Uint16Array(256);
   const ins = new Insn();
   const buf = new Uint8Array(8).fill(0x11);
@@ -121,7 +127,7 @@ function modrmBytes(modrm: number, sib: number): number {
  * the groups of the memory forms that do not (bit g), of the register forms << 8, and whether
  * the decoder rejects them all (emulator.ts stops there as invalid), 1 << 16 and 1 << 24.
  */
-function decodedFormats(core: EmulatorCore, forms16: Uint16Array): { format: Uint8Array; left: Uint32Array } {
+export function decodedFormats(core: EmulatorCore, forms16: Uint16Array): { format: Uint8Array; left: Uint32Array } {
   const out = new Uint8Array(2 * 16 * 256);
   const left = new Uint32Array(out.length);
   const ins = new Insn();

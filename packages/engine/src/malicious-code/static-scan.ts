@@ -11,13 +11,16 @@
  *   system-call gates, backward branches, RIP-relative lea) that tell the emulator where to look.
  * From the triggers, the sled landings and the heads of the longest chains, `candidates` then
  * picks where the emulator starts.
- * The per-offset loops run as WebAssembly (scan-loops.wat) on tables built here from the
- * decoder; offsets those tables do not cover come back to `slowOffset`.
+ * The per-offset loops run as WebAssembly (scan-loops.wat) on tables built here by running the
+ * decoder (at `pnpm wasm` time: scripts/tables.ts embeds them in tables.generated.ts, and a
+ * test checks they match); offsets those tables do not cover come back to `slowOffset`.
  */
 import { Kind as Kind_ } from './x86-decoder.js';
 // A local copy: imported bindings are getter calls under tsx/vitest (hot path).
 const Kind = Kind_;
 import { MAX_ARG } from './emulator.js';
+import { unpackTable } from './packed-tables.js';
+import { FAST32_TABLE, FAST64_TABLE, PRINTABLE_TABLE } from './tables.generated.js';
 import { q as q_, quick as quick_, quickTableDriven as quickTableDriven_ } from './x86-quick.js';
 import {
   ARG_AT, CAND_AT, CHAIN_AT, FAST32_AT, FAST64_AT, HEADS_AT, ILEN_AT, KIND_AT, LANDINGS_AT, LINEND_AT, MAYBE_TRIG_AT, PTAB_AT, PTAB_BOTH_AT, RING_AT, RING_TYPE_AT, SCAN_RESULT_AT, TGT_AT, scanLoops,
@@ -181,18 +184,18 @@ export class StaticScan {
     this.wasmBytes.set(len === buf.length ? buf : buf.subarray(0, len), ARG_AT);
   }
 
-  /** Copy the tables `which` asks for (bits as in `tablesLoaded`) into the loops' memory, once. */
+  /** Unpack the tables `which` asks for (bits as in `tablesLoaded`) into the loops' memory, once. */
   private loadTables(which: number): void {
     const missing = which & ~this.tablesLoaded;
     if (missing === 0) return;
-    const mem = this.wasm.memory.buffer;
-    if (this.tablesLoaded === 0) this.wasmBytes.set(MAYBE_TRIG, MAYBE_TRIG_AT);
-    if (missing & 1) new Uint16Array(mem, FAST32_AT, 1 << 16).set((FAST32 ??= buildFast(false)));
-    if (missing & 2) new Uint16Array(mem, FAST64_AT, 1 << 16).set((FAST64 ??= buildFast(true)));
+    const bytes = this.wasmBytes;
+    if (this.tablesLoaded === 0) bytes.set(MAYBE_TRIG, MAYBE_TRIG_AT);
+    if (missing & 1) bytes.set(unpackTable(FAST32_TABLE), FAST32_AT);
+    if (missing & 2) bytes.set(unpackTable(FAST64_TABLE), FAST64_AT);
     if (missing & 4) {
-      PTAB ??= buildPrintable();
-      new Uint16Array(mem, PTAB_AT, P.BothPage).set(PTAB.subarray(0, P.BothPage));
-      new Uint16Array(mem, PTAB_BOTH_AT, 128 * 128).set(PTAB.subarray(P.BothPage));
+      const ptab = unpackTable(PRINTABLE_TABLE);
+      bytes.set(ptab.subarray(0, 2 * P.BothPage), PTAB_AT);
+      bytes.set(ptab.subarray(2 * P.BothPage), PTAB_BOTH_AT);
     }
     this.tablesLoaded |= which;
   }
@@ -314,8 +317,6 @@ const C_STOP = 4 << 4; // ret, indirect jmp/call
 const C_SEG = 5 << 4; // segment override prefix
 const F_SLED = 1 << 7, F_SIB = 1 << 8;
 const E_KIND_SHIFT = 9;
-let FAST32: Uint16Array | undefined;
-let FAST64: Uint16Array | undefined;
 
 /**
  * Opcodes (no prefix) whose length, validity and kind follow from the opcode, the ModRM byte
@@ -339,7 +340,7 @@ function tableDriven(b: number, mode64: boolean): boolean {
  * Per-mode table over the first two bytes, filled by running `quick` itself on each pair (so
  * it cannot disagree with it).
  */
-function buildFast(mode64: boolean): Uint16Array {
+export function buildFast(mode64: boolean): Uint16Array {
   const t = new Uint16Array(65536);
   const b = new Uint8Array(16);
   for (let b0 = 0; b0 < 256; b0++) {
@@ -408,11 +409,9 @@ const enum P {
   Prefix = Rare | (1 << 9), Sib = Rare | (1 << 10), Special = Rare | (1 << 11),
   PrefixPages = 256 << 7, BothPage = PrefixPages + 2 * 128 * 128,
 }
-let PTAB: Uint16Array | undefined;
 const PTAB_ENTRIES = P.BothPage + 128 * 128;
 
-function buildPrintable(): Uint16Array {
-  const fast = (FAST32 ??= buildFast(false));
+export function buildPrintable(fast: Uint16Array): Uint16Array {
   const isSeg = (b: number): boolean => (fast[b << 8]! & E_CLASS) === C_SEG;
   const isPrefix = (b: number): boolean => isSeg(b) || b === 0x66 || b === 0x67;
   const t = new Uint16Array(PTAB_ENTRIES).fill(P.Rare);

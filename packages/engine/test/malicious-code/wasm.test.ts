@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { buildDecoderTables, packTable, TABLES_TS } from '../../scripts/tables.js';
 import { compileModule, ENGINE_DIR, WASM_MODULES } from '../../scripts/wasm.js';
+import { unpackTable } from '../../src/malicious-code/packed-tables.js';
+import * as embeddedTables from '../../src/malicious-code/tables.generated.js';
+
+const embedded: Record<string, string> = embeddedTables;
 
 describe('embedded WebAssembly', () => {
   for (const m of WASM_MODULES) {
@@ -10,4 +15,25 @@ describe('embedded WebAssembly', () => {
       expect(embedded).toBe(compiled);
     });
   }
+});
+
+describe('embedded decoder tables', () => {
+  it(`${TABLES_TS} holds the tables the decoders build (run \`pnpm --filter @smtpguard/engine wasm\` after editing x86-decoder.ts, x86-quick.ts, the table builders or assembly/emulator-core.ts)`, () => {
+    const tables = buildDecoderTables();
+    expect(Object.keys(embedded).sort()).toEqual(tables.map((t) => t.name).sort());
+    // Compared as bytes: a string diff of the packed text would take minutes to print.
+    for (const { name, bytes } of tables) expect(Buffer.compare(unpackTable(embedded[name]!), bytes), name).toBe(0);
+  });
+
+  it('unpackTable gives back what packTable packed', () => {
+    let seed = 7;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+    const repeats = new Uint8Array(5000);
+    for (let i = 0; i < repeats.length; i++) repeats[i] = i % 3 === 0 ? random() : i >= 7 ? repeats[i - 7]! : 0;
+    const inputs = [
+      new Uint8Array(0), new Uint8Array(3).fill(9), new Uint8Array(70000), new Uint8Array(300).fill(0xff),
+      Uint8Array.from({ length: 4000 }, random), Uint8Array.from({ length: 9000 }, (_, i) => (i >> 4) & 0xff), repeats,
+    ];
+    for (const bytes of inputs) expect(unpackTable(packTable(bytes))).toEqual(bytes);
+  });
 });
