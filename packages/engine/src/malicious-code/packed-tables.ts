@@ -25,7 +25,13 @@ export function unpackTable(packed: string): Uint8Array {
     if (token & 1) {
       const from = o - varint();
       if (from < 0) throw new Error('packed table copies from before its start');
-      for (let k = 0; k < n; k++) out[o + k] = out[from + k]!;
+      // Byte by byte that is out[o + k] = out[from + k]: a period of o - from repeated, so each
+      // block copies all of it written so far (block starts stay multiples of the period).
+      for (let k = 0; k < n; ) {
+        const block = Math.min(n - k, o + k - from);
+        out.copyWithin(o + k, from, from + block);
+        k += block;
+      }
     } else {
       out.set(src.subarray(i, i + n), o);
       i += n;
