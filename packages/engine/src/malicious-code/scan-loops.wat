@@ -480,42 +480,54 @@
 ;; head (an offset no earlier instruction falls into), longest first (leftmost on ties); unused
 ;; slots hold offset -1, length 0.
   (func (export "heads") (param $len i32) (param $floor i32)
-    (local $i i32) (local $c i32) (local $j i32) (local $lo i32) (local $k i32) (local $reached i32)
+    (local $i i32) (local $c i32) (local $k i32) (local $reached i32) (local $floors v128) (local $ge i32)
     (i64.store offset=607232 (i32.const 0) (i64.const -1))
     (i64.store offset=607240 (i32.const 0) (i64.const -1))
     (i64.store offset=607248 (i32.const 0) (i64.const 0))
     (i64.store offset=607256 (i32.const 0) (i64.const 0))
+    (local.set $floors (call $floorLanes (local.get $floor)))
     (block $done
       (loop $next
-        ;; Most chains are below the floor: skip them four at a time (their OR is at least each one).
+        ;; Most chains are below the floor: skip 32 at a time, then eight at a time to the first
+        ;; that is not.
+        (block $near
+          (loop $skip32
+            (br_if $near (i32.gt_s (i32.add (local.get $i) (i32.const 32)) (local.get $len)))
+            (br_if $near (v128.any_true (i16x8.ge_u
+              (i16x8.max_u
+                (i16x8.max_u
+                  (v128.load offset=147520 (i32.shl (local.get $i) (i32.const 1)))
+                  (v128.load offset=147536 (i32.shl (local.get $i) (i32.const 1))))
+                (i16x8.max_u
+                  (v128.load offset=147552 (i32.shl (local.get $i) (i32.const 1)))
+                  (v128.load offset=147568 (i32.shl (local.get $i) (i32.const 1)))))
+              (local.get $floors))))
+            (local.set $i (i32.add (local.get $i) (i32.const 32)))
+            (br $skip32)))
         (block $skipped
           (loop $skip
-            (br_if $skipped (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $len)))
-            (br_if $skipped (i32.ge_u
-              (i32.or
-                (i32.or (i32.load16_u offset=147520 (i32.shl (local.get $i) (i32.const 1)))
-                        (i32.load16_u offset=147522 (i32.shl (local.get $i) (i32.const 1))))
-                (i32.or (i32.load16_u offset=147524 (i32.shl (local.get $i) (i32.const 1)))
-                        (i32.load16_u offset=147526 (i32.shl (local.get $i) (i32.const 1)))))
-              (local.get $floor)))
-            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br_if $skipped (i32.gt_s (i32.add (local.get $i) (i32.const 8)) (local.get $len)))
+            (local.set $ge (i8x16.bitmask (i16x8.ge_u
+              (v128.load offset=147520 (i32.shl (local.get $i) (i32.const 1)))
+              (local.get $floors))))
+            (if (local.get $ge)
+              (then
+                (local.set $i (i32.add (local.get $i) (i32.shr_u (i32.ctz (local.get $ge)) (i32.const 1))))
+                (br $skipped)))
+            (local.set $i (i32.add (local.get $i) (i32.const 8)))
             (br $skip)))
         (br_if $done (i32.ge_s (local.get $i) (local.get $len)))
         (local.set $c (i32.load16_u offset=147520 (i32.shl (local.get $i) (i32.const 1))))
         (if (i32.ge_u (local.get $c) (local.get $floor))
           (then
-            ;; A head: no instruction of the 15 bytes before ends exactly here.
-            (local.set $reached (i32.const 0))
-            (local.set $j (i32.sub (local.get $i) (i32.const 1)))
-            (local.set $lo (i32.sub (local.get $i) (i32.const 15)))
-            (local.set $lo (select (local.get $lo) (i32.const 0) (i32.gt_s (local.get $lo) (i32.const 0))))
-            (block $found
-              (loop $back
-                (br_if $found (i32.lt_s (local.get $j) (local.get $lo)))
-                (if (i32.eq (i32.add (local.get $j) (i32.load8_u offset=180608 (local.get $j))) (local.get $i))
-                  (then (local.set $reached (i32.const 1)) (br $found)))
-                (local.set $j (i32.sub (local.get $j) (i32.const 1)))
-                (br $back)))
+            ;; A head: no instruction of the 15 bytes before ends exactly here. Lane k holds the
+            ;; length at i - 16 + k, which ends at i when it is 16 - k (lane 0: never); lanes
+            ;; before offset 0 do not count.
+            (local.set $reached (i32.and
+              (i8x16.bitmask (i8x16.eq
+                (v128.load offset=180592 (local.get $i))
+                (v128.const i8x16 16 15 14 13 12 11 10 9 8 7 6 5 4 3 2 1)))
+              (i32.shl (i32.const -1) (select (i32.sub (i32.const 16) (local.get $i)) (i32.const 0) (i32.lt_s (local.get $i) (i32.const 16))))))
             (if (i32.eqz (local.get $reached))
               (then
                 ;; Insert it in order (slot k, from the last one up), then raise the floor when full.
@@ -533,9 +545,14 @@
                 (i32.store offset=607248 (i32.shl (local.get $k) (i32.const 2)) (local.get $c))
                 (i32.store offset=607232 (i32.shl (local.get $k) (i32.const 2)) (local.get $i))
                 (if (i32.ge_u (i32.load offset=607260 (i32.const 0)) (local.get $floor))
-                  (then (local.set $floor (i32.add (i32.load offset=607260 (i32.const 0)) (i32.const 1)))))))))
+                  (then
+                    (local.set $floor (i32.add (i32.load offset=607260 (i32.const 0)) (i32.const 1)))
+                    (local.set $floors (call $floorLanes (local.get $floor)))))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next))))
+  ;; The floor in each u16 lane (capped: the loop compares each offset it stops at again).
+  (func $floorLanes (param $floor i32) (result v128)
+    (i16x8.splat (select (local.get $floor) (i32.const 0xffff) (i32.lt_u (local.get $floor) (i32.const 0xffff)))))
 ;; ---- entry paths ---------------------------------------------------------------------------
 ;; Where the emulator should start before a trigger, from the last full scan's ilen, kind and
 ;; tgt. The straight-line path from an offset falls through or takes a direct jump or call. Kinds
