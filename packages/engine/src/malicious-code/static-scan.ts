@@ -94,7 +94,7 @@ export class StaticScan {
     this.pathsReady = false;
     this.headsFloor = -1;
     // One pass (right to left, in scan-loops.wat): decode, chain lengths, straight-line sled
-    // ends, longest chain (leftmost on ties) and triggers. Triggers go into a ring of
+    // ends and triggers; then the longest chain (leftmost on ties), from the chains. Triggers go into a ring of
     // MAX_TRIGGERS slots, so the ring ends up holding the leftmost MAX_TRIGGERS of them. `tgt`
     // is written for direct branches only (readers look at it only for those kinds). The loop
     // counts the longest run of consecutive sled-instruction offsets: every offset of a sled is
