@@ -17,7 +17,8 @@
 ;;   278912  linEnd (i32, one more than the argument)
 ;;   344464  the trigger ring (i32 offsets), 344720 its types (u8)
 ;;   344784  MAYBE_TRIG (u8 per first byte)
-;;   345088  FAST32, 476160 FAST64 (u16 entries, index (b0 << 8) | b1)
+;;   345088  FAST32, 476160 FAST64 (u16 entries, index (b0 << 8) | b1; FAST64 right after FAST32,
+;;           so that scanRun indexes both with the mode in bit 16)
 ;;   607232  the chain heads: 4 offsets (i32), then at 607248 their chain lengths (i32)
 ;;   607264  the results of a scan (4 x i32)
 ;;   607280  entry paths: fwdNext slots (i32, one more than the argument), 672832 dist (u16,
@@ -200,91 +201,68 @@
     (global.set $snt (i32.const 0))
     (global.set $gsled (i32.const 0))
     (global.set $smaxSled (i32.const 0))
-    (global.set $gb1 (i32.const 0))
+    (global.set $gb1 (i32.shl (local.get $mode64) (i32.const 16)))
     (global.set $spending (i32.const 0))
     ;; Execution that falls off the end has an empty chain and ends a sled there.
     (i32.store16 offset=147520 (i32.shl (local.get $len) (i32.const 1)) (i32.const 0))
     (i32.store offset=278912 (i32.shl (local.get $len) (i32.const 2)) (local.get $len)))
 
-  (func $ringPush (param $nt i32) (param $off i32) (param $type i32) (result i32)
-    (i32.store offset=344464 (i32.shl (i32.and (local.get $nt) (i32.const 63)) (i32.const 2)) (local.get $off))
-    (i32.store8 offset=344720 (i32.and (local.get $nt) (i32.const 63)) (local.get $type))
-    (i32.add (local.get $nt) (i32.const 1)))
-
-  ;; static-scan.ts normalTrigger for the plain instruction at i whose first byte MAYBE_TRIG
-  ;; marks for this mode: an FPU environment store (2) or, in 64-bit mode, a RIP-relative lea (5).
-  (func $normalTrigger (param $i i32) (param $len i32) (result i32)
-    (local $b i32) (local $m i32) (local $b2 i32)
-    (local.set $b (i32.load8_u offset=131072 (local.get $i)))
-    (local.set $m (select (i32.load8_u offset=131073 (local.get $i)) (i32.const 0)
-      (i32.lt_s (i32.add (local.get $i) (i32.const 1)) (local.get $len))))
-    (local.set $b2 (select (i32.load8_u offset=131074 (local.get $i)) (i32.const -1)
-      (i32.lt_s (i32.add (local.get $i) (i32.const 2)) (local.get $len))))
-    (if (i32.and
-          (i32.or (i32.eq (local.get $b) (i32.const 0xd9)) (i32.eq (local.get $b) (i32.const 0xdd)))
-          (i32.and (i32.lt_u (local.get $m) (i32.const 0xc0)) (i32.eq (i32.and (local.get $m) (i32.const 0x38)) (i32.const 0x30))))
-      (then (return (i32.const 2))))
-    (if (i32.and
-          (i32.and (i32.eq (local.get $b) (i32.const 0x0f)) (i32.eq (local.get $m) (i32.const 0xae)))
-          (i32.and (i32.lt_u (local.get $b2) (i32.const 0xc0)) (i32.eqz (i32.and (local.get $b2) (i32.const 0x38)))))
-      (then (return (i32.const 2))))
-    (if (global.get $smode64)
-      (then
-        (if (i32.and (i32.eq (local.get $b) (i32.const 0x8d)) (i32.eq (i32.and (local.get $m) (i32.const 0xc7)) (i32.const 5)))
-          (then (return (i32.const 5))))
-        (if (i32.and
-              (i32.and (i32.eq (i32.and (local.get $b) (i32.const 0xf0)) (i32.const 0x40)) (i32.eq (local.get $m) (i32.const 0x8d)))
-              (i32.and (i32.ge_s (local.get $b2) (i32.const 0)) (i32.eq (i32.and (local.get $b2) (i32.const 0xc7)) (i32.const 5))))
-          (then (return (i32.const 5))))))
-    (i32.const 0))
-
   (func (export "scanRun") (param $trig i32) (result i32)
     (local $i i32) (local $len i32) (local $nt i32)
-    (local $sled i32) (local $maxSled i32) (local $b1 i32) (local $fast i32) (local $trigMask i32)
+    (local $sled i32) (local $maxSled i32) (local $b1 i32) (local $trigMask i32)
     (local $b0 i32) (local $e i32) (local $cls i32) (local $n i32) (local $next i32) (local $c i32)
     (local $k i32) (local $tg i32) (local $inside i32) (local $tc i32) (local $m i32) (local $le i32)
+    (local $b2 i32)
     (local.set $i (global.get $gi))
     (local.set $len (global.get $glen))
     (local.set $nt (global.get $snt))
     (local.set $sled (global.get $gsled))
     (local.set $maxSled (global.get $smaxSled))
     (local.set $b1 (global.get $gb1))
-    (local.set $fast (select (i32.const 476160) (i32.const 345088) (global.get $smode64)))
     (local.set $trigMask (select (i32.const 3) (i32.const 1) (global.get $smode64)))
     (if (global.get $spending)
       (then
-        ;; slowOffset filled offset i: the sled run and its trigger, as for any offset.
+        ;; slowOffset filled offset i: the sled run, as for any offset (the loop takes its
+        ;; trigger).
         (if (i32.gt_s (i32.load offset=278912 (i32.shl (local.get $i) (i32.const 2))) (local.get $i))
           (then
             (local.set $sled (i32.add (local.get $sled) (i32.const 1)))
             (if (i32.gt_s (local.get $sled) (local.get $maxSled)) (then (local.set $maxSled (local.get $sled)))))
           (else (local.set $sled (i32.const 0))))
-        (if (local.get $trig)
-          (then (local.set $nt (call $ringPush (local.get $nt) (local.get $i) (local.get $trig)))))
         (global.set $spending (i32.const 0))
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))))
+    ;; No calls in the loop: the values it keeps in registers would be saved around them.
     (block $done
       (loop $next
+        ;; The trigger type of the offset done last (i + 1), if any, into the ring.
+        (if (local.get $trig)
+          (then
+            (i32.store offset=344464 (i32.shl (i32.and (local.get $nt) (i32.const 63)) (i32.const 2)) (i32.add (local.get $i) (i32.const 1)))
+            (i32.store8 offset=344720 (i32.and (local.get $nt) (i32.const 63)) (local.get $trig))
+            (local.set $nt (i32.add (local.get $nt) (i32.const 1)))
+            (local.set $trig (i32.const 0))))
         (br_if $done (i32.lt_s (local.get $i) (i32.const 0)))
         (local.set $b0 (i32.load8_u offset=131072 (local.get $i)))
-        (local.set $e (i32.load16_u
-          (i32.add (local.get $fast)
-            (i32.shl (i32.or (i32.shl (local.get $b0) (i32.const 8)) (local.get $b1)) (i32.const 1)))))
-        (local.set $b1 (local.get $b0))
+        ;; $b1: the byte after, and the mode in bit 16: FAST64 follows FAST32.
+        (local.set $e (i32.load16_u offset=345088
+          (i32.shl (i32.or (i32.shl (local.get $b0) (i32.const 8)) (local.get $b1)) (i32.const 1))))
+        (local.set $b1 (i32.or (local.get $b0) (i32.and (local.get $b1) (i32.const 0x10000))))
         (local.set $cls (i32.and (local.get $e) (i32.const 0x70)))
         (block $continue
           (block $zero
             (block $slow
               (if (i32.eq (local.get $cls) (i32.const 0x10))
                 (then
-                  ;; C_NORMAL: a plain instruction (F_SIB: a SIB byte with base 5 adds a disp32).
-                  (local.set $n (i32.add (i32.and (local.get $e) (i32.const 15))
-                    (select (i32.const 4) (i32.const 0)
-                      (i32.and
-                        (i32.and
-                          (i32.ne (i32.and (local.get $e) (i32.const 0x100)) (i32.const 0))
-                          (i32.lt_s (i32.add (local.get $i) (i32.const 2)) (local.get $len)))
-                        (i32.eq (i32.and (i32.load8_u offset=131074 (local.get $i)) (i32.const 7)) (i32.const 5))))))
+                  ;; C_NORMAL: a plain instruction (F_SIB, rare: a SIB byte with base 5 adds a
+                  ;; disp32).
+                  (local.set $n (i32.and (local.get $e) (i32.const 15)))
+                  (if (i32.and (local.get $e) (i32.const 0x100))
+                    (then
+                      (local.set $n (i32.add (local.get $n)
+                        (select (i32.const 4) (i32.const 0)
+                          (i32.and
+                            (i32.lt_s (i32.add (local.get $i) (i32.const 2)) (local.get $len))
+                            (i32.eq (i32.and (i32.load8_u offset=131074 (local.get $i)) (i32.const 7)) (i32.const 5))))))))
                   (local.set $next (i32.add (local.get $i) (local.get $n)))
                   (br_if $zero (i32.gt_s (local.get $next) (local.get $len)))
                   (i32.store8 offset=180608 (local.get $i) (local.get $n))
@@ -304,9 +282,29 @@
                       (local.set $sled (i32.const 0))
                       (if (i32.and (i32.load8_u offset=344784 (local.get $b0)) (local.get $trigMask))
                         (then
-                          (local.set $tc (call $normalTrigger (local.get $i) (local.get $len)))
-                          (if (local.get $tc)
-                            (then (local.set $nt (call $ringPush (local.get $nt) (local.get $i) (local.get $tc)))))))))
+                          ;; static-scan.ts normalTrigger: an FPU environment store (2) or, in
+                          ;; 64-bit mode, a RIP-relative lea (5).
+                          (local.set $m (select (i32.load8_u offset=131073 (local.get $i)) (i32.const 0)
+                            (i32.lt_s (i32.add (local.get $i) (i32.const 1)) (local.get $len))))
+                          (local.set $b2 (select (i32.load8_u offset=131074 (local.get $i)) (i32.const -1)
+                            (i32.lt_s (i32.add (local.get $i) (i32.const 2)) (local.get $len))))
+                          (local.set $trig (block $found (result i32)
+                            (if (i32.and
+                                  (i32.or (i32.eq (local.get $b0) (i32.const 0xd9)) (i32.eq (local.get $b0) (i32.const 0xdd)))
+                                  (i32.and (i32.lt_u (local.get $m) (i32.const 0xc0)) (i32.eq (i32.and (local.get $m) (i32.const 0x38)) (i32.const 0x30))))
+                              (then (br $found (i32.const 2))))
+                            (if (i32.and
+                                  (i32.and (i32.eq (local.get $b0) (i32.const 0x0f)) (i32.eq (local.get $m) (i32.const 0xae)))
+                                  (i32.and (i32.lt_u (local.get $b2) (i32.const 0xc0)) (i32.eqz (i32.and (local.get $b2) (i32.const 0x38)))))
+                              (then (br $found (i32.const 2))))
+                            (if (i32.eqz (global.get $smode64)) (then (br $found (i32.const 0))))
+                            (if (i32.and (i32.eq (local.get $b0) (i32.const 0x8d)) (i32.eq (i32.and (local.get $m) (i32.const 0xc7)) (i32.const 5)))
+                              (then (br $found (i32.const 5))))
+                            (if (i32.and
+                                  (i32.and (i32.eq (i32.and (local.get $b0) (i32.const 0xf0)) (i32.const 0x40)) (i32.eq (local.get $m) (i32.const 0x8d)))
+                                  (i32.and (i32.ge_s (local.get $b2) (i32.const 0)) (i32.eq (i32.and (local.get $b2) (i32.const 0xc7)) (i32.const 5))))
+                              (then (br $found (i32.const 5))))
+                            (i32.const 0)))))))
                   (br $continue)))
               (br_if $zero (i32.eq (local.get $cls) (i32.const 0x20)))
               (if (i32.eq (local.get $cls) (i32.const 0x30))
@@ -345,9 +343,7 @@
                   ;; Triggers: a call into the argument (T_CALL 1) or a branch back (T_BACK 4).
                   (if (i32.and (local.get $inside)
                         (i32.or (i32.eq (local.get $k) (i32.const 3)) (i32.lt_s (local.get $tg) (local.get $i))))
-                    (then
-                      (local.set $nt (call $ringPush (local.get $nt) (local.get $i)
-                        (select (i32.const 1) (i32.const 4) (i32.eq (local.get $k) (i32.const 3)))))))
+                    (then (local.set $trig (select (i32.const 1) (i32.const 4) (i32.eq (local.get $k) (i32.const 3))))))
                   (br $continue)))
               (if (i32.eq (local.get $cls) (i32.const 0x40))
                 (then
@@ -423,9 +419,7 @@
                           (local.set $c (select (i32.const 60000) (local.get $c) (i32.gt_u (local.get $c) (i32.const 60000))))
                           (if (i32.and (i32.ge_s (local.get $tg) (i32.const 0))
                                 (i32.or (i32.eq (local.get $k) (i32.const 3)) (i32.lt_s (local.get $tg) (local.get $i))))
-                            (then
-                              (local.set $nt (call $ringPush (local.get $nt) (local.get $i)
-                                (select (i32.const 1) (i32.const 4) (i32.eq (local.get $k) (i32.const 3)))))))))
+                            (then (local.set $trig (select (i32.const 1) (i32.const 4) (i32.eq (local.get $k) (i32.const 3))))))))
                       (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
                       (br $continue)))))
               ;; Everything else (other prefixes, REX, 0F escapes, VEX, gates): slowOffset.
@@ -438,11 +432,10 @@
             (global.set $gb1 (local.get $b1))
             (global.set $spending (i32.const 1))
             (return (i32.const -2)))
-          ;; $zero: execution stops before offset i.
+          ;; $zero: execution stops before offset i (its kind is never read: see `kind`).
           (i32.store8 offset=180608 (local.get $i) (i32.const 0))
           (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (i32.const 0))
           (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
-          (i32.store8 offset=196992 (local.get $i) (i32.const 0))
           (local.set $sled (i32.const 0)))
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))
         (br $next)))
