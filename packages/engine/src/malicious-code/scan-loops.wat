@@ -689,7 +689,7 @@
   ;; `from` and them, every earlier start is out of reach too: its path can only fall into them.
   (func $entryBefore (param $t i32) (param $window i32) (result i32)
     (local $from i32) (local $firstJump i32) (local $j i32) (local $after i32) (local $earliest i32)
-    (local $unreached i32) (local $s i32) (local $next i32) (local $d i32) (local $tag i32)
+    (local $unreached i32) (local $s i32) (local $next i32) (local $d i32) (local $tag i32) (local $jumps i32)
     (local.set $from (select (i32.sub (local.get $t) (local.get $window)) (i32.const 0)
       (i32.gt_s (i32.sub (local.get $t) (local.get $window)) (i32.const 0))))
     (local.set $firstJump (local.get $t))
@@ -697,11 +697,18 @@
     (block $found
       (loop $look
         (br_if $found (i32.ge_s (local.get $j) (local.get $t)))
-        (if (i32.and
-              (i32.ne (i32.load8_u offset=180608 (local.get $j)) (i32.const 0))
-              (i32.lt_u (i32.sub (i32.load8_u offset=196992 (local.get $j)) (i32.const 2)) (i32.const 2)))
-          (then (local.set $firstJump (local.get $j)) (br $found)))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        ;; 16 offsets at a time (those from t on do not count): a length and kind 2 or 3.
+        (local.set $jumps (i32.and
+          (i8x16.bitmask (v128.and
+            (i8x16.ne (v128.load offset=180608 (local.get $j)) (v128.const i64x2 0 0))
+            (i8x16.lt_u (i8x16.sub (v128.load offset=196992 (local.get $j)) (i8x16.splat (i32.const 2))) (i8x16.splat (i32.const 2)))))
+          (select
+            (i32.sub (i32.shl (i32.const 1) (i32.sub (local.get $t) (local.get $j))) (i32.const 1))
+            (i32.const 0xffff)
+            (i32.lt_s (i32.sub (local.get $t) (local.get $j)) (i32.const 16)))))
+        (if (local.get $jumps)
+          (then (local.set $firstJump (i32.add (local.get $j) (i32.ctz (local.get $jumps)))) (br $found)))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $look)))
     (i32.store16 offset=672832 (i32.shl (local.get $t) (i32.const 1)) (i32.const 0))
     (i32.store16 offset=672834 (i32.shl (local.get $t) (i32.const 1)) (i32.const 48))
