@@ -270,18 +270,19 @@
                   (local.set $c (i32.add (i32.load16_u offset=147520 (i32.shl (local.get $next) (i32.const 1))) (i32.const 1)))
                   (local.set $c (select (i32.const 60000) (local.get $c) (i32.gt_u (local.get $c) (i32.const 60000))))
                   (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
-                  (if (i32.and (local.get $e) (i32.const 0x80))
+                  ;; F_SLED: the straight-line run goes on to where the next one ends. (Without
+                  ;; branches: sled and other instructions alternate unpredictably.)
+                  (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2))
+                    (select
+                      (i32.load offset=278912 (i32.shl (local.get $next) (i32.const 2)))
+                      (local.get $i)
+                      (i32.and (local.get $e) (i32.const 0x80))))
+                  (local.set $sled (select (i32.add (local.get $sled) (i32.const 1)) (i32.const 0) (i32.and (local.get $e) (i32.const 0x80))))
+                  (local.set $maxSled (select (local.get $sled) (local.get $maxSled) (i32.gt_s (local.get $sled) (local.get $maxSled))))
+                  (if (i32.and
+                        (i32.eqz (i32.and (local.get $e) (i32.const 0x80)))
+                        (i32.ne (i32.and (i32.load8_u offset=344784 (local.get $b0)) (local.get $trigMask)) (i32.const 0)))
                     (then
-                      ;; F_SLED: the straight-line run goes on to where the next one ends.
-                      (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2))
-                        (i32.load offset=278912 (i32.shl (local.get $next) (i32.const 2))))
-                      (local.set $sled (i32.add (local.get $sled) (i32.const 1)))
-                      (if (i32.gt_s (local.get $sled) (local.get $maxSled)) (then (local.set $maxSled (local.get $sled)))))
-                    (else
-                      (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
-                      (local.set $sled (i32.const 0))
-                      (if (i32.and (i32.load8_u offset=344784 (local.get $b0)) (local.get $trigMask))
-                        (then
                           ;; static-scan.ts normalTrigger: an FPU environment store (2) or, in
                           ;; 64-bit mode, a RIP-relative lea (5).
                           (local.set $m (select (i32.load8_u offset=131073 (local.get $i)) (i32.const 0)
@@ -304,7 +305,7 @@
                                   (i32.and (i32.eq (i32.and (local.get $b0) (i32.const 0xf0)) (i32.const 0x40)) (i32.eq (local.get $m) (i32.const 0x8d)))
                                   (i32.and (i32.ge_s (local.get $b2) (i32.const 0)) (i32.eq (i32.and (local.get $b2) (i32.const 0xc7)) (i32.const 5))))
                               (then (br $found (i32.const 5))))
-                            (i32.const 0)))))))
+                            (i32.const 0)))))
                   (br $continue)))
               (br_if $zero (i32.eq (local.get $cls) (i32.const 0x20)))
               (if (i32.eq (local.get $cls) (i32.const 0x30))
@@ -318,32 +319,38 @@
                   (i32.store8 offset=180608 (local.get $i) (local.get $n))
                   (i32.store8 offset=196992 (local.get $i) (local.get $k))
                   (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
+                  ;; Without branches: the kinds, lengths and directions come in no predictable
+                  ;; order. (The rel32 read past a rel8 one is not used.)
                   (local.set $tg (i32.add (local.get $next)
-                    (if (result i32) (i32.eq (local.get $n) (i32.const 2))
-                      (then (i32.load8_s offset=131073 (local.get $i)))
-                      (else (i32.load offset=131073 align=1 (local.get $i))))))
-                  (local.set $inside (i32.and
-                    (i32.ge_s (local.get $tg) (i32.const 0))
-                    (i32.lt_s (local.get $tg) (local.get $len))))
+                    (select
+                      (i32.load8_s offset=131073 (local.get $i))
+                      (i32.load offset=131073 align=1 (local.get $i))
+                      (i32.eq (local.get $n) (i32.const 2)))))
+                  (local.set $inside (i32.lt_u (local.get $tg) (local.get $len)))
                   (i32.store offset=213376 (i32.shl (local.get $i) (i32.const 2))
                     (select (local.get $tg) (i32.const -1) (local.get $inside)))
-                  (local.set $tc (i32.const 0))
-                  (if (i32.and (i32.gt_s (local.get $tg) (local.get $i)) (i32.lt_s (local.get $tg) (local.get $len)))
-                    (then (local.set $tc (i32.load16_u offset=147520 (i32.shl (local.get $tg) (i32.const 1))))))
+                  ;; The target's chain when it lies ahead, else 0.
+                  (local.set $tc (i32.and (local.get $inside) (i32.gt_s (local.get $tg) (local.get $i))))
+                  (local.set $tc (select
+                    (i32.load16_u offset=147520 (i32.shl (select (local.get $tg) (i32.const 0) (local.get $tc)) (i32.const 1)))
+                    (i32.const 0)
+                    (local.get $tc)))
                   ;; Jmp (2) and Call (3) go only to the target; Jcc and Loop also fall through.
-                  (if (i32.lt_u (i32.sub (local.get $k) (i32.const 2)) (i32.const 2))
-                    (then (local.set $c (i32.add (local.get $tc) (i32.const 1))))
-                    (else
-                      (local.set $m (i32.load16_u offset=147520 (i32.shl (local.get $next) (i32.const 1))))
-                      (local.set $c (i32.add
-                        (select (local.get $tc) (local.get $m) (i32.gt_u (local.get $tc) (local.get $m)))
-                        (i32.const 1)))))
+                  (local.set $m (i32.load16_u offset=147520 (i32.shl (local.get $next) (i32.const 1))))
+                  (local.set $c (i32.add
+                    (select
+                      (local.get $tc)
+                      (select (local.get $tc) (local.get $m) (i32.gt_u (local.get $tc) (local.get $m)))
+                      (i32.lt_u (i32.sub (local.get $k) (i32.const 2)) (i32.const 2)))
+                    (i32.const 1)))
                   (local.set $c (select (i32.const 60000) (local.get $c) (i32.gt_u (local.get $c) (i32.const 60000))))
                   (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
                   ;; Triggers: a call into the argument (T_CALL 1) or a branch back (T_BACK 4).
-                  (if (i32.and (local.get $inside)
-                        (i32.or (i32.eq (local.get $k) (i32.const 3)) (i32.lt_s (local.get $tg) (local.get $i))))
-                    (then (local.set $trig (select (i32.const 1) (i32.const 4) (i32.eq (local.get $k) (i32.const 3))))))
+                  (local.set $trig (select
+                    (select (i32.const 1) (i32.const 4) (i32.eq (local.get $k) (i32.const 3)))
+                    (i32.const 0)
+                    (i32.and (local.get $inside)
+                      (i32.or (i32.eq (local.get $k) (i32.const 3)) (i32.lt_s (local.get $tg) (local.get $i))))))
                   (br $continue)))
               (if (i32.eq (local.get $cls) (i32.const 0x40))
                 (then
