@@ -1,11 +1,12 @@
 ;; The loops of StaticScan (static-scan.ts) in WebAssembly: `scan`'s loop over every offset,
 ;; `printableChains` (the printable-ASCII one), `heads` (the longest chains' heads) and the entry
 ;; paths before triggers (`entryBefore`, `predecessor`), plus the argument's text class. Each
-;; runs the same statements on the same tables as the TypeScript it replaced (entry paths compute
-;; their per-offset table on demand), so it gives the same chains, lengths, kinds, sled ends,
-;; triggers, heads, entry points and classes. Why: in JavaScript every typed-array access in
-;; these loops re-checks the array's map; here it is one machine load. The loops were a third of
-;; the analysis time.
+;; computes what the TypeScript it replaced did, on the same tables (entry paths compute their
+;; per-offset table on demand; some steps take 8 or 16 offsets at once with SIMD), so it gives
+;; the same chains, lengths, kinds (where execution does not stop), sled ends, triggers, heads,
+;; entry points and classes. Why: in JavaScript every typed-array access in these loops
+;; re-checks the array's map; here it is one machine load. The loops were a third of the
+;; analysis time.
 ;;
 ;; Memory (one instance per StaticScan; scan-loops.ts names the same offsets):
 ;;   0       PTAB, the printable table (u16 entries, index (b1 << 8) | b0; prefix pages after)
@@ -17,7 +18,8 @@
 ;;   278912  linEnd (i32, one more than the argument)
 ;;   344464  the trigger ring (i32 offsets), 344720 its types (u8)
 ;;   344784  MAYBE_TRIG (u8 per first byte)
-;;   345088  FAST32, 476160 FAST64 (u16 entries, index (b0 << 8) | b1)
+;;   345088  FAST32, 476160 FAST64 (u16 entries, index (b0 << 8) | b1; FAST64 right after FAST32,
+;;           so that scanRun indexes both with the mode in bit 16)
 ;;   607232  the chain heads: 4 offsets (i32), then at 607248 their chain lengths (i32)
 ;;   607264  the results of a scan (4 x i32)
 ;;   607280  entry paths: fwdNext slots (i32, one more than the argument), 672832 dist (u16,
@@ -33,8 +35,6 @@
   (memory (export "memory") 12)
   (global $gi (mut i32) (i32.const -1))
   (global $glen (mut i32) (i32.const 0))
-  (global $gmel (mut i32) (i32.const 0))
-  (global $gmelAt (mut i32) (i32.const -1))
   (global $gsled (mut i32) (i32.const 0))
   (global $gb1 (mut i32) (i32.const 0))
 
@@ -199,104 +199,71 @@
     (global.set $gi (i32.sub (local.get $len) (i32.const 1)))
     (global.set $glen (local.get $len))
     (global.set $smode64 (local.get $mode64))
-    (global.set $gmel (i32.const 0))
-    (global.set $gmelAt (i32.const -1))
     (global.set $snt (i32.const 0))
     (global.set $gsled (i32.const 0))
     (global.set $smaxSled (i32.const 0))
-    (global.set $gb1 (i32.const 0))
+    (global.set $gb1 (i32.shl (local.get $mode64) (i32.const 16)))
     (global.set $spending (i32.const 0))
     ;; Execution that falls off the end has an empty chain and ends a sled there.
     (i32.store16 offset=147520 (i32.shl (local.get $len) (i32.const 1)) (i32.const 0))
     (i32.store offset=278912 (i32.shl (local.get $len) (i32.const 2)) (local.get $len)))
 
-  (func $ringPush (param $nt i32) (param $off i32) (param $type i32) (result i32)
-    (i32.store offset=344464 (i32.shl (i32.and (local.get $nt) (i32.const 63)) (i32.const 2)) (local.get $off))
-    (i32.store8 offset=344720 (i32.and (local.get $nt) (i32.const 63)) (local.get $type))
-    (i32.add (local.get $nt) (i32.const 1)))
-
-  ;; static-scan.ts normalTrigger for the plain instruction at i whose first byte MAYBE_TRIG
-  ;; marks for this mode: an FPU environment store (2) or, in 64-bit mode, a RIP-relative lea (5).
-  (func $normalTrigger (param $i i32) (param $len i32) (result i32)
-    (local $b i32) (local $m i32) (local $b2 i32)
-    (local.set $b (i32.load8_u offset=131072 (local.get $i)))
-    (local.set $m (select (i32.load8_u offset=131073 (local.get $i)) (i32.const 0)
-      (i32.lt_s (i32.add (local.get $i) (i32.const 1)) (local.get $len))))
-    (local.set $b2 (select (i32.load8_u offset=131074 (local.get $i)) (i32.const -1)
-      (i32.lt_s (i32.add (local.get $i) (i32.const 2)) (local.get $len))))
-    (if (i32.and
-          (i32.or (i32.eq (local.get $b) (i32.const 0xd9)) (i32.eq (local.get $b) (i32.const 0xdd)))
-          (i32.and (i32.lt_u (local.get $m) (i32.const 0xc0)) (i32.eq (i32.and (local.get $m) (i32.const 0x38)) (i32.const 0x30))))
-      (then (return (i32.const 2))))
-    (if (i32.and
-          (i32.and (i32.eq (local.get $b) (i32.const 0x0f)) (i32.eq (local.get $m) (i32.const 0xae)))
-          (i32.and (i32.lt_u (local.get $b2) (i32.const 0xc0)) (i32.eqz (i32.and (local.get $b2) (i32.const 0x38)))))
-      (then (return (i32.const 2))))
-    (if (global.get $smode64)
-      (then
-        (if (i32.and (i32.eq (local.get $b) (i32.const 0x8d)) (i32.eq (i32.and (local.get $m) (i32.const 0xc7)) (i32.const 5)))
-          (then (return (i32.const 5))))
-        (if (i32.and
-              (i32.and (i32.eq (i32.and (local.get $b) (i32.const 0xf0)) (i32.const 0x40)) (i32.eq (local.get $m) (i32.const 0x8d)))
-              (i32.and (i32.ge_s (local.get $b2) (i32.const 0)) (i32.eq (i32.and (local.get $b2) (i32.const 0xc7)) (i32.const 5))))
-          (then (return (i32.const 5))))))
-    (i32.const 0))
-
   (func (export "scanRun") (param $trig i32) (result i32)
-    (local $i i32) (local $len i32) (local $mel i32) (local $melAt i32) (local $nt i32)
-    (local $sled i32) (local $maxSled i32) (local $b1 i32) (local $fast i32) (local $trigMask i32)
+    (local $i i32) (local $len i32) (local $nt i32)
+    (local $sled i32) (local $maxSled i32) (local $b1 i32) (local $trigMask i32)
     (local $b0 i32) (local $e i32) (local $cls i32) (local $n i32) (local $next i32) (local $c i32)
     (local $k i32) (local $tg i32) (local $inside i32) (local $tc i32) (local $m i32) (local $le i32)
+    (local $b2 i32)
     (local.set $i (global.get $gi))
     (local.set $len (global.get $glen))
-    (local.set $mel (global.get $gmel))
-    (local.set $melAt (global.get $gmelAt))
     (local.set $nt (global.get $snt))
     (local.set $sled (global.get $gsled))
     (local.set $maxSled (global.get $smaxSled))
     (local.set $b1 (global.get $gb1))
-    (local.set $fast (select (i32.const 476160) (i32.const 345088) (global.get $smode64)))
     (local.set $trigMask (select (i32.const 3) (i32.const 1) (global.get $smode64)))
     (if (global.get $spending)
       (then
-        ;; slowOffset filled offset i: the longest chain, the sled run and its trigger, as for
-        ;; any offset.
-        (if (i32.load8_u offset=180608 (local.get $i))
-          (then
-            (local.set $c (i32.load16_u offset=147520 (i32.shl (local.get $i) (i32.const 1))))
-            (if (i32.ge_u (local.get $c) (local.get $mel))
-              (then (local.set $mel (local.get $c)) (local.set $melAt (local.get $i))))))
+        ;; slowOffset filled offset i: the sled run, as for any offset (the loop takes its
+        ;; trigger).
         (if (i32.gt_s (i32.load offset=278912 (i32.shl (local.get $i) (i32.const 2))) (local.get $i))
           (then
             (local.set $sled (i32.add (local.get $sled) (i32.const 1)))
             (if (i32.gt_s (local.get $sled) (local.get $maxSled)) (then (local.set $maxSled (local.get $sled)))))
           (else (local.set $sled (i32.const 0))))
-        (if (local.get $trig)
-          (then (local.set $nt (call $ringPush (local.get $nt) (local.get $i) (local.get $trig)))))
         (global.set $spending (i32.const 0))
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))))
+    ;; No calls in the loop: the values it keeps in registers would be saved around them.
     (block $done
       (loop $next
+        ;; The trigger type of the offset done last (i + 1), if any, into the ring.
+        (if (local.get $trig)
+          (then
+            (i32.store offset=344464 (i32.shl (i32.and (local.get $nt) (i32.const 63)) (i32.const 2)) (i32.add (local.get $i) (i32.const 1)))
+            (i32.store8 offset=344720 (i32.and (local.get $nt) (i32.const 63)) (local.get $trig))
+            (local.set $nt (i32.add (local.get $nt) (i32.const 1)))
+            (local.set $trig (i32.const 0))))
         (br_if $done (i32.lt_s (local.get $i) (i32.const 0)))
         (local.set $b0 (i32.load8_u offset=131072 (local.get $i)))
-        (local.set $e (i32.load16_u
-          (i32.add (local.get $fast)
-            (i32.shl (i32.or (i32.shl (local.get $b0) (i32.const 8)) (local.get $b1)) (i32.const 1)))))
-        (local.set $b1 (local.get $b0))
+        ;; $b1: the byte after, and the mode in bit 16: FAST64 follows FAST32.
+        (local.set $e (i32.load16_u offset=345088
+          (i32.shl (i32.or (i32.shl (local.get $b0) (i32.const 8)) (local.get $b1)) (i32.const 1))))
+        (local.set $b1 (i32.or (local.get $b0) (i32.and (local.get $b1) (i32.const 0x10000))))
         (local.set $cls (i32.and (local.get $e) (i32.const 0x70)))
         (block $continue
           (block $zero
             (block $slow
               (if (i32.eq (local.get $cls) (i32.const 0x10))
                 (then
-                  ;; C_NORMAL: a plain instruction (F_SIB: a SIB byte with base 5 adds a disp32).
-                  (local.set $n (i32.add (i32.and (local.get $e) (i32.const 15))
-                    (select (i32.const 4) (i32.const 0)
-                      (i32.and
-                        (i32.and
-                          (i32.ne (i32.and (local.get $e) (i32.const 0x100)) (i32.const 0))
-                          (i32.lt_s (i32.add (local.get $i) (i32.const 2)) (local.get $len)))
-                        (i32.eq (i32.and (i32.load8_u offset=131074 (local.get $i)) (i32.const 7)) (i32.const 5))))))
+                  ;; C_NORMAL: a plain instruction (F_SIB, rare: a SIB byte with base 5 adds a
+                  ;; disp32).
+                  (local.set $n (i32.and (local.get $e) (i32.const 15)))
+                  (if (i32.and (local.get $e) (i32.const 0x100))
+                    (then
+                      (local.set $n (i32.add (local.get $n)
+                        (select (i32.const 4) (i32.const 0)
+                          (i32.and
+                            (i32.lt_s (i32.add (local.get $i) (i32.const 2)) (local.get $len))
+                            (i32.eq (i32.and (i32.load8_u offset=131074 (local.get $i)) (i32.const 7)) (i32.const 5))))))))
                   (local.set $next (i32.add (local.get $i) (local.get $n)))
                   (br_if $zero (i32.gt_s (local.get $next) (local.get $len)))
                   (i32.store8 offset=180608 (local.get $i) (local.get $n))
@@ -304,23 +271,42 @@
                   (local.set $c (i32.add (i32.load16_u offset=147520 (i32.shl (local.get $next) (i32.const 1))) (i32.const 1)))
                   (local.set $c (select (i32.const 60000) (local.get $c) (i32.gt_u (local.get $c) (i32.const 60000))))
                   (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
-                  (if (i32.ge_u (local.get $c) (local.get $mel))
-                    (then (local.set $mel (local.get $c)) (local.set $melAt (local.get $i))))
-                  (if (i32.and (local.get $e) (i32.const 0x80))
+                  ;; F_SLED: the straight-line run goes on to where the next one ends. (Without
+                  ;; branches: sled and other instructions alternate unpredictably.)
+                  (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2))
+                    (select
+                      (i32.load offset=278912 (i32.shl (local.get $next) (i32.const 2)))
+                      (local.get $i)
+                      (i32.and (local.get $e) (i32.const 0x80))))
+                  (local.set $sled (select (i32.add (local.get $sled) (i32.const 1)) (i32.const 0) (i32.and (local.get $e) (i32.const 0x80))))
+                  (local.set $maxSled (select (local.get $sled) (local.get $maxSled) (i32.gt_s (local.get $sled) (local.get $maxSled))))
+                  (if (i32.and
+                        (i32.eqz (i32.and (local.get $e) (i32.const 0x80)))
+                        (i32.ne (i32.and (i32.load8_u offset=344784 (local.get $b0)) (local.get $trigMask)) (i32.const 0)))
                     (then
-                      ;; F_SLED: the straight-line run goes on to where the next one ends.
-                      (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2))
-                        (i32.load offset=278912 (i32.shl (local.get $next) (i32.const 2))))
-                      (local.set $sled (i32.add (local.get $sled) (i32.const 1)))
-                      (if (i32.gt_s (local.get $sled) (local.get $maxSled)) (then (local.set $maxSled (local.get $sled)))))
-                    (else
-                      (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
-                      (local.set $sled (i32.const 0))
-                      (if (i32.and (i32.load8_u offset=344784 (local.get $b0)) (local.get $trigMask))
-                        (then
-                          (local.set $tc (call $normalTrigger (local.get $i) (local.get $len)))
-                          (if (local.get $tc)
-                            (then (local.set $nt (call $ringPush (local.get $nt) (local.get $i) (local.get $tc)))))))))
+                          ;; static-scan.ts normalTrigger: an FPU environment store (2) or, in
+                          ;; 64-bit mode, a RIP-relative lea (5).
+                          (local.set $m (select (i32.load8_u offset=131073 (local.get $i)) (i32.const 0)
+                            (i32.lt_s (i32.add (local.get $i) (i32.const 1)) (local.get $len))))
+                          (local.set $b2 (select (i32.load8_u offset=131074 (local.get $i)) (i32.const -1)
+                            (i32.lt_s (i32.add (local.get $i) (i32.const 2)) (local.get $len))))
+                          (local.set $trig (block $found (result i32)
+                            (if (i32.and
+                                  (i32.or (i32.eq (local.get $b0) (i32.const 0xd9)) (i32.eq (local.get $b0) (i32.const 0xdd)))
+                                  (i32.and (i32.lt_u (local.get $m) (i32.const 0xc0)) (i32.eq (i32.and (local.get $m) (i32.const 0x38)) (i32.const 0x30))))
+                              (then (br $found (i32.const 2))))
+                            (if (i32.and
+                                  (i32.and (i32.eq (local.get $b0) (i32.const 0x0f)) (i32.eq (local.get $m) (i32.const 0xae)))
+                                  (i32.and (i32.lt_u (local.get $b2) (i32.const 0xc0)) (i32.eqz (i32.and (local.get $b2) (i32.const 0x38)))))
+                              (then (br $found (i32.const 2))))
+                            (if (i32.eqz (global.get $smode64)) (then (br $found (i32.const 0))))
+                            (if (i32.and (i32.eq (local.get $b0) (i32.const 0x8d)) (i32.eq (i32.and (local.get $m) (i32.const 0xc7)) (i32.const 5)))
+                              (then (br $found (i32.const 5))))
+                            (if (i32.and
+                                  (i32.and (i32.eq (i32.and (local.get $b0) (i32.const 0xf0)) (i32.const 0x40)) (i32.eq (local.get $m) (i32.const 0x8d)))
+                                  (i32.and (i32.ge_s (local.get $b2) (i32.const 0)) (i32.eq (i32.and (local.get $b2) (i32.const 0xc7)) (i32.const 5))))
+                              (then (br $found (i32.const 5))))
+                            (i32.const 0)))))
                   (br $continue)))
               (br_if $zero (i32.eq (local.get $cls) (i32.const 0x20)))
               (if (i32.eq (local.get $cls) (i32.const 0x30))
@@ -334,36 +320,38 @@
                   (i32.store8 offset=180608 (local.get $i) (local.get $n))
                   (i32.store8 offset=196992 (local.get $i) (local.get $k))
                   (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
+                  ;; Without branches: the kinds, lengths and directions come in no predictable
+                  ;; order. (The rel32 read past a rel8 one is not used.)
                   (local.set $tg (i32.add (local.get $next)
-                    (if (result i32) (i32.eq (local.get $n) (i32.const 2))
-                      (then (i32.load8_s offset=131073 (local.get $i)))
-                      (else (i32.load offset=131073 align=1 (local.get $i))))))
-                  (local.set $inside (i32.and
-                    (i32.ge_s (local.get $tg) (i32.const 0))
-                    (i32.lt_s (local.get $tg) (local.get $len))))
+                    (select
+                      (i32.load8_s offset=131073 (local.get $i))
+                      (i32.load offset=131073 align=1 (local.get $i))
+                      (i32.eq (local.get $n) (i32.const 2)))))
+                  (local.set $inside (i32.lt_u (local.get $tg) (local.get $len)))
                   (i32.store offset=213376 (i32.shl (local.get $i) (i32.const 2))
                     (select (local.get $tg) (i32.const -1) (local.get $inside)))
-                  (local.set $tc (i32.const 0))
-                  (if (i32.and (i32.gt_s (local.get $tg) (local.get $i)) (i32.lt_s (local.get $tg) (local.get $len)))
-                    (then (local.set $tc (i32.load16_u offset=147520 (i32.shl (local.get $tg) (i32.const 1))))))
+                  ;; The target's chain when it lies ahead, else 0.
+                  (local.set $tc (i32.and (local.get $inside) (i32.gt_s (local.get $tg) (local.get $i))))
+                  (local.set $tc (select
+                    (i32.load16_u offset=147520 (i32.shl (select (local.get $tg) (i32.const 0) (local.get $tc)) (i32.const 1)))
+                    (i32.const 0)
+                    (local.get $tc)))
                   ;; Jmp (2) and Call (3) go only to the target; Jcc and Loop also fall through.
-                  (if (i32.lt_u (i32.sub (local.get $k) (i32.const 2)) (i32.const 2))
-                    (then (local.set $c (i32.add (local.get $tc) (i32.const 1))))
-                    (else
-                      (local.set $m (i32.load16_u offset=147520 (i32.shl (local.get $next) (i32.const 1))))
-                      (local.set $c (i32.add
-                        (select (local.get $tc) (local.get $m) (i32.gt_u (local.get $tc) (local.get $m)))
-                        (i32.const 1)))))
+                  (local.set $m (i32.load16_u offset=147520 (i32.shl (local.get $next) (i32.const 1))))
+                  (local.set $c (i32.add
+                    (select
+                      (local.get $tc)
+                      (select (local.get $tc) (local.get $m) (i32.gt_u (local.get $tc) (local.get $m)))
+                      (i32.lt_u (i32.sub (local.get $k) (i32.const 2)) (i32.const 2)))
+                    (i32.const 1)))
                   (local.set $c (select (i32.const 60000) (local.get $c) (i32.gt_u (local.get $c) (i32.const 60000))))
                   (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
-                  (if (i32.ge_u (local.get $c) (local.get $mel))
-                    (then (local.set $mel (local.get $c)) (local.set $melAt (local.get $i))))
                   ;; Triggers: a call into the argument (T_CALL 1) or a branch back (T_BACK 4).
-                  (if (i32.and (local.get $inside)
-                        (i32.or (i32.eq (local.get $k) (i32.const 3)) (i32.lt_s (local.get $tg) (local.get $i))))
-                    (then
-                      (local.set $nt (call $ringPush (local.get $nt) (local.get $i)
-                        (select (i32.const 1) (i32.const 4) (i32.eq (local.get $k) (i32.const 3)))))))
+                  (local.set $trig (select
+                    (select (i32.const 1) (i32.const 4) (i32.eq (local.get $k) (i32.const 3)))
+                    (i32.const 0)
+                    (i32.and (local.get $inside)
+                      (i32.or (i32.eq (local.get $k) (i32.const 3)) (i32.lt_s (local.get $tg) (local.get $i))))))
                   (br $continue)))
               (if (i32.eq (local.get $cls) (i32.const 0x40))
                 (then
@@ -381,8 +369,6 @@
                   (i32.store8 offset=196992 (local.get $i) (i32.and (i32.shr_u (local.get $e) (i32.const 9)) (i32.const 15)))
                   (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (i32.const 1))
                   (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
-                  (if (i32.le_u (local.get $mel) (i32.const 1))
-                    (then (local.set $mel (i32.const 1)) (local.set $melAt (local.get $i))))
                   (br $continue)))
               (if (i32.eq (local.get $cls) (i32.const 0x50))
                 (then
@@ -400,8 +386,6 @@
                       (i32.store8 offset=196992 (local.get $i) (i32.const 0))
                       (local.set $c (i32.load16_u offset=147522 (i32.shl (local.get $i) (i32.const 1))))
                       (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
-                      (if (i32.ge_u (local.get $c) (local.get $mel))
-                        (then (local.set $mel (local.get $c)) (local.set $melAt (local.get $i))))
                       (local.set $le (i32.load offset=278916 (i32.shl (local.get $i) (i32.const 2))))
                       (if (i32.gt_s (local.get $le) (i32.add (local.get $i) (i32.const 1)))
                         (then
@@ -443,79 +427,129 @@
                           (local.set $c (select (i32.const 60000) (local.get $c) (i32.gt_u (local.get $c) (i32.const 60000))))
                           (if (i32.and (i32.ge_s (local.get $tg) (i32.const 0))
                                 (i32.or (i32.eq (local.get $k) (i32.const 3)) (i32.lt_s (local.get $tg) (local.get $i))))
-                            (then
-                              (local.set $nt (call $ringPush (local.get $nt) (local.get $i)
-                                (select (i32.const 1) (i32.const 4) (i32.eq (local.get $k) (i32.const 3)))))))))
+                            (then (local.set $trig (select (i32.const 1) (i32.const 4) (i32.eq (local.get $k) (i32.const 3))))))))
                       (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
-                      (if (i32.ge_u (local.get $c) (local.get $mel))
-                        (then (local.set $mel (local.get $c)) (local.set $melAt (local.get $i))))
                       (br $continue)))))
               ;; Everything else (other prefixes, REX, 0F escapes, VEX, gates): slowOffset.
               )
             ;; $slow: hand offset i to TypeScript, keeping the scan's state.
             (global.set $gi (local.get $i))
-            (global.set $gmel (local.get $mel))
-            (global.set $gmelAt (local.get $melAt))
             (global.set $snt (local.get $nt))
             (global.set $gsled (local.get $sled))
             (global.set $smaxSled (local.get $maxSled))
             (global.set $gb1 (local.get $b1))
             (global.set $spending (i32.const 1))
             (return (i32.const -2)))
-          ;; $zero: execution stops before offset i.
+          ;; $zero: execution stops before offset i (its kind is never read: see `kind`).
           (i32.store8 offset=180608 (local.get $i) (i32.const 0))
           (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (i32.const 0))
           (i32.store offset=278912 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
-          (i32.store8 offset=196992 (local.get $i) (i32.const 0))
           (local.set $sled (i32.const 0)))
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))
         (br $next)))
-    (i32.store offset=607264 (i32.const 0) (local.get $mel))
-    (i32.store offset=607268 (i32.const 0) (local.get $melAt))
+    (call $longestChain (local.get $len))
     (i32.store offset=607272 (i32.const 0) (local.get $nt))
     (i32.store offset=607276 (i32.const 0) (local.get $maxSled))
     (i32.const 0))
+  ;; The longest chain of the scan of len bytes and where it starts (the leftmost on ties) into
+  ;; 607264, 607268 (0 and -1 when execution stops at every offset). After the loop, 8 chains
+  ;; at a time, rather than compared at each offset in it.
+  (func $longestChain (param $len i32)
+    (local $i i32) (local $max i32) (local $lanes v128) (local $at i32) (local $hit i32)
+    (block $tail
+      (loop $wide
+        (br_if $tail (i32.gt_s (i32.add (local.get $i) (i32.const 8)) (local.get $len)))
+        (local.set $lanes (i16x8.max_u (local.get $lanes) (v128.load offset=147520 (i32.shl (local.get $i) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $wide)))
+    (local.set $lanes (i16x8.max_u (local.get $lanes) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $lanes) (local.get $lanes))))
+    (local.set $lanes (i16x8.max_u (local.get $lanes) (i8x16.shuffle 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 (local.get $lanes) (local.get $lanes))))
+    (local.set $lanes (i16x8.max_u (local.get $lanes) (i8x16.shuffle 2 3 0 1 2 3 0 1 2 3 0 1 2 3 0 1 (local.get $lanes) (local.get $lanes))))
+    (local.set $max (i16x8.extract_lane_u 0 (local.get $lanes)))
+    (block $done
+      (loop $last
+        (br_if $done (i32.ge_s (local.get $i) (local.get $len)))
+        (local.set $max (call $maxU (local.get $max) (i32.load16_u offset=147520 (i32.shl (local.get $i) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $last)))
+    (local.set $at (i32.const -1))
+    (if (local.get $max)
+      (then
+        (local.set $lanes (i16x8.splat (local.get $max)))
+        (local.set $at (i32.const 0))
+        (block $found
+          (loop $find
+            (if (i32.le_s (i32.add (local.get $at) (i32.const 8)) (local.get $len))
+              (then
+                (local.set $hit (i8x16.bitmask (i16x8.eq (local.get $lanes) (v128.load offset=147520 (i32.shl (local.get $at) (i32.const 1))))))
+                (if (local.get $hit)
+                  (then
+                    (local.set $at (i32.add (local.get $at) (i32.shr_u (i32.ctz (local.get $hit)) (i32.const 1))))
+                    (br $found)))
+                (local.set $at (i32.add (local.get $at) (i32.const 8)))
+                (br $find)))
+            (br_if $found (i32.eq (i32.load16_u offset=147520 (i32.shl (local.get $at) (i32.const 1))) (local.get $max)))
+            (local.set $at (i32.add (local.get $at) (i32.const 1)))
+            (br $find)))))
+    (i32.store offset=607264 (i32.const 0) (local.get $max))
+    (i32.store offset=607268 (i32.const 0) (local.get $at)))
+
+  (func $maxU (param $a i32) (param $b i32) (result i32)
+    (select (local.get $a) (local.get $b) (i32.gt_u (local.get $a) (local.get $b))))
+
 ;; ---- heads ---------------------------------------------------------------------------------
 ;; `heads(len, minChain)`: the 4 longest chains of at least minChain instructions that start at a
 ;; head (an offset no earlier instruction falls into), longest first (leftmost on ties); unused
 ;; slots hold offset -1, length 0.
   (func (export "heads") (param $len i32) (param $floor i32)
-    (local $i i32) (local $c i32) (local $j i32) (local $lo i32) (local $k i32) (local $reached i32)
+    (local $i i32) (local $c i32) (local $k i32) (local $reached i32) (local $floors v128) (local $ge i32)
     (i64.store offset=607232 (i32.const 0) (i64.const -1))
     (i64.store offset=607240 (i32.const 0) (i64.const -1))
     (i64.store offset=607248 (i32.const 0) (i64.const 0))
     (i64.store offset=607256 (i32.const 0) (i64.const 0))
+    (local.set $floors (call $floorLanes (local.get $floor)))
     (block $done
       (loop $next
-        ;; Most chains are below the floor: skip them four at a time (their OR is at least each one).
+        ;; Most chains are below the floor: skip 32 at a time, then eight at a time to the first
+        ;; that is not.
+        (block $near
+          (loop $skip32
+            (br_if $near (i32.gt_s (i32.add (local.get $i) (i32.const 32)) (local.get $len)))
+            (br_if $near (v128.any_true (i16x8.ge_u
+              (i16x8.max_u
+                (i16x8.max_u
+                  (v128.load offset=147520 (i32.shl (local.get $i) (i32.const 1)))
+                  (v128.load offset=147536 (i32.shl (local.get $i) (i32.const 1))))
+                (i16x8.max_u
+                  (v128.load offset=147552 (i32.shl (local.get $i) (i32.const 1)))
+                  (v128.load offset=147568 (i32.shl (local.get $i) (i32.const 1)))))
+              (local.get $floors))))
+            (local.set $i (i32.add (local.get $i) (i32.const 32)))
+            (br $skip32)))
         (block $skipped
           (loop $skip
-            (br_if $skipped (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $len)))
-            (br_if $skipped (i32.ge_u
-              (i32.or
-                (i32.or (i32.load16_u offset=147520 (i32.shl (local.get $i) (i32.const 1)))
-                        (i32.load16_u offset=147522 (i32.shl (local.get $i) (i32.const 1))))
-                (i32.or (i32.load16_u offset=147524 (i32.shl (local.get $i) (i32.const 1)))
-                        (i32.load16_u offset=147526 (i32.shl (local.get $i) (i32.const 1)))))
-              (local.get $floor)))
-            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br_if $skipped (i32.gt_s (i32.add (local.get $i) (i32.const 8)) (local.get $len)))
+            (local.set $ge (i8x16.bitmask (i16x8.ge_u
+              (v128.load offset=147520 (i32.shl (local.get $i) (i32.const 1)))
+              (local.get $floors))))
+            (if (local.get $ge)
+              (then
+                (local.set $i (i32.add (local.get $i) (i32.shr_u (i32.ctz (local.get $ge)) (i32.const 1))))
+                (br $skipped)))
+            (local.set $i (i32.add (local.get $i) (i32.const 8)))
             (br $skip)))
         (br_if $done (i32.ge_s (local.get $i) (local.get $len)))
         (local.set $c (i32.load16_u offset=147520 (i32.shl (local.get $i) (i32.const 1))))
         (if (i32.ge_u (local.get $c) (local.get $floor))
           (then
-            ;; A head: no instruction of the 15 bytes before ends exactly here.
-            (local.set $reached (i32.const 0))
-            (local.set $j (i32.sub (local.get $i) (i32.const 1)))
-            (local.set $lo (i32.sub (local.get $i) (i32.const 15)))
-            (local.set $lo (select (local.get $lo) (i32.const 0) (i32.gt_s (local.get $lo) (i32.const 0))))
-            (block $found
-              (loop $back
-                (br_if $found (i32.lt_s (local.get $j) (local.get $lo)))
-                (if (i32.eq (i32.add (local.get $j) (i32.load8_u offset=180608 (local.get $j))) (local.get $i))
-                  (then (local.set $reached (i32.const 1)) (br $found)))
-                (local.set $j (i32.sub (local.get $j) (i32.const 1)))
-                (br $back)))
+            ;; A head: no instruction of the 15 bytes before ends exactly here. Lane k holds the
+            ;; length at i - 16 + k, which ends at i when it is 16 - k (lane 0: never); lanes
+            ;; before offset 0 do not count.
+            (local.set $reached (i32.and
+              (i8x16.bitmask (i8x16.eq
+                (v128.load offset=180592 (local.get $i))
+                (v128.const i8x16 16 15 14 13 12 11 10 9 8 7 6 5 4 3 2 1)))
+              (i32.shl (i32.const -1) (select (i32.sub (i32.const 16) (local.get $i)) (i32.const 0) (i32.lt_s (local.get $i) (i32.const 16))))))
             (if (i32.eqz (local.get $reached))
               (then
                 ;; Insert it in order (slot k, from the last one up), then raise the floor when full.
@@ -533,9 +567,14 @@
                 (i32.store offset=607248 (i32.shl (local.get $k) (i32.const 2)) (local.get $c))
                 (i32.store offset=607232 (i32.shl (local.get $k) (i32.const 2)) (local.get $i))
                 (if (i32.ge_u (i32.load offset=607260 (i32.const 0)) (local.get $floor))
-                  (then (local.set $floor (i32.add (i32.load offset=607260 (i32.const 0)) (i32.const 1)))))))))
+                  (then
+                    (local.set $floor (i32.add (i32.load offset=607260 (i32.const 0)) (i32.const 1)))
+                    (local.set $floors (call $floorLanes (local.get $floor)))))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next))))
+  ;; The floor in each u16 lane (capped: the loop compares each offset it stops at again).
+  (func $floorLanes (param $floor i32) (result v128)
+    (i16x8.splat (select (local.get $floor) (i32.const 0xffff) (i32.lt_u (local.get $floor) (i32.const 0xffff)))))
 ;; ---- entry paths ---------------------------------------------------------------------------
 ;; Where the emulator should start before a trigger, from the last full scan's ilen, kind and
 ;; tgt. The straight-line path from an offset falls through or takes a direct jump or call. Kinds
@@ -658,7 +697,7 @@
   ;; `from` and them, every earlier start is out of reach too: its path can only fall into them.
   (func $entryBefore (param $t i32) (param $window i32) (result i32)
     (local $from i32) (local $firstJump i32) (local $j i32) (local $after i32) (local $earliest i32)
-    (local $unreached i32) (local $s i32) (local $next i32) (local $d i32) (local $tag i32)
+    (local $unreached i32) (local $s i32) (local $next i32) (local $d i32) (local $tag i32) (local $jumps i32)
     (local.set $from (select (i32.sub (local.get $t) (local.get $window)) (i32.const 0)
       (i32.gt_s (i32.sub (local.get $t) (local.get $window)) (i32.const 0))))
     (local.set $firstJump (local.get $t))
@@ -666,11 +705,18 @@
     (block $found
       (loop $look
         (br_if $found (i32.ge_s (local.get $j) (local.get $t)))
-        (if (i32.and
-              (i32.ne (i32.load8_u offset=180608 (local.get $j)) (i32.const 0))
-              (i32.lt_u (i32.sub (i32.load8_u offset=196992 (local.get $j)) (i32.const 2)) (i32.const 2)))
-          (then (local.set $firstJump (local.get $j)) (br $found)))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        ;; 16 offsets at a time (those from t on do not count): a length and kind 2 or 3.
+        (local.set $jumps (i32.and
+          (i8x16.bitmask (v128.and
+            (i8x16.ne (v128.load offset=180608 (local.get $j)) (v128.const i64x2 0 0))
+            (i8x16.lt_u (i8x16.sub (v128.load offset=196992 (local.get $j)) (i8x16.splat (i32.const 2))) (i8x16.splat (i32.const 2)))))
+          (select
+            (i32.sub (i32.shl (i32.const 1) (i32.sub (local.get $t) (local.get $j))) (i32.const 1))
+            (i32.const 0xffff)
+            (i32.lt_s (i32.sub (local.get $t) (local.get $j)) (i32.const 16)))))
+        (if (local.get $jumps)
+          (then (local.set $firstJump (i32.add (local.get $j) (i32.ctz (local.get $jumps)))) (br $found)))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $look)))
     (i32.store16 offset=672832 (i32.shl (local.get $t) (i32.const 1)) (i32.const 0))
     (i32.store16 offset=672834 (i32.shl (local.get $t) (i32.const 1)) (i32.const 48))

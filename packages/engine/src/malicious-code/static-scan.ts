@@ -58,6 +58,7 @@ export class StaticScan {
   readonly ilen = new Uint8Array(this.wasm.memory.buffer, ILEN_AT, MAX_ARG);
   /** Direct branch target (or -1): only for Jmp/Jcc/Loop/Call. */
   readonly tgt = new Int32Array(this.wasm.memory.buffer, TGT_AT, MAX_ARG);
+  /** The decoder's kind where `ilen` is not 0 (elsewhere stale: every reader checks `ilen` first). */
   readonly kind = new Uint8Array(this.wasm.memory.buffer, KIND_AT, MAX_ARG);
   /** Instructions executed from each offset (APE chain length). */
   readonly chain = new Uint16Array(this.wasm.memory.buffer, CHAIN_AT, MAX_ARG + 130);
@@ -94,7 +95,7 @@ export class StaticScan {
     this.pathsReady = false;
     this.headsFloor = -1;
     // One pass (right to left, in scan-loops.wat): decode, chain lengths, straight-line sled
-    // ends, longest chain (leftmost on ties) and triggers. Triggers go into a ring of
+    // ends and triggers; then the longest chain (leftmost on ties), from the chains. Triggers go into a ring of
     // MAX_TRIGGERS slots, so the ring ends up holding the leftmost MAX_TRIGGERS of them. `tgt`
     // is written for direct branches only (readers look at it only for those kinds). The loop
     // counts the longest run of consecutive sled-instruction offsets: every offset of a sled is
@@ -237,7 +238,7 @@ export class StaticScan {
       else if (k >= Kind.Int3) ok = false;
     }
     if (!ok) {
-      ilen[i] = 0; chain[i] = 0; linEnd[i] = i; kind[i] = 0;
+      ilen[i] = 0; chain[i] = 0; linEnd[i] = i;
       return 0;
     }
     ilen[i] = n;
@@ -508,7 +509,7 @@ for (let b = 0x40; b <= 0x4f; b++) MAYBE_TRIG[b] = 2;
 
 /**
  * Trigger type of the Normal instruction at `i` from its bytes (no re-decode), or 0. Also in
- * scan-loops.wat ($normalTrigger), for the offsets its table covers.
+ * scan-loops.wat (scanRun's loop), for the offsets its table covers.
  */
 export function normalTrigger(buf: Uint8Array, i: number, len: number, mode64: boolean): number {
   // FPU environment stores and RIP-relative lea.
