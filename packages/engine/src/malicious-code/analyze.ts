@@ -143,7 +143,7 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
     scan.heads(TEXT_MIN_CHAIN);
     if (scan.headOff[0]! < 0) return out;
   } else {
-    scan.scan(arg, len, mode64);
+    scan.scan(arg, len, mode64, true);
     if (text && scan.mel < TEXT_MIN_CHAIN) return out;
   }
   emu.beginArgument(arg, len);
@@ -224,8 +224,11 @@ export function analyze(arg: Uint8Array, sensitivity: Sensitivity): CodeAnalysis
   // scanning what follows it: one among the first HEAD_CHECK bytes (as in most non-ASCII text)
   // skips it. Short printable ASCII, the commonest argument of all, is recognised here without
   // the copy the WebAssembly classifier needs.
-  const printable = len >= MIN_TEXT && printableAscii(arg, HEAD_CHECK) && scan.scanPrintable32(arg, len);
-  const tclass = printable || (len < MIN_TEXT && printableAscii(arg, len)) ? 2 : scan.textClass(arg, len);
+  // The argument is copied into the scan's memory once: by scanPrintable32 when it runs, else
+  // by textClass; every later scan of it reads that copy.
+  const triedPrintable = len >= MIN_TEXT && printableAscii(arg, HEAD_CHECK);
+  const printable = triedPrintable && scan.scanPrintable32(arg, len);
+  const tclass = printable || (len < MIN_TEXT && printableAscii(arg, len)) ? 2 : scan.textClass(arg, len, triedPrintable);
   if (tclass !== 0 && len < MIN_TEXT) return { malicious: false, score: 0, signals: [] };
   const threshold = THRESHOLDS[sensitivity] ?? THRESHOLDS.medium;
   const a = analyzeMode(arg, len, false, tclass, threshold, printable);

@@ -89,7 +89,11 @@ export class StaticScan {
   readonly headOff = new Int32Array(this.wasm.memory.buffer, HEADS_AT, MAX_HEADS);
   readonly headLen = new Int32Array(this.wasm.memory.buffer, HEADS_AT + 4 * MAX_HEADS, MAX_HEADS);
 
-  scan(buf: Uint8Array, len: number, mode64: boolean): void {
+  /**
+   * `loaded`: the argument's first `len` bytes are already in the loops' memory (an earlier
+   * scanPrintable32, textClass or scan of this same argument copied them), so no copy is made.
+   */
+  scan(buf: Uint8Array, len: number, mode64: boolean, loaded = false): void {
     this.len = len;
     this.mode64 = mode64;
     this.pathsReady = false;
@@ -102,7 +106,7 @@ export class StaticScan {
     // one, so without a run of 16 there is no sled worth reporting and the sled pass is skipped.
     const w = this.wasm;
     this.loadTables(mode64 ? 2 : 1);
-    this.loadArgument(buf, len);
+    if (!loaded) this.loadArgument(buf, len);
     w.scanBegin(len, mode64 ? 1 : 0);
     let r = w.scanRun(0);
     // -2: the table does not cover offset i (two prefixes, 0F escapes, REX, gates...).
@@ -173,10 +177,10 @@ export class StaticScan {
 
   /**
    * 0 = binary, 1 = text (valid UTF-8 without control characters), 2 = printable ASCII: one
-   * pass of scan-loops.wat over a copy of the argument.
+   * pass of scan-loops.wat over a copy of the argument (`loaded`: as for `scan`).
    */
-  textClass(buf: Uint8Array, len: number): number {
-    this.loadArgument(buf, len);
+  textClass(buf: Uint8Array, len: number, loaded = false): number {
+    if (!loaded) this.loadArgument(buf, len);
     return this.wasm.textClass(len);
   }
 
