@@ -600,6 +600,13 @@ const FORM_PUSH_IMM32 = 8;
 const FORM_PUSHA = 9;
 const FORM_POPA = 10;
 const FORM_NONE = 11;
+const FORM_MOV_R8_IMM = 12;
+const FORM_MOV_R32_IMM = 13;
+const FORM_XCHG_ACC = 14;
+const FORM_TEST_AL_IMM = 15;
+const FORM_TEST_EAX_IMM = 16;
+const FORM_STRING = 17;
+const FORMS = 18;
 
 /** The one-byte form opcode `op` would take, without prefixes. */
 function formOf(op: i32): i32 {
@@ -613,13 +620,19 @@ function formOf(op: i32): i32 {
     case K_PUSHA: return FORM_PUSHA;
     case K_POPA: return FORM_POPA;
     case K_NONE: return FORM_NONE;
+    case K_MOV_R8_IMM: return FORM_MOV_R8_IMM;
+    case K_MOV_R32_IMM: return FORM_MOV_R32_IMM;
+    case K_XCHG_ACC: return FORM_XCHG_ACC;
+    case K_TEST_ACC_IMM: return op & 1 ? FORM_TEST_EAX_IMM : FORM_TEST_AL_IMM;
+    case K_STRING: return FORM_STRING;
     default: return FORM_STEP;
   }
 }
 
 /** The immediate size a one-byte form reads. */
 function formImm(form: i32): i32 {
-  return form === FORM_JCC || form === FORM_ALU_AL_IMM || form === FORM_PUSH_IMM8 ? 1 : form === FORM_ALU_EAX_IMM || form === FORM_PUSH_IMM32 ? 4 : 0;
+  if (form === FORM_JCC || form === FORM_ALU_AL_IMM || form === FORM_PUSH_IMM8 || form === FORM_MOV_R8_IMM || form === FORM_TEST_AL_IMM) return 1;
+  return form === FORM_ALU_EAX_IMM || form === FORM_PUSH_IMM32 || form === FORM_MOV_R32_IMM || form === FORM_TEST_EAX_IMM ? 4 : 0;
 }
 
 /**
@@ -628,7 +641,7 @@ function formImm(form: i32): i32 {
  * prefixes as that form reads it (no ModRM, the same immediate), else FORM_STEP.
  */
 export function fillForms(): void {
-  for (let form = 0; form <= FORM_NONE; form++) store<u8>(FORM_LEN_AT + <u32>form, <u8>(1 + formImm(form)));
+  for (let form = 0; form < FORMS; form++) store<u8>(FORM_LEN_AT + <u32>form, <u8>(1 + formImm(form)));
   for (let mode: u32 = 0; mode < 2; mode++) {
     for (let op = 0; op < 256; op++) {
       const form = formOf(op);
@@ -839,9 +852,10 @@ function saveState(result: i32): i32 {
 
 /**
  * Runs steps until the budget (BUDGET) or a stop. The one-byte forms of the commonest opcodes
- * in text (no prefix, no ModRM: inc/dec, push/pop, Jcc, ALU on the accumulator, push imm,
- * pusha/popa, BCD; see FORM_AT) skip the decoding: their length is the form's, and they run
- * their case of execute directly (emulation of printable text ~10% faster).
+ * in text (no prefix, no ModRM: inc/dec, push/pop, Jcc, ALU and test on the accumulator, push
+ * imm, pusha/popa, BCD, mov imm, xchg with the accumulator, string operations; see FORM_AT)
+ * skip the decoding: their length is the form's, and they run their case of execute directly
+ * (emulation of printable text ~10% faster).
  */
 function loop(): i32 {
   fault = false;
@@ -873,6 +887,12 @@ function loop(): i32 {
         case FORM_PUSH_IMM32: pushImm(load<i32>(MEM_AT + o + 1), 4); break;
         case FORM_PUSHA: pusha(4); break;
         case FORM_POPA: popa(4); break;
+        case FORM_MOV_R8_IMM: setReg(op & 7, 1, <u32>load<u8>(MEM_AT + o + 1)); break;
+        case FORM_MOV_R32_IMM: setReg32(op & 7, load<u32>(MEM_AT + o + 1)); break;
+        case FORM_XCHG_ACC: xchgAcc(op, 4); break;
+        case FORM_TEST_AL_IMM: testAccImm(1, <i32>load<i8>(MEM_AT + o + 1)); break;
+        case FORM_TEST_EAX_IMM: testAccImm(4, load<i32>(MEM_AT + o + 1)); break;
+        case FORM_STRING: stringOp(op, op & 1 ? 4 : 1); break;
         default: // FORM_NONE
       }
       if (fault) { result = STOP_FAULT; break; }
@@ -1039,6 +1059,15 @@ function espBased(): bool {
 
 @inline function pushImm(imm: i32, osz: i32): void { pushSized(<u32>imm, imm < 0 ? 0xffffffff : 0, osz); }
 
+@inline function xchgAcc(op: i32, osz: i32): void {
+  const r = op & 7;
+  const x = getReg(0, osz), y = getReg(r, osz);
+  setReg(0, osz, y);
+  setReg(r, osz, x);
+}
+
+@inline function testAccImm(size: i32, imm: i32): void { alu(4, getReg(0, size), <u32>imm, size); }
+
 /** One instruction (eip already at the next one; osz its operand size, 2 or 4). Returns a Stop code or -1. */
 @inline function execute(op: i32, osz: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32): i32 {
   switch (<i32>load<u8>(KIND_AT + <u32>op)) {
@@ -1146,13 +1175,7 @@ function espBased(): bool {
       }
       return -1;
     }
-    case K_XCHG_ACC: {
-      const r = op & 7;
-      const x = getReg(0, osz), y = getReg(r, osz);
-      setReg(0, osz, y);
-      setReg(r, osz, x);
-      return -1;
-    }
+    case K_XCHG_ACC: xchgAcc(op, osz); return -1;
     case K_CWDE:
       if (osz === 2) setReg(0, 2, <u32><i32><i8>reg32(0)); // cbw
       else setReg32(0, <u32>((<i32>reg32(0) << 16) >> 16));
@@ -1175,7 +1198,7 @@ function espBased(): bool {
     }
     case K_MOV_MOFFS_ACC: wr(<u32>imm, op & 1 ? osz : 1, getReg(0, op & 1 ? osz : 1)); return -1;
     case K_STRING: return stringOp(op, op & 1 ? osz : 1);
-    case K_TEST_ACC_IMM: alu(4, getReg(0, op & 1 ? osz : 1), <u32>imm, op & 1 ? osz : 1); return -1;
+    case K_TEST_ACC_IMM: testAccImm(op & 1 ? osz : 1, imm); return -1;
     case K_MOV_R8_IMM: setReg(op & 7, 1, <u32>imm); return -1;
     case K_MOV_R32_IMM: setReg(op & 7, osz, <u32>imm); return -1;
     case K_SALC: setReg(0, 1, cf ? 0xff : 0); return -1;
