@@ -410,20 +410,16 @@ function alu(k: i32, a: u32, b: u32, size: i32): u32 {
   return r;
 }
 
-/** Jcc condition c (low 4 opcode bits). */
+/**
+ * Jcc condition c (low 4 opcode bits): bit c >> 1 of the eight base conditions (o, c, z, be, s,
+ * p, l, le), inverted for odd c. The flags are 0 or 1; branch-free, as the condition is as
+ * unpredictable as the code is random.
+ */
 function cond(c: i32): bool {
-  let t: bool;
-  switch (c >> 1) {
-    case 0: t = ovf !== 0; break;
-    case 1: t = cf !== 0; break;
-    case 2: t = zf !== 0; break;
-    case 3: t = cf !== 0 || zf !== 0; break;
-    case 4: t = sf !== 0; break;
-    case 5: t = (popcnt<u32>(<u32>pfb & 0xff) & 1) === 0; break;
-    case 6: t = sf !== ovf; break;
-    default: t = zf !== 0 || sf !== ovf;
-  }
-  return (c & 1) === 1 ? !t : t;
+  const lt = sf ^ ovf;
+  const pf = (popcnt<u32>(<u32>pfb & 0xff) & 1) ^ 1;
+  const conds = ovf | (cf << 1) | (zf << 2) | ((cf | zf) << 3) | (sf << 4) | (<i32>pf << 5) | (lt << 6) | ((zf | lt) << 7);
+  return ((conds >> (c >> 1)) ^ c) & 1 ? true : false;
 }
 
 function jump(t: u32): void {
