@@ -12,7 +12,8 @@
  * HAND_BACK with nothing changed for it): emulator.ts executes that one step and calls run
  * again. Instruction
  * formats come from the TypeScript decoder through the FORMAT table, filled by
- * emulator-core.ts; this file only reads the ModRM/SIB bytes those formats announce.
+ * emulator-core.ts; this file only reads the ModRM/SIB bytes those formats announce. The
+ * commonest one-byte forms (no prefix, no ModRM) skip the decoding (FORM_AT, derived from FORMAT).
  *
  * Where a memory access faults, the loop stops at once with Stop.Fault; emulator.ts finishes
  * the instruction first. Nothing observable differs: the run ends either way, and the next run
@@ -977,6 +978,7 @@ function loop(): i32 {
     if (stop >= 0) { result = stop; break; }
     if (fault) { result = STOP_FAULT; break; }
   }
+
   return result;
 }
 
