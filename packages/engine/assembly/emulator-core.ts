@@ -12,7 +12,8 @@
  * HAND_BACK with nothing changed for it): emulator.ts executes that one step and calls run
  * again. Instruction
  * formats come from the TypeScript decoder through the FORMAT table, filled by
- * emulator-core.ts; this file only reads the ModRM/SIB bytes those formats announce.
+ * emulator-core.ts; this file only reads the ModRM/SIB bytes those formats announce. The
+ * commonest one-byte forms (no prefix, no ModRM) skip the decoding (FORM_AT, derived from FORMAT).
  *
  * Where a memory access faults, the loop stops at once with Stop.Fault; emulator.ts finishes
  * the instruction first. Nothing observable differs: the run ends either way, and the next run
@@ -46,6 +47,8 @@ export const STARTS_AT: u32 = PREFIX_AT + 256; // i32 x 256 (emulator-core.ts MA
 const KIND_AT: u32 = STARTS_AT + 1024; // u8 x 256: execute's case per opcode (kindOf)
 export const ADDR16_AT: u32 = KIND_AT + 256; // u16 x 256 per ModRM byte: 16-bit address registers | displacement size << 8
 export const LEFT_AT: u32 = ADDR16_AT + 512; // u32 per FORMAT entry: the ModRM groups it leaves (see leftForm)
+const FORM_AT: u32 = LEFT_AT + 4 * 8192; // u8 x 256 per mode: the loop's one-byte form of each opcode without prefixes (see fillForms)
+const FORM_LEN_AT: u32 = FORM_AT + 512; // u8 per one-byte form: its length
 
 const BUF_LO: u32 = 0x10000000;
 const ARG_ADDR: u32 = BUF_LO + PRE;
@@ -408,20 +411,16 @@ function alu(k: i32, a: u32, b: u32, size: i32): u32 {
   return r;
 }
 
-/** Jcc condition c (low 4 opcode bits). */
+/**
+ * Jcc condition c (low 4 opcode bits): bit c >> 1 of the eight base conditions (o, c, z, be, s,
+ * p, l, le), inverted for odd c. The flags are 0 or 1; branch-free, as the condition is as
+ * unpredictable as the code is random.
+ */
 function cond(c: i32): bool {
-  let t: bool;
-  switch (c >> 1) {
-    case 0: t = ovf !== 0; break;
-    case 1: t = cf !== 0; break;
-    case 2: t = zf !== 0; break;
-    case 3: t = cf !== 0 || zf !== 0; break;
-    case 4: t = sf !== 0; break;
-    case 5: t = (popcnt<u32>(<u32>pfb & 0xff) & 1) === 0; break;
-    case 6: t = sf !== ovf; break;
-    default: t = zf !== 0 || sf !== ovf;
-  }
-  return (c & 1) === 1 ? !t : t;
+  const lt = sf ^ ovf;
+  const pf = (popcnt<u32>(<u32>pfb & 0xff) & 1) ^ 1;
+  const conds = ovf | (cf << 1) | (zf << 2) | ((cf | zf) << 3) | (sf << 4) | (<i32>pf << 5) | (lt << 6) | ((zf | lt) << 7);
+  return ((conds >> (c >> 1)) ^ c) & 1 ? true : false;
 }
 
 function jump(t: u32): void {
@@ -582,6 +581,70 @@ function kindOf(op: i32): i32 {
     case 0xfc: return K_CLD;
     case 0xfd: return K_STD;
     default: return K_NONE; // 0x90, 0x9b
+  }
+}
+
+// The loop's one-byte forms (FORM_AT), numbered densely for one jump table; FORM_STEP: decoded in full.
+const FORM_STEP = 0;
+const FORM_INC_DEC = 1;
+const FORM_PUSH = 2;
+const FORM_POP = 3;
+const FORM_JCC = 4;
+const FORM_ALU_AL_IMM = 5;
+const FORM_ALU_EAX_IMM = 6;
+const FORM_PUSH_IMM8 = 7;
+const FORM_PUSH_IMM32 = 8;
+const FORM_PUSHA = 9;
+const FORM_POPA = 10;
+const FORM_NONE = 11;
+const FORM_MOV_R8_IMM = 12;
+const FORM_MOV_R32_IMM = 13;
+const FORM_XCHG_ACC = 14;
+const FORM_TEST_AL_IMM = 15;
+const FORM_TEST_EAX_IMM = 16;
+const FORM_STRING = 17;
+const FORMS = 18;
+
+/** The one-byte form opcode `op` would take, without prefixes. */
+function formOf(op: i32): i32 {
+  switch (kindOf(op)) {
+    case K_INC: case K_DEC: return FORM_INC_DEC;
+    case K_PUSH: return FORM_PUSH;
+    case K_POP: return FORM_POP;
+    case K_JCC: return FORM_JCC;
+    case K_ALU_ACC_IMM: return op & 1 ? FORM_ALU_EAX_IMM : FORM_ALU_AL_IMM;
+    case K_PUSH_IMM: return op === 0x6a ? FORM_PUSH_IMM8 : FORM_PUSH_IMM32;
+    case K_PUSHA: return FORM_PUSHA;
+    case K_POPA: return FORM_POPA;
+    case K_NONE: return FORM_NONE;
+    case K_MOV_R8_IMM: return FORM_MOV_R8_IMM;
+    case K_MOV_R32_IMM: return FORM_MOV_R32_IMM;
+    case K_XCHG_ACC: return FORM_XCHG_ACC;
+    case K_TEST_ACC_IMM: return op & 1 ? FORM_TEST_EAX_IMM : FORM_TEST_AL_IMM;
+    case K_STRING: return FORM_STRING;
+    default: return FORM_STEP;
+  }
+}
+
+/** The immediate size a one-byte form reads. */
+function formImm(form: i32): i32 {
+  if (form === FORM_JCC || form === FORM_ALU_AL_IMM || form === FORM_PUSH_IMM8 || form === FORM_MOV_R8_IMM || form === FORM_TEST_AL_IMM) return 1;
+  return form === FORM_ALU_EAX_IMM || form === FORM_PUSH_IMM32 || form === FORM_MOV_R32_IMM || form === FORM_TEST_EAX_IMM ? 4 : 0;
+}
+
+/**
+ * Fills FORM_AT from FORMAT (emulator-core.ts calls it once FORMAT holds the decoder's
+ * formats): an opcode takes its one-byte form in a mode where the decoder decodes it without
+ * prefixes as that form reads it (no ModRM, the same immediate), else FORM_STEP.
+ */
+export function fillForms(): void {
+  for (let form = 0; form < FORMS; form++) store<u8>(FORM_LEN_AT + <u32>form, <u8>(1 + formImm(form)));
+  for (let mode: u32 = 0; mode < 2; mode++) {
+    for (let op = 0; op < 256; op++) {
+      const form = formOf(op);
+      const format = <i32>load<u8>(FORMAT_AT + (mode << 12) + <u32>op);
+      store<u8>(FORM_AT + (mode << 8) + <u32>op, <u8>(form !== FORM_STEP && format === (F_DECODED | formImm(form)) ? form : FORM_STEP));
+    }
   }
 }
 
@@ -746,9 +809,55 @@ function saveState(result: i32): i32 {
   return result;
 }
 
+/**
+ * Bookkeeping of the step of `n` bytes at buffer offset `o` (address `a`), as emulator.ts run():
+ * BUDGET to execute it, else the loop's result. The registers it touches (TOUCH rule of `op`,
+ * with the ModRM ones) are defined lazily here.
+ */
+@inline function account(a: u32, o: u32, n: u32, op: i32, addrRegs: i32, reg: i32, rmBit: i32): i32 {
+  let written = false;
+  if (memUndoN !== 0 && o < writtenHi && o + n > writtenLo) {
+    for (let k: u32 = 0; k < n; k++) if (load<u32>(WSTAMP_AT + ((o + k) << 2)) === gen) { written = true; break; }
+  }
+  if (written) {
+    if (load<u32>(XSTAMP_AT + (o << 2)) !== gen) { wx++; if (wxFirst < 0) wxFirst = <i32>(o - PRE); }
+    if (++streak > wxRun) wxRun = streak;
+  } else {
+    if (o < PRE || o >= argEnd) return STOP_LEFT;
+    streak = 0;
+    store<u32>(VISITED_AT + ((o - PRE) << 2), visitGen);
+  }
+  store<u32>(XSTAMP_AT + (o << 2), gen);
+  steps++;
+  if (steps - lastWrite > IDLE_STEPS && syscalls === 0) return STOP_IDLE;
+  curAddr = a;
+  if (undef !== 0) {
+    const rule = <i32>load<u16>(TOUCH_AT + (<u32>op << 1));
+    let m = ((rule & 0xff) | (addrRegs & -((rule >> 8) & 1)) | ((1 << reg) & -((rule >> 9) & 1)) | (rmBit & -((rule >> 10) & 1))) & undef;
+    if (m !== 0) {
+      undef &= ~m;
+      while (m !== 0) {
+        const i = <u32>ctz<i32>(m);
+        store<u32>(LO_AT + (i << 2), a);
+        store<u32>(HI_AT + (i << 2), 0);
+        m &= m - 1;
+      }
+    }
+  }
+  return BUDGET;
+}
+
+/**
+ * Runs steps until the budget (BUDGET) or a stop. The one-byte forms of the commonest opcodes
+ * in text (no prefix, no ModRM: inc/dec, push/pop, Jcc, ALU and test on the accumulator, push
+ * imm, pusha/popa, BCD, mov imm, xchg with the accumulator, string operations; see FORM_AT)
+ * skip the decoding: their length is the form's, and they run their case of execute directly
+ * (emulation of printable text ~10% faster).
+ */
 function loop(): i32 {
   fault = false;
   let result = BUDGET;
+  const forms = FORM_AT + (mode64 ? 256 : 0);
   while (steps < maxSteps) {
     const a = eip;
     const o = a - BUF_LO;
@@ -756,10 +865,39 @@ function loop(): i32 {
       result = a - STK_LO < STK_SIZE ? HAND_BACK : STOP_LEFT; // stack code: emulator.ts
       break;
     }
+    let op = <i32>load<u8>(MEM_AT + o);
+    const form = <i32>load<u8>(forms + <u32>op);
+    if (form !== FORM_STEP) {
+      const n = <u32>load<u8>(FORM_LEN_AT + <u32>form);
+      if (o + n > memSize) { result = HAND_BACK; break; } // cut by the end: emulator.ts finds it invalid
+      const bookkept = account(a, o, n, op, 0, 0, 0);
+      if (bookkept !== BUDGET) { result = bookkept; break; }
+      eip = a + n;
+      switch (form) {
+        case FORM_INC_DEC: incDec(op, 4); break;
+        case FORM_PUSH: pushReg(op, 4); break;
+        case FORM_POP: popReg(op, 4); break;
+        case FORM_JCC: jcc(op, <i32>load<i8>(MEM_AT + o + 1)); break;
+        case FORM_ALU_AL_IMM: aluAccImm(op, 1, <i32>load<i8>(MEM_AT + o + 1)); break;
+        case FORM_ALU_EAX_IMM: aluAccImm(op, 4, load<i32>(MEM_AT + o + 1)); break;
+        case FORM_PUSH_IMM8: pushImm(<i32>load<i8>(MEM_AT + o + 1), 4); break;
+        case FORM_PUSH_IMM32: pushImm(load<i32>(MEM_AT + o + 1), 4); break;
+        case FORM_PUSHA: pusha(4); break;
+        case FORM_POPA: popa(4); break;
+        case FORM_MOV_R8_IMM: setReg(op & 7, 1, <u32>load<u8>(MEM_AT + o + 1)); break;
+        case FORM_MOV_R32_IMM: setReg32(op & 7, load<u32>(MEM_AT + o + 1)); break;
+        case FORM_XCHG_ACC: xchgAcc(op, 4); break;
+        case FORM_TEST_AL_IMM: testAccImm(1, <i32>load<i8>(MEM_AT + o + 1)); break;
+        case FORM_TEST_EAX_IMM: testAccImm(4, load<i32>(MEM_AT + o + 1)); break;
+        case FORM_STRING: stringOp(op, op & 1 ? 4 : 1); break;
+        default: // FORM_NONE
+      }
+      if (fault) { result = STOP_FAULT; break; }
+      continue;
+    }
     // Decode (format from the decoder's table; any doubt goes back to emulator.ts).
     let p = o;
     let prefixes = 0;
-    let op = <i32>load<u8>(MEM_AT + p);
     for (let c = <i32>load<u8>(PREFIX_AT + <u32>op); c !== 0 && p - o < MAX_LEN; c = <i32>load<u8>(PREFIX_AT + <u32>op)) {
       prefixes |= c;
       p++;
@@ -786,9 +924,9 @@ function loop(): i32 {
         if ((prefixes & PREFIX_ASIZE) !== 0 && !mode64) {
           // A 16-bit address: emulator.ts faults on the access (see below), so only the
           // length and the registers it names (for the lazy definition) matter.
-          const form = <u32>load<u16>(ADDR16_AT + (<u32>modrm << 1));
-          addrRegs = <i32>(form & 0xff);
-          p += form >> 8;
+          const form16 = <u32>load<u16>(ADDR16_AT + (<u32>modrm << 1));
+          addrRegs = <i32>(form16 & 0xff);
+          p += form16 >> 8;
         } else {
           base = modrm & 7;
           let dispSize = mod === 1 ? 1 : mod === 2 ? 4 : 0;
@@ -822,36 +960,8 @@ function loop(): i32 {
     if (next > memSize || next - o > MAX_LEN) { result = HAND_BACK; break; }
     const n = next - o;
 
-    // Bookkeeping, as emulator.ts run().
-    let written = false;
-    if (memUndoN !== 0 && o < writtenHi && o + n > writtenLo) {
-      for (let k: u32 = 0; k < n; k++) if (load<u32>(WSTAMP_AT + ((o + k) << 2)) === gen) { written = true; break; }
-    }
-    if (written) {
-      if (load<u32>(XSTAMP_AT + (o << 2)) !== gen) { wx++; if (wxFirst < 0) wxFirst = <i32>(o - PRE); }
-      if (++streak > wxRun) wxRun = streak;
-    } else {
-      if (o < PRE || o >= argEnd) { result = STOP_LEFT; break; }
-      streak = 0;
-      store<u32>(VISITED_AT + ((o - PRE) << 2), visitGen);
-    }
-    store<u32>(XSTAMP_AT + (o << 2), gen);
-    steps++;
-    if (steps - lastWrite > IDLE_STEPS && syscalls === 0) { result = STOP_IDLE; break; }
-    curAddr = a;
-    if (undef !== 0) {
-      const rule = <i32>load<u16>(TOUCH_AT + (<u32>op << 1));
-      let m = ((rule & 0xff) | (addrRegs & -((rule >> 8) & 1)) | ((1 << reg) & -((rule >> 9) & 1)) | (rmBit & -((rule >> 10) & 1))) & undef;
-      if (m !== 0) {
-        undef &= ~m;
-        while (m !== 0) {
-          const i = <u32>ctz<i32>(m);
-          store<u32>(LO_AT + (i << 2), a);
-          store<u32>(HI_AT + (i << 2), 0);
-          m &= m - 1;
-        }
-      }
-    }
+    const bookkept = account(a, o, n, op, addrRegs, reg, rmBit);
+    if (bookkept !== BUDGET) { result = bookkept; break; }
     // The address reads the registers as the lazy definition left them.
     let ea = <u32>disp;
     if (base === RIP) ea += BUF_LO + next;
@@ -897,6 +1007,65 @@ function espBased(): bool {
   else setReg(rmReg, size, v);
 }
 
+// Cases of execute that the loop's one-byte forms also run (see loop): osz the operand size, 2 or 4.
+
+@inline function aluAccImm(op: i32, size: i32, imm: i32): void {
+  const kk = op >> 3;
+  const r = alu(kk, getReg(0, size), <u32>imm, size);
+  if (kk !== 7) setReg(0, size, r);
+}
+
+@inline function incDec(op: i32, osz: i32): void {
+  const r = op & 7;
+  const inc = op < 0x48;
+  if (osz === 2) {
+    const keepCf = cf; // inc/dec leave CF alone
+    setReg(r, 2, alu(inc ? 0 : 5, getReg(r, 2), 1, 2));
+    cf = keepCf;
+    return;
+  }
+  const v = inc ? reg32(r) + 1 : reg32(r) - 1;
+  ovf = v === (inc ? 0x80000000 : 0x7fffffff) ? 1 : 0;
+  zf = v === 0 ? 1 : 0;
+  sf = <i32>(v >>> 31);
+  pfb = <i32>(v & 0xff);
+  setReg32(r, v);
+}
+
+@inline function pushReg(op: i32, osz: i32): void { pushSized(reg32(op & 7), load<u32>(HI_AT + (<u32>(op & 7) << 2)), osz); }
+
+@inline function popReg(op: i32, osz: i32): void {
+  const v = popSized(osz);
+  if (osz === 2) setReg(op & 7, 2, v);
+  else if (mode64) setReg64(op & 7, v, opHi);
+  else setReg32(op & 7, v);
+}
+
+@inline function jcc(op: i32, imm: i32): void { if (cond(op & 15)) jump(eip + <u32>imm); }
+
+@inline function pusha(osz: i32): void {
+  const sp = reg32(4);
+  for (let i = 0; i < 8; i++) pushSized(i === 4 ? sp : reg32(i), 0, osz);
+}
+
+@inline function popa(osz: i32): void {
+  for (let i = 7; i >= 0; i--) {
+    const v = popSized(osz);
+    if (i !== 4) setReg(i, osz, v);
+  }
+}
+
+@inline function pushImm(imm: i32, osz: i32): void { pushSized(<u32>imm, imm < 0 ? 0xffffffff : 0, osz); }
+
+@inline function xchgAcc(op: i32, osz: i32): void {
+  const r = op & 7;
+  const x = getReg(0, osz), y = getReg(r, osz);
+  setReg(0, osz, y);
+  setReg(r, osz, x);
+}
+
+@inline function testAccImm(size: i32, imm: i32): void { alu(4, getReg(0, size), <u32>imm, size); }
+
 /** One instruction (eip already at the next one; osz its operand size, 2 or 4). Returns a Stop code or -1. */
 @inline function execute(op: i32, osz: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32): i32 {
   switch (<i32>load<u8>(KIND_AT + <u32>op)) {
@@ -919,53 +1088,15 @@ function espBased(): bool {
       if (kk !== 7) setReg(reg, size, r);
       return -1;
     }
-    case K_ALU_ACC_IMM: {
-      const kk = op >> 3;
-      const size = op & 1 ? osz : 1;
-      const r = alu(kk, getReg(0, size), <u32>imm, size);
-      if (kk !== 7) setReg(0, size, r);
-      return -1;
-    }
+    case K_ALU_ACC_IMM: aluAccImm(op, op & 1 ? osz : 1, imm); return -1;
     case K_PUSH_SEG: pushSized(0x23, 0, osz); return -1;
     case K_POP_SEG: popSized(osz); return -1;
-    case K_INC: case K_DEC: {
-      const r = op & 7;
-      const inc = op < 0x48;
-      if (osz === 2) {
-        const keepCf = cf; // inc/dec leave CF alone
-        setReg(r, 2, alu(inc ? 0 : 5, getReg(r, 2), 1, 2));
-        cf = keepCf;
-        return -1;
-      }
-      const v = inc ? reg32(r) + 1 : reg32(r) - 1;
-      ovf = v === (inc ? 0x80000000 : 0x7fffffff) ? 1 : 0;
-      zf = v === 0 ? 1 : 0;
-      sf = <i32>(v >>> 31);
-      pfb = <i32>(v & 0xff);
-      setReg32(r, v);
-      return -1;
-    }
-    case K_PUSH: pushSized(reg32(op & 7), load<u32>(HI_AT + (<u32>(op & 7) << 2)), osz); return -1;
-    case K_POP: {
-      const v = popSized(osz);
-      if (osz === 2) setReg(op & 7, 2, v);
-      else if (mode64) setReg64(op & 7, v, opHi);
-      else setReg32(op & 7, v);
-      return -1;
-    }
-    case K_JCC: if (cond(op & 15)) jump(eip + <u32>imm); return -1;
-    case K_PUSHA: {
-      const sp = reg32(4);
-      for (let i = 0; i < 8; i++) pushSized(i === 4 ? sp : reg32(i), 0, osz);
-      return -1;
-    }
-    case K_POPA: {
-      for (let i = 7; i >= 0; i--) {
-        const v = popSized(osz);
-        if (i !== 4) setReg(i, osz, v);
-      }
-      return -1;
-    }
+    case K_INC: case K_DEC: incDec(op, osz); return -1;
+    case K_PUSH: pushReg(op, osz); return -1;
+    case K_POP: popReg(op, osz); return -1;
+    case K_JCC: jcc(op, imm); return -1;
+    case K_PUSHA: pusha(osz); return -1;
+    case K_POPA: popa(osz); return -1;
     case K_BOUND: return STOP_UNSUPPORTED;
     case K_ARPL: {
       if (!mode64) return STOP_UNSUPPORTED; // arpl
@@ -974,7 +1105,7 @@ function espBased(): bool {
       setReg(reg, osz, v);
       return -1;
     }
-    case K_PUSH_IMM: pushSized(<u32>imm, imm < 0 ? 0xffffffff : 0, osz); return -1;
+    case K_PUSH_IMM: pushImm(imm, osz); return -1;
     case K_IMUL: {
       const x = rdRM(isMem, ea, rmReg, osz);
       if (fault) return STOP_FAULT;
@@ -1042,13 +1173,7 @@ function espBased(): bool {
       }
       return -1;
     }
-    case K_XCHG_ACC: {
-      const r = op & 7;
-      const x = getReg(0, osz), y = getReg(r, osz);
-      setReg(0, osz, y);
-      setReg(r, osz, x);
-      return -1;
-    }
+    case K_XCHG_ACC: xchgAcc(op, osz); return -1;
     case K_CWDE:
       if (osz === 2) setReg(0, 2, <u32><i32><i8>reg32(0)); // cbw
       else setReg32(0, <u32>((<i32>reg32(0) << 16) >> 16));
@@ -1071,7 +1196,7 @@ function espBased(): bool {
     }
     case K_MOV_MOFFS_ACC: wr(<u32>imm, op & 1 ? osz : 1, getReg(0, op & 1 ? osz : 1)); return -1;
     case K_STRING: return stringOp(op, op & 1 ? osz : 1);
-    case K_TEST_ACC_IMM: alu(4, getReg(0, op & 1 ? osz : 1), <u32>imm, op & 1 ? osz : 1); return -1;
+    case K_TEST_ACC_IMM: testAccImm(op & 1 ? osz : 1, imm); return -1;
     case K_MOV_R8_IMM: setReg(op & 7, 1, <u32>imm); return -1;
     case K_MOV_R32_IMM: setReg(op & 7, osz, <u32>imm); return -1;
     case K_SALC: setReg(0, 1, cf ? 0xff : 0); return -1;

@@ -37,6 +37,8 @@ export interface EmulatorCore extends CoreLayout {
   memory: WebAssembly.Memory;
   /** Whether run() executes one-byte opcode `op` (after any prefixes it recognises; formats are filled for those only). */
   executes(op: number): number;
+  /** Derive the loop's one-byte forms from the formats (once they are filled). */
+  fillForms(): void;
   /** Continue from the state block: a Stop code, BUDGET, or HAND_BACK (the instruction at eip is emulator.ts's). */
   run(): number;
   /** Undo the last run's writes and take a new argument's sizes; returns the stamp generation. */
@@ -76,6 +78,7 @@ export function emulatorCore(): EmulatorCore {
   bytes.set(unpackTable(ADDR16_TABLE), core.ADDR16_AT.value);
   bytes.set(unpackTable(FORMAT_TABLE), core.FORMAT_AT.value);
   bytes.set(unpackTable(LEFT_TABLE), core.LEFT_AT.value);
+  core.fillForms();
   return core;
 }
 
