@@ -72,114 +72,121 @@
     (global.set $gresumed (local.get $resumed))
     ;; An empty argument: nothing to scan (the loop below reads offset i first).
     (if (i32.lt_s (local.get $i) (i32.const 0)) (then (return (i32.const 0))))
+    ;; The entry of the key at i: this byte and the next (b1 in the high byte; its top bit is
+    ;; never set, since the loop has already given up on any byte above 0x7E at i + 1). A
+    ;; segment override (0x80) is the instruction at i + 1 with one more byte: the same chain
+    ;; and sled bit (invalid when that one is, or already 15 bytes long).
+    (local.set $entry (i32.load16_u (i32.shl (i32.load16_u offset=131072 (local.get $i)) (i32.const 1))))
+    (local.set $pe (select (i32.add (local.get $pe) (i32.const 1)) (local.get $entry) (i32.and (local.get $entry) (i32.const 0x80))))
     (loop $next
-      ;; The key: this byte and the next (b1 in the high byte; its top bit is never set, since
-      ;; the loop has already given up on any byte above 0x7E at i + 1).
-      (local.set $entry (i32.load16_u (i32.shl (i32.load16_u offset=131072 (local.get $i)) (i32.const 1))))
-      ;; A segment override (0x80) is the instruction at i + 1 with one more byte: the same
-      ;; chain and sled bit (invalid when that one is, or already 15 bytes long).
-      (local.set $pe
-        (select (i32.add (local.get $pe) (i32.const 1)) (local.get $entry) (i32.and (local.get $entry) (i32.const 0x80))))
-      (block $store
-        (block $invalid
-          (block $plain
-            (br_if $plain (i32.eqz (i32.and (local.get $pe) (i32.const 0x40))))
-            ;; Rare (0x40) with no kind: a byte outside 0x20-0x7E.
-            (if (i32.eqz (i32.and (local.get $pe) (i32.const 0xf00))) (then (return (i32.const -1))))
-            (local.set $sibAt (i32.add (local.get $i) (i32.const 2)))
-            (if (i32.and (local.get $pe) (i32.const 0x200))
-              (then
-                ;; 66/67 and the prefixes after it (segment, 66, 67), up to the 15-byte limit.
-                ;; A byte's main-page entry before the end (key byte 0) tells whether it is one:
-                ;; 0x80 (segment) or 0x240 (66/67). f: 1 for 66 seen, 2 for 67.
-                (local.set $j (i32.add (local.get $i) (i32.const 1)))
-                (local.set $f (i32.shl (i32.const 1) (i32.and (i32.load8_u offset=131072 (local.get $i)) (i32.const 1))))
-                (block $core
-                  (loop $prefixes
-                    (local.set $b (i32.load8_u offset=131072 (local.get $j)))
-                    (local.set $x (i32.load16_u (i32.shl (local.get $b) (i32.const 1))))
-                    (br_if $core (i32.and (i32.ne (local.get $x) (i32.const 0x80)) (i32.ne (local.get $x) (i32.const 0x240))))
-                    (local.set $f
-                      (i32.or (local.get $f)
-                        (select
-                          (i32.shl (i32.const 1) (i32.and (local.get $b) (i32.const 1)))
-                          (i32.const 0)
-                          (i32.eq (local.get $x) (i32.const 0x240)))))
-                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
-                    (br_if $prefixes (i32.lt_s (local.get $j) (i32.add (local.get $i) (i32.const 15))))))
-                (if (i32.ge_s (local.get $j) (i32.add (local.get $i) (i32.const 15)))
-                  (then (local.set $pe (i32.const 16)))
-                  (else
-                    ;; The entry of the instruction at j (0 past the end, as in the key) in the page
-                    ;; of the 66/67 seen (66: 65536, 67: 98304, both: 720896), which counts them;
-                    ;; the other prefixes add a byte each (no prefix but 66 and 67 changes the
-                    ;; length, and those only once).
-                    (local.set $sibAt (i32.add (local.get $j) (i32.const 1)))
-                    (local.set $b2
+      ;; Most offsets have a plain or invalid entry: those take the inner loop, which leaves
+      ;; for a rare entry (resolved below into a plain one, with which it comes back).
+      (block $rare
+        (loop $common
+          (br_if $rare (i32.and (local.get $pe) (i32.const 0x40)))
+          (block $store
+            (block $invalid
+              ;; A plain entry: bits 0-4 the length (16 and up: invalid), bit 5 sled, bits 8-15
+              ;; twice a Jcc's displacement. Execution goes on at t = i + length (and at t + the
+              ;; displacement); invalid or cut by the end: chain 0.
+              (local.set $n (i32.and (local.get $pe) (i32.const 31)))
+              (br_if $invalid (i32.ge_u (local.get $n) (i32.const 16)))
+              (local.set $t (i32.add (local.get $i) (local.get $n)))
+              (br_if $invalid (i32.gt_s (local.get $t) (local.get $len)))
+              (local.set $t (i32.shl (local.get $t) (i32.const 1)))
+              (local.set $x (i32.load16_u offset=147520 (local.get $t)))
+              (local.set $y (i32.load16_u offset=147520 (i32.add (local.get $t) (i32.shr_u (local.get $pe) (i32.const 8)))))
+              (local.set $c (i32.add (select (local.get $x) (local.get $y) (i32.gt_u (local.get $x) (local.get $y))) (i32.const 1)))
+              ;; The sled run goes on through a sled instruction and ends at any other.
+              (local.set $sled (select (i32.add (local.get $sled) (i32.const 1)) (i32.const 0) (i32.and (local.get $pe) (i32.const 0x20))))
+              (br $store))
+            (local.set $pe (i32.const 16))
+            (local.set $c (i32.const 0))
+            (local.set $n (i32.const 0))
+            (local.set $sled (i32.const 0)))
+          (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
+          (i32.store8 offset=180608 (local.get $i) (local.get $n))
+          (if (i32.ge_s (local.get $sled) (i32.const 16)) (then (return (i32.const -1))))
+          (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+          (if (i32.lt_s (local.get $i) (i32.const 0)) (then (return (i32.const 0))))
+          (local.set $entry (i32.load16_u (i32.shl (i32.load16_u offset=131072 (local.get $i)) (i32.const 1))))
+          (local.set $pe (select (i32.add (local.get $pe) (i32.const 1)) (local.get $entry) (i32.and (local.get $entry) (i32.const 0x80))))
+          (br $common)))
+      ;; Rare (0x40) with no kind: a byte outside 0x20-0x7E.
+      (if (i32.eqz (i32.and (local.get $pe) (i32.const 0xf00))) (then (return (i32.const -1))))
+      (local.set $sibAt (i32.add (local.get $i) (i32.const 2)))
+      (if (i32.and (local.get $pe) (i32.const 0x200))
+        (then
+          ;; 66/67 and the prefixes after it (segment, 66, 67), up to the 15-byte limit.
+          ;; A byte's main-page entry before the end (key byte 0) tells whether it is one:
+          ;; 0x80 (segment) or 0x240 (66/67). f: 1 for 66 seen, 2 for 67.
+          (local.set $j (i32.add (local.get $i) (i32.const 1)))
+          (local.set $f (i32.shl (i32.const 1) (i32.and (i32.load8_u offset=131072 (local.get $i)) (i32.const 1))))
+          (block $core
+            (loop $prefixes
+              (local.set $b (i32.load8_u offset=131072 (local.get $j)))
+              (local.set $x (i32.load16_u (i32.shl (local.get $b) (i32.const 1))))
+              (br_if $core (i32.and (i32.ne (local.get $x) (i32.const 0x80)) (i32.ne (local.get $x) (i32.const 0x240))))
+              (local.set $f
+                (i32.or (local.get $f)
+                  (select
+                    (i32.shl (i32.const 1) (i32.and (local.get $b) (i32.const 1)))
+                    (i32.const 0)
+                    (i32.eq (local.get $x) (i32.const 0x240)))))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br_if $prefixes (i32.lt_s (local.get $j) (i32.add (local.get $i) (i32.const 15))))))
+          (if (i32.ge_s (local.get $j) (i32.add (local.get $i) (i32.const 15)))
+            (then (local.set $pe (i32.const 16)))
+            (else
+              ;; The entry of the instruction at j (0 past the end, as in the key) in the page
+              ;; of the 66/67 seen (66: 65536, 67: 98304, both: 720896), which counts them;
+              ;; the other prefixes add a byte each (no prefix but 66 and 67 changes the
+              ;; length, and those only once).
+              (local.set $sibAt (i32.add (local.get $j) (i32.const 1)))
+              (local.set $b2
+                (select
+                  (i32.load8_u offset=131072 (local.get $sibAt))
+                  (i32.const 0)
+                  (i32.lt_s (local.get $sibAt) (local.get $len))))
+              (local.set $pe
+                (i32.add
+                  (i32.load16_u
+                    (i32.add
                       (select
-                        (i32.load8_u offset=131072 (local.get $sibAt))
-                        (i32.const 0)
-                        (i32.lt_s (local.get $sibAt) (local.get $len))))
-                    (local.set $pe
-                      (i32.add
-                        (i32.load16_u
-                          (i32.add
-                            (select
-                              (i32.const 720896)
-                              (i32.add (i32.const 32768) (i32.shl (local.get $f) (i32.const 15)))
-                              (i32.eq (local.get $f) (i32.const 3)))
-                            (i32.shl (i32.or (i32.shl (local.get $b) (i32.const 7)) (local.get $b2)) (i32.const 1))))
-                        (i32.sub
-                          (i32.sub (local.get $j) (local.get $i))
-                          (select (i32.const 2) (i32.const 1) (i32.eq (local.get $f) (i32.const 3))))))
-                    (local.set $sibAt (i32.add (local.get $sibAt) (i32.const 1)))))))
-            (if (i32.eq (i32.and (local.get $pe) (i32.const 0x440)) (i32.const 0x440))
-              (then
-                ;; SIB base 5 adds a disp32.
-                (local.set $pe
-                  (i32.add
-                    (i32.and (local.get $pe) (i32.const -1089))
-                    (select
-                      (i32.const 4)
-                      (i32.const 0)
-                      (i32.and
-                        (i32.lt_s (local.get $sibAt) (local.get $len))
-                        (i32.eq (i32.and (i32.load8_u offset=131072 (local.get $sibAt)) (i32.const 7)) (i32.const 5))))))))
-            (if (i32.eq (i32.and (local.get $pe) (i32.const 0x840)) (i32.const 0x840))
-              (then
-                ;; The full decoder's entry: the one TypeScript resumed with, or ask for it
-                ;; (keeping the scan's state).
-                (if (i32.lt_s (global.get $gresumed) (i32.const 0))
-                  (then
-                    (global.set $gi (local.get $i))
-                    (global.set $gsled (local.get $sled))
-                    (return (i32.const -2))))
-                (local.set $pe (global.get $gresumed))
-                (global.set $gresumed (i32.const -1)))))
-          ;; A plain entry: bits 0-4 the length (16 and up: invalid), bit 5 sled, bits 8-15 twice
-          ;; a Jcc's displacement. Execution goes on at t = i + length (and at t + the
-          ;; displacement); invalid or cut by the end: chain 0.
-          (local.set $n (i32.and (local.get $pe) (i32.const 31)))
-          (br_if $invalid (i32.ge_u (local.get $n) (i32.const 16)))
-          (local.set $t (i32.add (local.get $i) (local.get $n)))
-          (br_if $invalid (i32.gt_s (local.get $t) (local.get $len)))
-          (local.set $t (i32.shl (local.get $t) (i32.const 1)))
-          (local.set $x (i32.load16_u offset=147520 (local.get $t)))
-          (local.set $y (i32.load16_u offset=147520 (i32.add (local.get $t) (i32.shr_u (local.get $pe) (i32.const 8)))))
-          (local.set $c (i32.add (select (local.get $x) (local.get $y) (i32.gt_u (local.get $x) (local.get $y))) (i32.const 1)))
-          ;; The sled run goes on through a sled instruction and ends at any other.
-          (local.set $sled (select (i32.add (local.get $sled) (i32.const 1)) (i32.const 0) (i32.and (local.get $pe) (i32.const 0x20))))
-          (br $store))
-        (local.set $pe (i32.const 16))
-        (local.set $c (i32.const 0))
-        (local.set $n (i32.const 0))
-        (local.set $sled (i32.const 0)))
-      (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
-      (i32.store8 offset=180608 (local.get $i) (local.get $n))
-      (if (i32.ge_s (local.get $sled) (i32.const 16)) (then (return (i32.const -1))))
-      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
-      (br_if $next (i32.ge_s (local.get $i) (i32.const 0))))
-    (i32.const 0))
+                        (i32.const 720896)
+                        (i32.add (i32.const 32768) (i32.shl (local.get $f) (i32.const 15)))
+                        (i32.eq (local.get $f) (i32.const 3)))
+                      (i32.shl (i32.or (i32.shl (local.get $b) (i32.const 7)) (local.get $b2)) (i32.const 1))))
+                  (i32.sub
+                    (i32.sub (local.get $j) (local.get $i))
+                    (select (i32.const 2) (i32.const 1) (i32.eq (local.get $f) (i32.const 3))))))
+              (local.set $sibAt (i32.add (local.get $sibAt) (i32.const 1)))))))
+      (if (i32.eq (i32.and (local.get $pe) (i32.const 0x440)) (i32.const 0x440))
+        (then
+          ;; SIB base 5 adds a disp32.
+          (local.set $pe
+            (i32.add
+              (i32.and (local.get $pe) (i32.const -1089))
+              (select
+                (i32.const 4)
+                (i32.const 0)
+                (i32.and
+                  (i32.lt_s (local.get $sibAt) (local.get $len))
+                  (i32.eq (i32.and (i32.load8_u offset=131072 (local.get $sibAt)) (i32.const 7)) (i32.const 5))))))))
+      (if (i32.eq (i32.and (local.get $pe) (i32.const 0x840)) (i32.const 0x840))
+        (then
+          ;; The full decoder's entry: the one TypeScript resumed with, or ask for it
+          ;; (keeping the scan's state).
+          (if (i32.lt_s (global.get $gresumed) (i32.const 0))
+            (then
+              (global.set $gi (local.get $i))
+              (global.set $gsled (local.get $sled))
+              (return (i32.const -2))))
+          (local.set $pe (global.get $gresumed))
+          (global.set $gresumed (i32.const -1))))
+      (br $next))
+    (unreachable))
+
 
 ;; ---- scan ----------------------------------------------------------------------------------
 ;; `scanBegin(len, mode64)` starts a scan (sentinels at len included); `scanRun(0)` goes on and
