@@ -39,26 +39,46 @@
   (global $gb1 (mut i32) (i32.const 0))
 
 ;; ---- printableChains -------------------------------------------------------------------------
-;; `printableBegin(len)` starts a scan; `printableRun(-1)` goes on from where the scan stands and
-;; returns 0 when done, -1 (give up: a byte outside 0x20-0x7E or a sled run of 16) or -2: the
-;; table entry of the offset `at()` is P.Special (the decoder's answer does not fit an entry; the
-;; tables built today have none). It does not track the longest chain: `heads` finds it (see
-;; StaticScan.scanPrintable32).
+;; `printableScan(len, minChain)` is the whole scan in one call (the argument copied already):
+;; -3 when one of the first 16 bytes is outside 0x20-0x7E (nothing done: most non-ASCII text),
+;; else what `printableRun(-1)` returns from the start: 0 when done, -1 (give up: a byte
+;; outside 0x20-0x7E or a sled run of 16) or -2: the table entry of the offset `at()` is
+;; P.Special (the decoder's answer does not fit an entry; the tables built today have none).
 ;; Then `printableRun(entry)` resumes with the plain entry TypeScript found for that offset.
-  (func (export "printableBegin") (param $len i32)
+;; When done, `printableRun` also runs `heads(len, minChain)`: the loop does not track the
+;; longest chain, `heads` finds it (see StaticScan.scanPrintable32).
+  (global $gminChain (mut i32) (i32.const 0))
+  (func (export "printableScan") (param $len i32) (param $minChain i32) (result i32)
+    ;; The first 16 bytes (those present).
+    (if (i32.and
+          (i8x16.bitmask (v128.or
+            (i8x16.lt_u (v128.load offset=131072 (i32.const 0)) (i8x16.splat (i32.const 0x20)))
+            (i8x16.gt_u (v128.load offset=131072 (i32.const 0)) (i8x16.splat (i32.const 0x7e)))))
+          (select
+            (i32.sub (i32.shl (i32.const 1) (local.get $len)) (i32.const 1))
+            (i32.const 0xffff)
+            (i32.lt_u (local.get $len) (i32.const 16))))
+      (then (return (i32.const -3))))
     ;; Execution past the end has an empty chain; a Jcc reaches at most 128 bytes past it.
     (memory.fill (i32.add (i32.const 147520) (i32.shl (local.get $len) (i32.const 1))) (i32.const 0) (i32.const 260))
     ;; The loop reads each offset's two key bytes at once: the one past the end reads as 0.
     (i32.store8 offset=131072 (local.get $len) (i32.const 0))
     (global.set $gi (i32.sub (local.get $len) (i32.const 1)))
     (global.set $glen (local.get $len))
-    (global.set $gsled (i32.const 0)))
+    (global.set $gsled (i32.const 0))
+    (global.set $gminChain (local.get $minChain))
+    (call $printableRun (i32.const -1)))
 
   (func (export "at") (result i32) (global.get $gi))
 
   ;; The entry TypeScript resumed with (-1: none), for the offset `at()`.
   (global $gresumed (mut i32) (i32.const -1))
-  (func (export "printableRun") (param $resumed i32) (result i32)
+  (func $printableRun (export "printableRun") (param $resumed i32) (result i32)
+    (local $r i32)
+    (local.set $r (call $printableLoop (local.get $resumed)))
+    (if (i32.eqz (local.get $r)) (then (call $heads (global.get $glen) (global.get $gminChain))))
+    (local.get $r))
+  (func $printableLoop (param $resumed i32) (result i32)
     (local $i i32) (local $len i32) (local $sled i32) (local $sibAt i32) (local $b2 i32)
     (local $entry i32) (local $t i32) (local $x i32) (local $y i32) (local $c i32) (local $n i32)
     (local $j i32) (local $b i32) (local $f i32)
@@ -508,7 +528,7 @@
 ;; `heads(len, minChain)`: the 4 longest chains of at least minChain instructions that start at a
 ;; head (an offset no earlier instruction falls into), longest first (leftmost on ties); unused
 ;; slots hold offset -1, length 0.
-  (func (export "heads") (param $len i32) (param $floor i32)
+  (func $heads (export "heads") (param $len i32) (param $floor i32)
     (local $i i32) (local $c i32) (local $k i32) (local $reached i32) (local $floors v128) (local $ge i32)
     (i64.store offset=607232 (i32.const 0) (i64.const -1))
     (i64.store offset=607240 (i32.const 0) (i64.const -1))

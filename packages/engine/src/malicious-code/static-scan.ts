@@ -161,8 +161,10 @@ export class StaticScan {
    * Nor is the longest chain (`mel`, -1 here): it starts at a head, because every valid
    * instruction here (plain or Jcc) that falls into an offset has a longer chain than that
    * offset, so `heads` finds it (its first slot) without a per-offset maximum in the loop.
+   * The scan ends with `heads(minChain)`. The argument is copied into the loops' memory even
+   * when the answer is false (see `loaded`).
    */
-  scanPrintable32(buf: Uint8Array, len: number): boolean {
+  scanPrintable32(buf: Uint8Array, len: number, minChain: number): boolean {
     this.len = len;
     this.mode64 = false;
     this.pathsReady = false;
@@ -172,7 +174,9 @@ export class StaticScan {
     this.sledBinary = 0;
     this.nLandings = 0;
     this.mel = this.melAt = -1;
-    return this.printableChains(buf, len) === 0;
+    if (this.printableChains(buf, len, minChain) !== 0) return false;
+    this.headsFloor = minChain;
+    return true;
   }
 
   /**
@@ -206,16 +210,15 @@ export class StaticScan {
   }
 
   /**
-   * The loop of `scanPrintable32`, run by WebAssembly (scan-loops.wat) on a copy of the
-   * argument; offsets whose table entry is P.Special come back here for `quick`. Returns 0, or
-   * -1 to give up (a byte outside 0x20-0x7E, a sled, an unexpected kind).
+   * The loop of `scanPrintable32` and `heads`, run by WebAssembly (scan-loops.wat) on a copy of
+   * the argument; offsets whose table entry is P.Special come back here for `quick`. Returns 0,
+   * or a negative number to give up (a byte outside 0x20-0x7E, a sled, an unexpected kind).
    */
-  private printableChains(buf: Uint8Array, len: number): number {
+  private printableChains(buf: Uint8Array, len: number, minChain: number): number {
     const w = this.wasm;
     this.loadTables(4);
     this.loadArgument(buf, len);
-    w.printableBegin(len);
-    let r = w.printableRun(-1);
+    let r = w.printableScan(len, minChain);
     while (r === -2) {
       // The table's entry could not say (P.Special).
       const i = w.at();

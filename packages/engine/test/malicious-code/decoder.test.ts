@@ -351,13 +351,12 @@ describe('static scan: printable-text path and entry search', () => {
     const buf = new TextEncoder().encode(text);
     const n = buf.length;
     full.scan(buf, n, false);
-    if (!fast.scanPrintable32(buf, n)) {
+    if (!fast.scanPrintable32(buf, n, 1)) {
       // Only a 16-offset sled run sends printable text to the full scan.
       expect(full.sledEnd - full.sledStart).toBeGreaterThanOrEqual(16);
       return false;
     }
-    // The printable scan leaves the longest chain to heads (it starts at one).
-    fast.heads(1);
+    // The printable scan leaves the longest chain to heads, which it runs (it starts at one).
     expect([fast.headLen[0], fast.headOff[0]]).toEqual(full.mel === 0 ? [0, -1] : [full.mel, full.melAt]);
     expect(full.nTrig).toBe(0);
     expect(full.nLandings).toBe(0);
@@ -415,7 +414,7 @@ describe('static scan: printable-text path and entry search', () => {
         for (let r = 0; r < 6; r++) {
           let run = rnd() & 1 ? 'f' : 'g';
           while (run.length < k) run += prefixes[rnd() % prefixes.length];
-          expect(scans![0].scanPrintable32(stale, stale.length)).toBe(false);
+          expect(scans![0].scanPrintable32(stale, stale.length, 1)).toBe(false);
           await samePrintableScan(`${'x'.repeat(64)}${run}${next}`);
           await samePrintableScan(`${run}${next}${'x'.repeat(64)}`);
         }
@@ -430,7 +429,7 @@ describe('static scan: printable-text path and entry search', () => {
     const { PTAB_AT } = await import('../../src/malicious-code/scan-loops.js');
     const special = new StaticScan();
     const full = new StaticScan();
-    special.scanPrintable32(new TextEncoder().encode('x'.repeat(64)), 64); // loads the table
+    special.scanPrintable32(new TextEncoder().encode('x'.repeat(64)), 64, 24); // loads the table
     const table = new Uint16Array((special as unknown as { wasmBytes: Uint8Array }).wasmBytes.buffer, PTAB_AT);
     for (const b0 of 'A0t') for (let b1 = 0; b1 < 0x80; b1++) table[(b1 << 8) | b0.charCodeAt(0)] = 0x840;
     const alpha = alphabets[0]! + 'AAA000ttt';
@@ -440,9 +439,12 @@ describe('static scan: printable-text path and entry search', () => {
       for (let i = 0, n = 64 + (rnd() % 200); i < n; i++) text += alpha[rnd() % alpha.length];
       const buf = new TextEncoder().encode(text);
       full.scan(buf, buf.length, false);
-      if (!special.scanPrintable32(buf, buf.length)) continue;
+      if (!special.scanPrintable32(buf, buf.length, 24)) continue;
       expect(Array.from(special.ilen.subarray(0, buf.length))).toEqual(Array.from(full.ilen.subarray(0, buf.length)));
       expect(Array.from(special.chain.subarray(0, buf.length))).toEqual(Array.from(full.chain.subarray(0, buf.length)));
+      // The heads the printable scan ends with, also after resuming.
+      full.heads(24);
+      expect([Array.from(special.headOff), Array.from(special.headLen)]).toEqual([Array.from(full.headOff), Array.from(full.headLen)]);
       compared++;
     }
     expect(compared).toBeGreaterThan(200);
@@ -452,14 +454,19 @@ describe('static scan: printable-text path and entry search', () => {
     const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
     const s = new StaticScan();
     const buf = new Uint8Array(100).fill(0x41);
-    expect(s.scanPrintable32(buf, 100)).toBe(false); // a 100-byte inc-ecx sled: full scan
+    expect(s.scanPrintable32(buf, 100, 24)).toBe(false); // a 100-byte inc-ecx sled: full scan
     buf.fill(0x30);
-    expect(s.scanPrintable32(buf, 100)).toBe(true);
-    expect(s.scanPrintable32(buf, 0)).toBe(true); // nothing to scan
-    for (const b of [0x00, 0x1f, 0x7f, 0x80, 0xff]) {
-      buf[37] = b;
-      expect(s.scanPrintable32(buf, 100)).toBe(false);
-      buf[37] = 0x30;
+    expect(s.scanPrintable32(buf, 100, 24)).toBe(true);
+    expect(s.scanPrintable32(buf, 0, 24)).toBe(true); // nothing to scan
+    // Among the first 16 bytes (checked at once) and after them.
+    for (const at of [0, 7, 15, 16, 37, 99]) {
+      for (const b of [0x00, 0x1f, 0x7f, 0x80, 0xff]) {
+        buf[at] = b;
+        expect(s.scanPrintable32(buf, 100, 24)).toBe(false);
+        // Bytes past the end (here the one just set) do not count.
+        for (let n = 0; n <= at; n++) expect(s.scanPrintable32(buf, n, 24)).toBe(true);
+        buf[at] = 0x30;
+      }
     }
   });
 
