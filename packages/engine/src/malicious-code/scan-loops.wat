@@ -12,7 +12,7 @@
 ;;   0       PTAB, the printable table (u16 entries, index (b1 << 8) | b0; prefix pages after)
 ;;   131072  the argument bytes
 ;;   147520  chain (u16 per offset; StaticScan.chain is a view of it, as of the arrays below)
-;;   180608  ilen (u8)
+;;   180608  ilen (u8; after a printable scan, bit 5 marks a sled instruction)
 ;;   196992  kind (u8)
 ;;   213376  tgt (i32)
 ;;   278912  linEnd (i32, one more than the argument)
@@ -65,7 +65,6 @@
     (i32.store8 offset=131072 (local.get $len) (i32.const 0))
     (global.set $gi (i32.sub (local.get $len) (i32.const 1)))
     (global.set $glen (local.get $len))
-    (global.set $gsled (i32.const 0))
     (global.set $gminChain (local.get $minChain))
     (call $printableRun (i32.const -1)))
 
@@ -76,18 +75,44 @@
   (func $printableRun (export "printableRun") (param $resumed i32) (result i32)
     (local $r i32)
     (local.set $r (call $printableLoop (local.get $resumed)))
-    (if (i32.eqz (local.get $r)) (then (call $heads (global.get $glen) (global.get $gminChain))))
+    (if (i32.eqz (local.get $r))
+      (then
+        (if (call $sledRun (global.get $glen)) (then (return (i32.const -1))))
+        (call $heads (global.get $glen) (global.get $gminChain))))
     (local.get $r))
+  ;; Whether 16 offsets in a row of the printable scan's `len` hold sled instructions (bit 5 of
+  ;; their lengths): after the loop, 16 offsets at a time, rather than counted in it. Bit k of
+  ;; $x stands for offset j - 16 + k: every 16 offsets in a row lie in one such window.
+  (func $sledRun (param $len i32) (result i32)
+    (local $j i32) (local $prev i32) (local $cur i32) (local $x i32)
+    (block $none
+      (loop $chunk
+        (br_if $none (i32.ge_s (local.get $j) (local.get $len)))
+        (local.set $cur (i32.and
+          (i8x16.bitmask (i8x16.shl (v128.load offset=180608 (local.get $j)) (i32.const 2)))
+          (select
+            (i32.sub (i32.shl (i32.const 1) (i32.sub (local.get $len) (local.get $j))) (i32.const 1))
+            (i32.const 0xffff)
+            (i32.lt_s (i32.sub (local.get $len) (local.get $j)) (i32.const 16)))))
+        (local.set $x (i32.or (local.get $prev) (i32.shl (local.get $cur) (i32.const 16))))
+        ;; Then bit k stays set where bits k to k + 15 all are.
+        (local.set $x (i32.and (local.get $x) (i32.shr_u (local.get $x) (i32.const 1))))
+        (local.set $x (i32.and (local.get $x) (i32.shr_u (local.get $x) (i32.const 2))))
+        (local.set $x (i32.and (local.get $x) (i32.shr_u (local.get $x) (i32.const 4))))
+        (local.set $x (i32.and (local.get $x) (i32.shr_u (local.get $x) (i32.const 8))))
+        (if (local.get $x) (then (return (i32.const 1))))
+        (local.set $prev (local.get $cur))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $chunk)))
+    (i32.const 0))
   (func $printableLoop (param $resumed i32) (result i32)
-    (local $i i32) (local $len i32) (local $sled i32) (local $sibAt i32) (local $b2 i32)
-    (local $entry i32) (local $t i32) (local $x i32) (local $y i32) (local $c i32) (local $n i32)
+    (local $i i32) (local $len i32) (local $sibAt i32) (local $b2 i32) (local $entry i32) (local $t i32) (local $x i32) (local $y i32) (local $c i32) (local $n i32)
     (local $j i32) (local $b i32) (local $f i32)
     ;; The plain entry of the offset in hand, that of i + 1 when the next one starts: past the
     ;; end, invalid (a length of 16).
     (local $pe i32)
     (local.set $i (global.get $gi))
     (local.set $len (global.get $glen))
-    (local.set $sled (global.get $gsled))
     (local.set $pe (i32.const 16))
     (global.set $gresumed (local.get $resumed))
     ;; An empty argument: nothing to scan (the loop below reads offset i first).
@@ -117,16 +142,14 @@
               (local.set $x (i32.load16_u offset=147520 (local.get $t)))
               (local.set $y (i32.load16_u offset=147520 (i32.add (local.get $t) (i32.shr_u (local.get $pe) (i32.const 8)))))
               (local.set $c (i32.add (select (local.get $x) (local.get $y) (i32.gt_u (local.get $x) (local.get $y))) (i32.const 1)))
-              ;; The sled run goes on through a sled instruction and ends at any other.
-              (local.set $sled (select (i32.add (local.get $sled) (i32.const 1)) (i32.const 0) (i32.and (local.get $pe) (i32.const 0x20))))
+              ;; The length with the sled bit: the entry's low byte (bits 6 and 7 are clear).
+              (local.set $n (local.get $pe))
               (br $store))
             (local.set $pe (i32.const 16))
             (local.set $c (i32.const 0))
-            (local.set $n (i32.const 0))
-            (local.set $sled (i32.const 0)))
+            (local.set $n (i32.const 0)))
           (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
           (i32.store8 offset=180608 (local.get $i) (local.get $n))
-          (if (i32.ge_s (local.get $sled) (i32.const 16)) (then (return (i32.const -1))))
           (local.set $i (i32.sub (local.get $i) (i32.const 1)))
           (if (i32.lt_s (local.get $i) (i32.const 0)) (then (return (i32.const 0))))
           (local.set $entry (i32.load16_u (i32.shl (i32.load16_u offset=131072 (local.get $i)) (i32.const 1))))
@@ -200,7 +223,6 @@
           (if (i32.lt_s (global.get $gresumed) (i32.const 0))
             (then
               (global.set $gi (local.get $i))
-              (global.set $gsled (local.get $sled))
               (return (i32.const -2))))
           (local.set $pe (global.get $gresumed))
           (global.set $gresumed (i32.const -1))))
@@ -570,11 +592,11 @@
         (if (i32.ge_u (local.get $c) (local.get $floor))
           (then
             ;; A head: no instruction of the 15 bytes before ends exactly here. Lane k holds the
-            ;; length at i - 16 + k, which ends at i when it is 16 - k (lane 0: never); lanes
-            ;; before offset 0 do not count.
+            ;; length at i - 16 + k (without a printable scan's sled bit), which ends at i when
+            ;; it is 16 - k (lane 0: never); lanes before offset 0 do not count.
             (local.set $reached (i32.and
               (i8x16.bitmask (i8x16.eq
-                (v128.load offset=180592 (local.get $i))
+                (v128.and (v128.load offset=180592 (local.get $i)) (i8x16.splat (i32.const 31)))
                 (v128.const i8x16 16 15 14 13 12 11 10 9 8 7 6 5 4 3 2 1)))
               (i32.shl (i32.const -1) (select (i32.sub (i32.const 16) (local.get $i)) (i32.const 0) (i32.lt_s (local.get $i) (i32.const 16))))))
             (if (i32.eqz (local.get $reached))
@@ -868,7 +890,7 @@
         (if (i32.ge_s (local.get $h) (i32.const 0))
           (then
             (call $addCand (local.get $h))
-            (local.set $n (i32.load8_u offset=180608 (local.get $h)))
+            (local.set $n (i32.and (i32.load8_u offset=180608 (local.get $h)) (i32.const 31)))
             (local.set $k (i32.const 1))
             (block $inside
               (loop $next

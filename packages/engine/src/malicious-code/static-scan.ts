@@ -54,7 +54,10 @@ export class StaticScan {
   private readonly scanResult = new Int32Array(this.wasm.memory.buffer, SCAN_RESULT_AT, 4);
   /** Which tables are in that memory yet (bit 0: FAST32, 1: FAST64, 2: PTAB; MAYBE_TRIG with the first). */
   private tablesLoaded = 0;
-  /** Instruction length at each offset, 0 when execution would stop there. */
+  /**
+   * Instruction length at each offset, 0 when execution would stop there; after
+   * `scanPrintable32`, bit 5 (0x20) also marks a sled instruction (`& 31`: the length).
+   */
   readonly ilen = new Uint8Array(this.wasm.memory.buffer, ILEN_AT, MAX_ARG);
   /** Direct branch target (or -1): only for Jmp/Jcc/Loop/Call. */
   readonly tgt = new Int32Array(this.wasm.memory.buffer, TGT_AT, MAX_ARG);
