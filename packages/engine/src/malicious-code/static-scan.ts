@@ -441,6 +441,21 @@ export function buildPrintable(fast: Uint16Array): Uint16Array {
       }
     }
   }
+  // 66 b1 or 67 b1 whose page row holds one plain entry whatever b2 is (one-byte opcodes,
+  // immediates, invalid ones): that entry in the main page, so the loop takes it without the
+  // prefix run. Where the argument ends after b1, the row's entry is invalid (cut) unless the
+  // instruction is two bytes long, as the loop's end check makes the main page's one (b1 = 0:
+  // the prefix run reads those entries to find prefixes, so they stay).
+  for (const b0 of [0x66, 0x67]) {
+    for (const b1 of keyBytes) {
+      if (b1 === 0 || isPrefix(b1)) continue;
+      const row = P.PrefixPages + (((b0 & 1) << 14) | (b1 << 7));
+      const e = t[row | 0x20]!;
+      if ((e & (P.Rare | P.Seg)) !== 0) continue;
+      const atEnd = (e & 31) > 2 ? P.Invalid : e;
+      if (t[row]! === atEnd && keyBytes.every((b2) => b2 === 0 || t[row | b2] === e)) t[(b1 << 8) | b0] = e;
+    }
+  }
   // 66 67 b1 b2: where 66 changes nothing after b1 (its page's row is the main page's, one byte
   // longer; operand and address size are independent), the 67 page's entry one byte longer;
   // else decoded (the few opcodes with an operand-size immediate).
