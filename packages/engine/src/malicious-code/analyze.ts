@@ -68,9 +68,6 @@ const scan = new StaticScan();
 /** Candidate starts: the emulator's start list itself, so runStarts needs no copy of them. */
 const cand = emu.starts.subarray(0, MAX_CANDIDATES);
 
-/** How many leading bytes `analyze` checks before trying the printable scan. */
-const HEAD_CHECK = 16;
-
 function printableAscii(a: Uint8Array, n: number): boolean {
   for (let i = 0; i < n; i++) if (a[i]! < 0x20 || a[i]! > 0x7e) return false;
   return true;
@@ -139,8 +136,7 @@ function analyzeMode(arg: Uint8Array, len: number, mode64: boolean, tclass: numb
   const out = (mode64 ? RESULT64 : RESULT32).reset();
   const text = tclass !== 0;
   if (scanned) {
-    // The printable scan leaves the longest chain to heads (see scanPrintable32).
-    scan.heads(TEXT_MIN_CHAIN);
+    // The printable scan leaves the longest chain to heads, which it ran (see scanPrintable32).
     if (scan.headOff[0]! < 0) return out;
   } else {
     scan.scan(arg, len, mode64, true);
@@ -221,14 +217,14 @@ export function analyze(arg: Uint8Array, sensitivity: Sensitivity): CodeAnalysis
   // Printable ASCII of analysable length (the common case) is recognised by its own 32-bit
   // scan; anything else is classified first (0 = binary, 1 = UTF-8 text without control
   // characters, 2 = printable ASCII). That scan gives up at the last non-printable byte, after
-  // scanning what follows it: one among the first HEAD_CHECK bytes (as in most non-ASCII text)
-  // skips it. Short printable ASCII, the commonest argument of all, is recognised here without
-  // the copy the WebAssembly classifier needs.
-  // The argument is copied into the scan's memory once: by scanPrintable32 when it runs, else
-  // by textClass; every later scan of it reads that copy.
-  const triedPrintable = len >= MIN_TEXT && printableAscii(arg, HEAD_CHECK);
-  const printable = triedPrintable && scan.scanPrintable32(arg, len);
-  const tclass = printable || (len < MIN_TEXT && printableAscii(arg, len)) ? 2 : scan.textClass(arg, len, triedPrintable);
+  // scanning what follows it: one among the first 16 bytes (as in most non-ASCII text) skips
+  // it. Short printable ASCII, the commonest argument of all, is recognised here without the
+  // copy the WebAssembly classifier needs.
+  // The argument is copied into the scan's memory once, by scanPrintable32 when it is long
+  // enough, else by textClass; every later scan of it reads that copy.
+  const loaded = len >= MIN_TEXT;
+  const printable = loaded && scan.scanPrintable32(arg, len, TEXT_MIN_CHAIN);
+  const tclass = printable || (len < MIN_TEXT && printableAscii(arg, len)) ? 2 : scan.textClass(arg, len, loaded);
   if (tclass !== 0 && len < MIN_TEXT) return { malicious: false, score: 0, signals: [] };
   const threshold = THRESHOLDS[sensitivity] ?? THRESHOLDS.medium;
   const a = analyzeMode(arg, len, false, tclass, threshold, printable);

@@ -29,9 +29,12 @@ export const PTAB_BOTH_AT = 720896;
 
 export interface ScanLoops {
   memory: WebAssembly.Memory;
-  /** Start a printable scan of `len` argument bytes (already copied to ARG_AT). */
-  printableBegin(len: number): void;
-  /** Go on (-1), or resume with the entry `quick` gave for `at()`: 0 when done, -1 (give up) or -2 (the offset `at()` needs `quick`). */
+  /**
+   * The printable scan of `len` argument bytes (already copied to ARG_AT), then `heads(len,
+   * minChain)`: -3 (nothing done) when one of the first 16 bytes is not printable, else as `printableRun`.
+   */
+  printableScan(len: number, minChain: number): number;
+  /** Resume with the entry `quick` gave for `at()`: 0 when done, -1 (give up) or -2 (the offset `at()` needs `quick`). */
   printableRun(entry: number): number;
   /** Start a full scan of `len` argument bytes (already copied to ARG_AT). */
   scanBegin(len: number, mode64: number): void;

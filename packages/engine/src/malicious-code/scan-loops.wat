@@ -12,7 +12,7 @@
 ;;   0       PTAB, the printable table (u16 entries, index (b1 << 8) | b0; prefix pages after)
 ;;   131072  the argument bytes
 ;;   147520  chain (u16 per offset; StaticScan.chain is a view of it, as of the arrays below)
-;;   180608  ilen (u8)
+;;   180608  ilen (u8; after a printable scan, bit 5 marks a sled instruction)
 ;;   196992  kind (u8)
 ;;   213376  tgt (i32)
 ;;   278912  linEnd (i32, one more than the argument)
@@ -39,147 +39,196 @@
   (global $gb1 (mut i32) (i32.const 0))
 
 ;; ---- printableChains -------------------------------------------------------------------------
-;; `printableBegin(len)` starts a scan; `printableRun(-1)` goes on from where the scan stands and
-;; returns 0 when done, -1 (give up: a byte outside 0x20-0x7E or a sled run of 16) or -2: the
-;; table entry of the offset `at()` is P.Special (the decoder's answer does not fit an entry; the
-;; tables built today have none). It does not track the longest chain: `heads` finds it (see
-;; StaticScan.scanPrintable32).
+;; `printableScan(len, minChain)` is the whole scan in one call (the argument copied already):
+;; -3 when one of the first 16 bytes is outside 0x20-0x7E (nothing done: most non-ASCII text),
+;; else what `printableRun(-1)` returns from the start: 0 when done, -1 (give up: a byte
+;; outside 0x20-0x7E or a sled run of 16) or -2: the table entry of the offset `at()` is
+;; P.Special (the decoder's answer does not fit an entry; the tables built today have none).
 ;; Then `printableRun(entry)` resumes with the plain entry TypeScript found for that offset.
-  (func (export "printableBegin") (param $len i32)
+;; When done, `printableRun` also runs `heads(len, minChain)`: the loop does not track the
+;; longest chain, `heads` finds it (see StaticScan.scanPrintable32).
+  (global $gminChain (mut i32) (i32.const 0))
+  (func (export "printableScan") (param $len i32) (param $minChain i32) (result i32)
+    ;; The first 16 bytes (those present).
+    (if (i32.and
+          (i8x16.bitmask (v128.or
+            (i8x16.lt_u (v128.load offset=131072 (i32.const 0)) (i8x16.splat (i32.const 0x20)))
+            (i8x16.gt_u (v128.load offset=131072 (i32.const 0)) (i8x16.splat (i32.const 0x7e)))))
+          (select
+            (i32.sub (i32.shl (i32.const 1) (local.get $len)) (i32.const 1))
+            (i32.const 0xffff)
+            (i32.lt_u (local.get $len) (i32.const 16))))
+      (then (return (i32.const -3))))
     ;; Execution past the end has an empty chain; a Jcc reaches at most 128 bytes past it.
     (memory.fill (i32.add (i32.const 147520) (i32.shl (local.get $len) (i32.const 1))) (i32.const 0) (i32.const 260))
     ;; The loop reads each offset's two key bytes at once: the one past the end reads as 0.
     (i32.store8 offset=131072 (local.get $len) (i32.const 0))
     (global.set $gi (i32.sub (local.get $len) (i32.const 1)))
     (global.set $glen (local.get $len))
-    (global.set $gsled (i32.const 0)))
+    (global.set $gminChain (local.get $minChain))
+    (call $printableRun (i32.const -1)))
 
   (func (export "at") (result i32) (global.get $gi))
 
   ;; The entry TypeScript resumed with (-1: none), for the offset `at()`.
   (global $gresumed (mut i32) (i32.const -1))
-  (func (export "printableRun") (param $resumed i32) (result i32)
-    (local $i i32) (local $len i32) (local $sled i32) (local $sibAt i32) (local $b2 i32)
-    (local $entry i32) (local $t i32) (local $x i32) (local $y i32) (local $c i32) (local $n i32)
+  (func $printableRun (export "printableRun") (param $resumed i32) (result i32)
+    (local $r i32)
+    (local.set $r (call $printableLoop (local.get $resumed)))
+    (if (i32.eqz (local.get $r))
+      (then
+        (if (call $sledRun (global.get $glen)) (then (return (i32.const -1))))
+        (call $heads (global.get $glen) (global.get $gminChain))))
+    (local.get $r))
+  ;; Whether 16 offsets in a row of the printable scan's `len` hold sled instructions (bit 5 of
+  ;; their lengths): after the loop, 16 offsets at a time, rather than counted in it. Bit k of
+  ;; $x stands for offset j - 16 + k: every 16 offsets in a row lie in one such window.
+  (func $sledRun (param $len i32) (result i32)
+    (local $j i32) (local $prev i32) (local $cur i32) (local $x i32)
+    (block $none
+      (loop $chunk
+        (br_if $none (i32.ge_s (local.get $j) (local.get $len)))
+        (local.set $cur (i32.and
+          (i8x16.bitmask (i8x16.shl (v128.load offset=180608 (local.get $j)) (i32.const 2)))
+          (select
+            (i32.sub (i32.shl (i32.const 1) (i32.sub (local.get $len) (local.get $j))) (i32.const 1))
+            (i32.const 0xffff)
+            (i32.lt_s (i32.sub (local.get $len) (local.get $j)) (i32.const 16)))))
+        (local.set $x (i32.or (local.get $prev) (i32.shl (local.get $cur) (i32.const 16))))
+        ;; Then bit k stays set where bits k to k + 15 all are.
+        (local.set $x (i32.and (local.get $x) (i32.shr_u (local.get $x) (i32.const 1))))
+        (local.set $x (i32.and (local.get $x) (i32.shr_u (local.get $x) (i32.const 2))))
+        (local.set $x (i32.and (local.get $x) (i32.shr_u (local.get $x) (i32.const 4))))
+        (local.set $x (i32.and (local.get $x) (i32.shr_u (local.get $x) (i32.const 8))))
+        (if (local.get $x) (then (return (i32.const 1))))
+        (local.set $prev (local.get $cur))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $chunk)))
+    (i32.const 0))
+  (func $printableLoop (param $resumed i32) (result i32)
+    (local $i i32) (local $len i32) (local $sibAt i32) (local $b2 i32) (local $entry i32) (local $t i32) (local $x i32) (local $y i32) (local $c i32) (local $n i32)
     (local $j i32) (local $b i32) (local $f i32)
     ;; The plain entry of the offset in hand, that of i + 1 when the next one starts: past the
     ;; end, invalid (a length of 16).
     (local $pe i32)
     (local.set $i (global.get $gi))
     (local.set $len (global.get $glen))
-    (local.set $sled (global.get $gsled))
     (local.set $pe (i32.const 16))
     (global.set $gresumed (local.get $resumed))
     ;; An empty argument: nothing to scan (the loop below reads offset i first).
     (if (i32.lt_s (local.get $i) (i32.const 0)) (then (return (i32.const 0))))
+    ;; The entry of the key at i: this byte and the next (b1 in the high byte; its top bit is
+    ;; never set, since the loop has already given up on any byte above 0x7E at i + 1). A
+    ;; segment override (0x80) is the instruction at i + 1 with one more byte: the same chain
+    ;; and sled bit (invalid when that one is, or already 15 bytes long).
+    (local.set $entry (i32.load16_u (i32.shl (i32.load16_u offset=131072 (local.get $i)) (i32.const 1))))
+    (local.set $pe (select (i32.add (local.get $pe) (i32.const 1)) (local.get $entry) (i32.and (local.get $entry) (i32.const 0x80))))
     (loop $next
-      ;; The key: this byte and the next (b1 in the high byte; its top bit is never set, since
-      ;; the loop has already given up on any byte above 0x7E at i + 1).
-      (local.set $entry (i32.load16_u (i32.shl (i32.load16_u offset=131072 (local.get $i)) (i32.const 1))))
-      ;; A segment override (0x80) is the instruction at i + 1 with one more byte: the same
-      ;; chain and sled bit (invalid when that one is, or already 15 bytes long).
-      (local.set $pe
-        (select (i32.add (local.get $pe) (i32.const 1)) (local.get $entry) (i32.and (local.get $entry) (i32.const 0x80))))
-      (block $store
-        (block $invalid
-          (block $plain
-            (br_if $plain (i32.eqz (i32.and (local.get $pe) (i32.const 0x40))))
-            ;; Rare (0x40) with no kind: a byte outside 0x20-0x7E.
-            (if (i32.eqz (i32.and (local.get $pe) (i32.const 0xf00))) (then (return (i32.const -1))))
-            (local.set $sibAt (i32.add (local.get $i) (i32.const 2)))
-            (if (i32.and (local.get $pe) (i32.const 0x200))
-              (then
-                ;; 66/67 and the prefixes after it (segment, 66, 67), up to the 15-byte limit.
-                ;; A byte's main-page entry before the end (key byte 0) tells whether it is one:
-                ;; 0x80 (segment) or 0x240 (66/67). f: 1 for 66 seen, 2 for 67.
-                (local.set $j (i32.add (local.get $i) (i32.const 1)))
-                (local.set $f (i32.shl (i32.const 1) (i32.and (i32.load8_u offset=131072 (local.get $i)) (i32.const 1))))
-                (block $core
-                  (loop $prefixes
-                    (local.set $b (i32.load8_u offset=131072 (local.get $j)))
-                    (local.set $x (i32.load16_u (i32.shl (local.get $b) (i32.const 1))))
-                    (br_if $core (i32.and (i32.ne (local.get $x) (i32.const 0x80)) (i32.ne (local.get $x) (i32.const 0x240))))
-                    (local.set $f
-                      (i32.or (local.get $f)
-                        (select
-                          (i32.shl (i32.const 1) (i32.and (local.get $b) (i32.const 1)))
-                          (i32.const 0)
-                          (i32.eq (local.get $x) (i32.const 0x240)))))
-                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
-                    (br_if $prefixes (i32.lt_s (local.get $j) (i32.add (local.get $i) (i32.const 15))))))
-                (if (i32.ge_s (local.get $j) (i32.add (local.get $i) (i32.const 15)))
-                  (then (local.set $pe (i32.const 16)))
-                  (else
-                    ;; The entry of the instruction at j (0 past the end, as in the key) in the page
-                    ;; of the 66/67 seen (66: 65536, 67: 98304, both: 720896), which counts them;
-                    ;; the other prefixes add a byte each (no prefix but 66 and 67 changes the
-                    ;; length, and those only once).
-                    (local.set $sibAt (i32.add (local.get $j) (i32.const 1)))
-                    (local.set $b2
+      ;; Most offsets have a plain or invalid entry: those take the inner loop, which leaves
+      ;; for a rare entry (resolved below into a plain one, with which it comes back).
+      (block $rare
+        (loop $common
+          (br_if $rare (i32.and (local.get $pe) (i32.const 0x40)))
+          (block $store
+            (block $invalid
+              ;; A plain entry: bits 0-4 the length (16 and up: invalid), bit 5 sled, bits 8-15
+              ;; twice a Jcc's displacement. Execution goes on at t = i + length (and at t + the
+              ;; displacement); invalid or cut by the end: chain 0.
+              (local.set $n (i32.and (local.get $pe) (i32.const 31)))
+              (br_if $invalid (i32.ge_u (local.get $n) (i32.const 16)))
+              (local.set $t (i32.add (local.get $i) (local.get $n)))
+              (br_if $invalid (i32.gt_s (local.get $t) (local.get $len)))
+              (local.set $t (i32.shl (local.get $t) (i32.const 1)))
+              (local.set $x (i32.load16_u offset=147520 (local.get $t)))
+              (local.set $y (i32.load16_u offset=147520 (i32.add (local.get $t) (i32.shr_u (local.get $pe) (i32.const 8)))))
+              (local.set $c (i32.add (select (local.get $x) (local.get $y) (i32.gt_u (local.get $x) (local.get $y))) (i32.const 1)))
+              ;; The length with the sled bit: the entry's low byte (bits 6 and 7 are clear).
+              (local.set $n (local.get $pe))
+              (br $store))
+            (local.set $pe (i32.const 16))
+            (local.set $c (i32.const 0))
+            (local.set $n (i32.const 0)))
+          (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
+          (i32.store8 offset=180608 (local.get $i) (local.get $n))
+          (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+          (if (i32.lt_s (local.get $i) (i32.const 0)) (then (return (i32.const 0))))
+          (local.set $entry (i32.load16_u (i32.shl (i32.load16_u offset=131072 (local.get $i)) (i32.const 1))))
+          (local.set $pe (select (i32.add (local.get $pe) (i32.const 1)) (local.get $entry) (i32.and (local.get $entry) (i32.const 0x80))))
+          (br $common)))
+      ;; Rare (0x40) with no kind: a byte outside 0x20-0x7E.
+      (if (i32.eqz (i32.and (local.get $pe) (i32.const 0xf00))) (then (return (i32.const -1))))
+      (local.set $sibAt (i32.add (local.get $i) (i32.const 2)))
+      (if (i32.and (local.get $pe) (i32.const 0x200))
+        (then
+          ;; 66/67 and the prefixes after it (segment, 66, 67), up to the 15-byte limit.
+          ;; A byte's main-page entry before the end (key byte 0) tells whether it is one:
+          ;; 0x80 (segment) or 0x240 (66/67). f: 1 for 66 seen, 2 for 67.
+          (local.set $j (i32.add (local.get $i) (i32.const 1)))
+          (local.set $f (i32.shl (i32.const 1) (i32.and (i32.load8_u offset=131072 (local.get $i)) (i32.const 1))))
+          (block $core
+            (loop $prefixes
+              (local.set $b (i32.load8_u offset=131072 (local.get $j)))
+              (local.set $x (i32.load16_u (i32.shl (local.get $b) (i32.const 1))))
+              (br_if $core (i32.and (i32.ne (local.get $x) (i32.const 0x80)) (i32.ne (local.get $x) (i32.const 0x240))))
+              (local.set $f
+                (i32.or (local.get $f)
+                  (select
+                    (i32.shl (i32.const 1) (i32.and (local.get $b) (i32.const 1)))
+                    (i32.const 0)
+                    (i32.eq (local.get $x) (i32.const 0x240)))))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br_if $prefixes (i32.lt_s (local.get $j) (i32.add (local.get $i) (i32.const 15))))))
+          (if (i32.ge_s (local.get $j) (i32.add (local.get $i) (i32.const 15)))
+            (then (local.set $pe (i32.const 16)))
+            (else
+              ;; The entry of the instruction at j (0 past the end, as in the key) in the page
+              ;; of the 66/67 seen (66: 65536, 67: 98304, both: 720896), which counts them;
+              ;; the other prefixes add a byte each (no prefix but 66 and 67 changes the
+              ;; length, and those only once).
+              (local.set $sibAt (i32.add (local.get $j) (i32.const 1)))
+              (local.set $b2
+                (select
+                  (i32.load8_u offset=131072 (local.get $sibAt))
+                  (i32.const 0)
+                  (i32.lt_s (local.get $sibAt) (local.get $len))))
+              (local.set $pe
+                (i32.add
+                  (i32.load16_u
+                    (i32.add
                       (select
-                        (i32.load8_u offset=131072 (local.get $sibAt))
-                        (i32.const 0)
-                        (i32.lt_s (local.get $sibAt) (local.get $len))))
-                    (local.set $pe
-                      (i32.add
-                        (i32.load16_u
-                          (i32.add
-                            (select
-                              (i32.const 720896)
-                              (i32.add (i32.const 32768) (i32.shl (local.get $f) (i32.const 15)))
-                              (i32.eq (local.get $f) (i32.const 3)))
-                            (i32.shl (i32.or (i32.shl (local.get $b) (i32.const 7)) (local.get $b2)) (i32.const 1))))
-                        (i32.sub
-                          (i32.sub (local.get $j) (local.get $i))
-                          (select (i32.const 2) (i32.const 1) (i32.eq (local.get $f) (i32.const 3))))))
-                    (local.set $sibAt (i32.add (local.get $sibAt) (i32.const 1)))))))
-            (if (i32.eq (i32.and (local.get $pe) (i32.const 0x440)) (i32.const 0x440))
-              (then
-                ;; SIB base 5 adds a disp32.
-                (local.set $pe
-                  (i32.add
-                    (i32.and (local.get $pe) (i32.const -1089))
-                    (select
-                      (i32.const 4)
-                      (i32.const 0)
-                      (i32.and
-                        (i32.lt_s (local.get $sibAt) (local.get $len))
-                        (i32.eq (i32.and (i32.load8_u offset=131072 (local.get $sibAt)) (i32.const 7)) (i32.const 5))))))))
-            (if (i32.eq (i32.and (local.get $pe) (i32.const 0x840)) (i32.const 0x840))
-              (then
-                ;; The full decoder's entry: the one TypeScript resumed with, or ask for it
-                ;; (keeping the scan's state).
-                (if (i32.lt_s (global.get $gresumed) (i32.const 0))
-                  (then
-                    (global.set $gi (local.get $i))
-                    (global.set $gsled (local.get $sled))
-                    (return (i32.const -2))))
-                (local.set $pe (global.get $gresumed))
-                (global.set $gresumed (i32.const -1)))))
-          ;; A plain entry: bits 0-4 the length (16 and up: invalid), bit 5 sled, bits 8-15 twice
-          ;; a Jcc's displacement. Execution goes on at t = i + length (and at t + the
-          ;; displacement); invalid or cut by the end: chain 0.
-          (local.set $n (i32.and (local.get $pe) (i32.const 31)))
-          (br_if $invalid (i32.ge_u (local.get $n) (i32.const 16)))
-          (local.set $t (i32.add (local.get $i) (local.get $n)))
-          (br_if $invalid (i32.gt_s (local.get $t) (local.get $len)))
-          (local.set $t (i32.shl (local.get $t) (i32.const 1)))
-          (local.set $x (i32.load16_u offset=147520 (local.get $t)))
-          (local.set $y (i32.load16_u offset=147520 (i32.add (local.get $t) (i32.shr_u (local.get $pe) (i32.const 8)))))
-          (local.set $c (i32.add (select (local.get $x) (local.get $y) (i32.gt_u (local.get $x) (local.get $y))) (i32.const 1)))
-          ;; The sled run goes on through a sled instruction and ends at any other.
-          (local.set $sled (select (i32.add (local.get $sled) (i32.const 1)) (i32.const 0) (i32.and (local.get $pe) (i32.const 0x20))))
-          (br $store))
-        (local.set $pe (i32.const 16))
-        (local.set $c (i32.const 0))
-        (local.set $n (i32.const 0))
-        (local.set $sled (i32.const 0)))
-      (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
-      (i32.store8 offset=180608 (local.get $i) (local.get $n))
-      (if (i32.ge_s (local.get $sled) (i32.const 16)) (then (return (i32.const -1))))
-      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
-      (br_if $next (i32.ge_s (local.get $i) (i32.const 0))))
-    (i32.const 0))
+                        (i32.const 720896)
+                        (i32.add (i32.const 32768) (i32.shl (local.get $f) (i32.const 15)))
+                        (i32.eq (local.get $f) (i32.const 3)))
+                      (i32.shl (i32.or (i32.shl (local.get $b) (i32.const 7)) (local.get $b2)) (i32.const 1))))
+                  (i32.sub
+                    (i32.sub (local.get $j) (local.get $i))
+                    (select (i32.const 2) (i32.const 1) (i32.eq (local.get $f) (i32.const 3))))))
+              (local.set $sibAt (i32.add (local.get $sibAt) (i32.const 1)))))))
+      (if (i32.eq (i32.and (local.get $pe) (i32.const 0x440)) (i32.const 0x440))
+        (then
+          ;; SIB base 5 adds a disp32.
+          (local.set $pe
+            (i32.add
+              (i32.and (local.get $pe) (i32.const -1089))
+              (select
+                (i32.const 4)
+                (i32.const 0)
+                (i32.and
+                  (i32.lt_s (local.get $sibAt) (local.get $len))
+                  (i32.eq (i32.and (i32.load8_u offset=131072 (local.get $sibAt)) (i32.const 7)) (i32.const 5))))))))
+      (if (i32.eq (i32.and (local.get $pe) (i32.const 0x840)) (i32.const 0x840))
+        (then
+          ;; The full decoder's entry: the one TypeScript resumed with, or ask for it
+          ;; (keeping the scan's state).
+          (if (i32.lt_s (global.get $gresumed) (i32.const 0))
+            (then
+              (global.set $gi (local.get $i))
+              (return (i32.const -2))))
+          (local.set $pe (global.get $gresumed))
+          (global.set $gresumed (i32.const -1))))
+      (br $next))
+    (unreachable))
+
 
 ;; ---- scan ----------------------------------------------------------------------------------
 ;; `scanBegin(len, mode64)` starts a scan (sentinels at len included); `scanRun(0)` goes on and
@@ -501,7 +550,7 @@
 ;; `heads(len, minChain)`: the 4 longest chains of at least minChain instructions that start at a
 ;; head (an offset no earlier instruction falls into), longest first (leftmost on ties); unused
 ;; slots hold offset -1, length 0.
-  (func (export "heads") (param $len i32) (param $floor i32)
+  (func $heads (export "heads") (param $len i32) (param $floor i32)
     (local $i i32) (local $c i32) (local $k i32) (local $reached i32) (local $floors v128) (local $ge i32)
     (i64.store offset=607232 (i32.const 0) (i64.const -1))
     (i64.store offset=607240 (i32.const 0) (i64.const -1))
@@ -543,11 +592,11 @@
         (if (i32.ge_u (local.get $c) (local.get $floor))
           (then
             ;; A head: no instruction of the 15 bytes before ends exactly here. Lane k holds the
-            ;; length at i - 16 + k, which ends at i when it is 16 - k (lane 0: never); lanes
-            ;; before offset 0 do not count.
+            ;; length at i - 16 + k (without a printable scan's sled bit), which ends at i when
+            ;; it is 16 - k (lane 0: never); lanes before offset 0 do not count.
             (local.set $reached (i32.and
               (i8x16.bitmask (i8x16.eq
-                (v128.load offset=180592 (local.get $i))
+                (v128.and (v128.load offset=180592 (local.get $i)) (i8x16.splat (i32.const 31)))
                 (v128.const i8x16 16 15 14 13 12 11 10 9 8 7 6 5 4 3 2 1)))
               (i32.shl (i32.const -1) (select (i32.sub (i32.const 16) (local.get $i)) (i32.const 0) (i32.lt_s (local.get $i) (i32.const 16))))))
             (if (i32.eqz (local.get $reached))
@@ -841,7 +890,7 @@
         (if (i32.ge_s (local.get $h) (i32.const 0))
           (then
             (call $addCand (local.get $h))
-            (local.set $n (i32.load8_u offset=180608 (local.get $h)))
+            (local.set $n (i32.and (i32.load8_u offset=180608 (local.get $h)) (i32.const 31)))
             (local.set $k (i32.const 1))
             (block $inside
               (loop $next

@@ -54,7 +54,10 @@ export class StaticScan {
   private readonly scanResult = new Int32Array(this.wasm.memory.buffer, SCAN_RESULT_AT, 4);
   /** Which tables are in that memory yet (bit 0: FAST32, 1: FAST64, 2: PTAB; MAYBE_TRIG with the first). */
   private tablesLoaded = 0;
-  /** Instruction length at each offset, 0 when execution would stop there. */
+  /**
+   * Instruction length at each offset, 0 when execution would stop there; after
+   * `scanPrintable32`, bit 5 (0x20) also marks a sled instruction (`& 31`: the length).
+   */
   readonly ilen = new Uint8Array(this.wasm.memory.buffer, ILEN_AT, MAX_ARG);
   /** Direct branch target (or -1): only for Jmp/Jcc/Loop/Call. */
   readonly tgt = new Int32Array(this.wasm.memory.buffer, TGT_AT, MAX_ARG);
@@ -161,8 +164,10 @@ export class StaticScan {
    * Nor is the longest chain (`mel`, -1 here): it starts at a head, because every valid
    * instruction here (plain or Jcc) that falls into an offset has a longer chain than that
    * offset, so `heads` finds it (its first slot) without a per-offset maximum in the loop.
+   * The scan ends with `heads(minChain)`. The argument is copied into the loops' memory even
+   * when the answer is false (see `loaded`).
    */
-  scanPrintable32(buf: Uint8Array, len: number): boolean {
+  scanPrintable32(buf: Uint8Array, len: number, minChain: number): boolean {
     this.len = len;
     this.mode64 = false;
     this.pathsReady = false;
@@ -172,7 +177,9 @@ export class StaticScan {
     this.sledBinary = 0;
     this.nLandings = 0;
     this.mel = this.melAt = -1;
-    return this.printableChains(buf, len) === 0;
+    if (this.printableChains(buf, len, minChain) !== 0) return false;
+    this.headsFloor = minChain;
+    return true;
   }
 
   /**
@@ -206,16 +213,15 @@ export class StaticScan {
   }
 
   /**
-   * The loop of `scanPrintable32`, run by WebAssembly (scan-loops.wat) on a copy of the
-   * argument; offsets whose table entry is P.Special come back here for `quick`. Returns 0, or
-   * -1 to give up (a byte outside 0x20-0x7E, a sled, an unexpected kind).
+   * The loop of `scanPrintable32` and `heads`, run by WebAssembly (scan-loops.wat) on a copy of
+   * the argument; offsets whose table entry is P.Special come back here for `quick`. Returns 0,
+   * or a negative number to give up (a byte outside 0x20-0x7E, a sled, an unexpected kind).
    */
-  private printableChains(buf: Uint8Array, len: number): number {
+  private printableChains(buf: Uint8Array, len: number, minChain: number): number {
     const w = this.wasm;
     this.loadTables(4);
     this.loadArgument(buf, len);
-    w.printableBegin(len);
-    let r = w.printableRun(-1);
+    let r = w.printableScan(len, minChain);
     while (r === -2) {
       // The table's entry could not say (P.Special).
       const i = w.at();
@@ -433,6 +439,21 @@ export function buildPrintable(fast: Uint16Array): Uint16Array {
         key[2] = b2;
         t[P.PrefixPages + (((b0 & 1) << 14) | (b1 << 7) | b2)] = printableEntry(key, 3);
       }
+    }
+  }
+  // 66 b1 or 67 b1 whose page row holds one plain entry whatever b2 is (one-byte opcodes,
+  // immediates, invalid ones): that entry in the main page, so the loop takes it without the
+  // prefix run. Where the argument ends after b1, the row's entry is invalid (cut) unless the
+  // instruction is two bytes long, as the loop's end check makes the main page's one (b1 = 0:
+  // the prefix run reads those entries to find prefixes, so they stay).
+  for (const b0 of [0x66, 0x67]) {
+    for (const b1 of keyBytes) {
+      if (b1 === 0 || isPrefix(b1)) continue;
+      const row = P.PrefixPages + (((b0 & 1) << 14) | (b1 << 7));
+      const e = t[row | 0x20]!;
+      if ((e & (P.Rare | P.Seg)) !== 0) continue;
+      const atEnd = (e & 31) > 2 ? P.Invalid : e;
+      if (t[row]! === atEnd && keyBytes.every((b2) => b2 === 0 || t[row | b2] === e)) t[(b1 << 8) | b0] = e;
     }
   }
   // 66 67 b1 b2: where 66 changes nothing after b1 (its page's row is the main page's, one byte

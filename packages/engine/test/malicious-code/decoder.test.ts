@@ -344,6 +344,14 @@ describe('static scan: printable-text path and entry search', () => {
   ];
 
   let scans: [StaticScan, StaticScan] | undefined;
+  /**
+   * The lengths a printable scan gives, from the full scan of the same text: its lengths, with
+   * bit 5 where a sled instruction starts (the full scan's straight-line sled end lies beyond).
+   */
+  const printableLengths = (full: StaticScan, n: number): number[] => {
+    const linEnd = (full as unknown as { linEnd: Int32Array }).linEnd;
+    return Array.from(full.ilen.subarray(0, n), (len, i) => len | (len !== 0 && linEnd[i]! > i ? 0x20 : 0));
+  };
   /** The printable scan of `text` against the full scan; false when it hands the text over. */
   const samePrintableScan = async (text: string): Promise<boolean> => {
     const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
@@ -351,17 +359,16 @@ describe('static scan: printable-text path and entry search', () => {
     const buf = new TextEncoder().encode(text);
     const n = buf.length;
     full.scan(buf, n, false);
-    if (!fast.scanPrintable32(buf, n)) {
+    if (!fast.scanPrintable32(buf, n, 1)) {
       // Only a 16-offset sled run sends printable text to the full scan.
       expect(full.sledEnd - full.sledStart).toBeGreaterThanOrEqual(16);
       return false;
     }
-    // The printable scan leaves the longest chain to heads (it starts at one).
-    fast.heads(1);
+    // The printable scan leaves the longest chain to heads, which it runs (it starts at one).
     expect([fast.headLen[0], fast.headOff[0]]).toEqual(full.mel === 0 ? [0, -1] : [full.mel, full.melAt]);
     expect(full.nTrig).toBe(0);
     expect(full.nLandings).toBe(0);
-    expect(Array.from(fast.ilen.subarray(0, n))).toEqual(Array.from(full.ilen.subarray(0, n)));
+    expect(Array.from(fast.ilen.subarray(0, n))).toEqual(printableLengths(full, n));
     expect(Array.from(fast.chain.subarray(0, n))).toEqual(Array.from(full.chain.subarray(0, n)));
     return true;
   };
@@ -415,12 +422,23 @@ describe('static scan: printable-text path and entry search', () => {
         for (let r = 0; r < 6; r++) {
           let run = rnd() & 1 ? 'f' : 'g';
           while (run.length < k) run += prefixes[rnd() % prefixes.length];
-          expect(scans![0].scanPrintable32(stale, stale.length)).toBe(false);
+          expect(scans![0].scanPrintable32(stale, stale.length, 1)).toBe(false);
           await samePrintableScan(`${'x'.repeat(64)}${run}${next}`);
           await samePrintableScan(`${run}${next}${'x'.repeat(64)}`);
         }
       }
     }
+  });
+
+  it('a run of 16 sled instructions hands the text over wherever it lies, one of 15 does not', async () => {
+    // inc ecx (A) between Jcc bytes (x: js), across every alignment of the 16-offset windows.
+    for (let k = 0; k <= 48; k++) {
+      for (const run of [15, 16]) {
+        expect(await samePrintableScan(`${'x'.repeat(k)}${'A'.repeat(run)}${'x'.repeat(70 - k)}`)).toBe(run === 15);
+      }
+    }
+    expect(await samePrintableScan('A'.repeat(16))).toBe(false);
+    expect(await samePrintableScan('A'.repeat(15))).toBe(true);
   });
 
   it('an entry the table cannot give (P.Special) goes to quick and resumes: the same lengths and chains', async () => {
@@ -430,7 +448,7 @@ describe('static scan: printable-text path and entry search', () => {
     const { PTAB_AT } = await import('../../src/malicious-code/scan-loops.js');
     const special = new StaticScan();
     const full = new StaticScan();
-    special.scanPrintable32(new TextEncoder().encode('x'.repeat(64)), 64); // loads the table
+    special.scanPrintable32(new TextEncoder().encode('x'.repeat(64)), 64, 24); // loads the table
     const table = new Uint16Array((special as unknown as { wasmBytes: Uint8Array }).wasmBytes.buffer, PTAB_AT);
     for (const b0 of 'A0t') for (let b1 = 0; b1 < 0x80; b1++) table[(b1 << 8) | b0.charCodeAt(0)] = 0x840;
     const alpha = alphabets[0]! + 'AAA000ttt';
@@ -440,9 +458,12 @@ describe('static scan: printable-text path and entry search', () => {
       for (let i = 0, n = 64 + (rnd() % 200); i < n; i++) text += alpha[rnd() % alpha.length];
       const buf = new TextEncoder().encode(text);
       full.scan(buf, buf.length, false);
-      if (!special.scanPrintable32(buf, buf.length)) continue;
-      expect(Array.from(special.ilen.subarray(0, buf.length))).toEqual(Array.from(full.ilen.subarray(0, buf.length)));
+      if (!special.scanPrintable32(buf, buf.length, 24)) continue;
+      expect(Array.from(special.ilen.subarray(0, buf.length))).toEqual(printableLengths(full, buf.length));
       expect(Array.from(special.chain.subarray(0, buf.length))).toEqual(Array.from(full.chain.subarray(0, buf.length)));
+      // The heads the printable scan ends with, also after resuming.
+      full.heads(24);
+      expect([Array.from(special.headOff), Array.from(special.headLen)]).toEqual([Array.from(full.headOff), Array.from(full.headLen)]);
       compared++;
     }
     expect(compared).toBeGreaterThan(200);
@@ -452,14 +473,19 @@ describe('static scan: printable-text path and entry search', () => {
     const { StaticScan } = await import('../../src/malicious-code/static-scan.js');
     const s = new StaticScan();
     const buf = new Uint8Array(100).fill(0x41);
-    expect(s.scanPrintable32(buf, 100)).toBe(false); // a 100-byte inc-ecx sled: full scan
+    expect(s.scanPrintable32(buf, 100, 24)).toBe(false); // a 100-byte inc-ecx sled: full scan
     buf.fill(0x30);
-    expect(s.scanPrintable32(buf, 100)).toBe(true);
-    expect(s.scanPrintable32(buf, 0)).toBe(true); // nothing to scan
-    for (const b of [0x00, 0x1f, 0x7f, 0x80, 0xff]) {
-      buf[37] = b;
-      expect(s.scanPrintable32(buf, 100)).toBe(false);
-      buf[37] = 0x30;
+    expect(s.scanPrintable32(buf, 100, 24)).toBe(true);
+    expect(s.scanPrintable32(buf, 0, 24)).toBe(true); // nothing to scan
+    // Among the first 16 bytes (checked at once) and after them.
+    for (const at of [0, 7, 15, 16, 37, 99]) {
+      for (const b of [0x00, 0x1f, 0x7f, 0x80, 0xff]) {
+        buf[at] = b;
+        expect(s.scanPrintable32(buf, 100, 24)).toBe(false);
+        // Bytes past the end (here the one just set) do not count.
+        for (let n = 0; n <= at; n++) expect(s.scanPrintable32(buf, n, 24)).toBe(true);
+        buf[at] = 0x30;
+      }
     }
   });
 
