@@ -195,6 +195,7 @@ const SNIPPETS = [
   '8dc0 c4c0', '8dd9 c4c0', '668dc0 c4c0', '648dc0 c4c0', '678dff c4c0', // lea of a register: invalid (not a step)
   '40 8d00 8dc0 c4c0', // invalid after steps
   'b809050010 c60074 ffe0', 'b806050010 c60068 ffe0', // a one-byte form written at the buffer's end, cut by it (the buffer ends 1024 bytes after these 10)
+  'b809050010 c60001 ffe0', 'b80c050010 c60003 c6400140 ffe0', // an ALU r/m form written there, cut in its ModRM byte or displacement (the buffer ends 1024 bytes after these 14)
   '0480 0580ffffff 6a80 6b0080 8b4080 8a448080 8b8080000000 c4c0', // negative immediates and displacements of each size (sign extension)
 ];
 
