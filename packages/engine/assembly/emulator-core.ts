@@ -604,7 +604,7 @@ const FORM_XCHG_ACC = 14;
 const FORM_TEST_AL_IMM = 15;
 const FORM_TEST_EAX_IMM = 16;
 const FORM_STRING = 17;
-// With a ModRM byte (the ones after FORM_MODRM): ALU r/m, reg and reg, r/m of 1 and 4 bytes.
+// With a ModRM byte (FORM_MODRM on): ALU r/m, reg and reg, r/m of 1 and 4 bytes.
 const FORM_MODRM = 18;
 const FORM_ALU_RM8_REG = 18;
 const FORM_ALU_RM32_REG = 19;
@@ -864,8 +864,8 @@ function saveState(result: i32): i32 {
  * imm, pusha/popa, BCD, mov imm, xchg with the accumulator, string operations; see FORM_AT)
  * skip the decoding: their length is the form's, and they run their case of execute directly
  * (emulation of printable text ~10% faster). So do ALU r/m, reg and reg, r/m (00-03 ... 38-3b)
- * with a register or a base register operand (no SIB byte, no disp32), ModRM in 1 in 6 steps
- * of text (emulation of printable text ~4% faster).
+ * with a register or a base register operand (no SIB byte, no bare disp32), 1 in 6 steps in
+ * text: they decode only the ModRM byte (emulation of printable text ~5% faster).
  */
 function loop(): i32 {
   fault = false;
@@ -884,7 +884,7 @@ function loop(): i32 {
       const modrm = <i32>load<u8>(MEM_AT + o + 1);
       const mod = modrm >> 6;
       const rm = modrm & 7;
-      // A register, or a base register with no displacement or disp8/disp32 (a SIB byte and disp32 alone: decoded below).
+      // A register, or a base register with no displacement, disp8 or disp32 (a SIB byte or a bare disp32: decoded below).
       if (mod === 3 || (rm !== 4 && (mod !== 0 || rm !== 5))) {
         const isMem = mod !== 3;
         const dispSize = dispSizeOf(mod);
@@ -1049,7 +1049,7 @@ function espBased(): bool {
   else setReg(rmReg, size, v);
 }
 
-// Cases of execute that the loop's one-byte forms also run (see loop): osz the operand size, 2 or 4.
+// Cases of execute that the loop's forms also run (see loop): osz the operand size, 2 or 4.
 
 /** ALU r/m, reg (the r/m operand's read may fault: the caller checks). */
 @inline function aluRmReg(op: i32, size: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32): void {
