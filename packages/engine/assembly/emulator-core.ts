@@ -604,13 +604,22 @@ const FORM_XCHG_ACC = 14;
 const FORM_TEST_AL_IMM = 15;
 const FORM_TEST_EAX_IMM = 16;
 const FORM_STRING = 17;
+const FORM_LOOP = 18;
+const FORM_JECXZ = 19;
+const FORM_XLAT = 20;
+const FORM_CWDE = 21;
+const FORM_CDQ = 22;
+const FORM_PUSHF = 23;
+const FORM_POPF = 24;
+const FORM_SAHF = 25;
+const FORM_LAHF = 26;
 // With a ModRM byte (FORM_MODRM on): ALU r/m, reg and reg, r/m of 1 and 4 bytes.
-const FORM_MODRM = 18;
-const FORM_ALU_RM8_REG = 18;
-const FORM_ALU_RM32_REG = 19;
-const FORM_ALU_REG8_RM = 20;
-const FORM_ALU_REG32_RM = 21;
-const FORMS = 22;
+const FORM_MODRM = 27;
+const FORM_ALU_RM8_REG = 27;
+const FORM_ALU_RM32_REG = 28;
+const FORM_ALU_REG8_RM = 29;
+const FORM_ALU_REG32_RM = 30;
+const FORMS = 31;
 
 /** The one-byte form opcode `op` would take, without prefixes. */
 function formOf(op: i32): i32 {
@@ -629,6 +638,15 @@ function formOf(op: i32): i32 {
     case K_XCHG_ACC: return FORM_XCHG_ACC;
     case K_TEST_ACC_IMM: return op & 1 ? FORM_TEST_EAX_IMM : FORM_TEST_AL_IMM;
     case K_STRING: return FORM_STRING;
+    case K_LOOP: return FORM_LOOP;
+    case K_JECXZ: return FORM_JECXZ;
+    case K_XLAT: return FORM_XLAT;
+    case K_CWDE: return FORM_CWDE;
+    case K_CDQ: return FORM_CDQ;
+    case K_PUSHF: return FORM_PUSHF;
+    case K_POPF: return FORM_POPF;
+    case K_SAHF: return FORM_SAHF;
+    case K_LAHF: return FORM_LAHF;
     case K_ALU_RM_REG: return op & 1 ? FORM_ALU_RM32_REG : FORM_ALU_RM8_REG;
     case K_ALU_REG_RM: return op & 1 ? FORM_ALU_REG32_RM : FORM_ALU_REG8_RM;
     default: return FORM_STEP;
@@ -637,7 +655,7 @@ function formOf(op: i32): i32 {
 
 /** The immediate size a one-byte form reads (the ModRM forms: none). */
 function formImm(form: i32): i32 {
-  if (form === FORM_JCC || form === FORM_ALU_AL_IMM || form === FORM_PUSH_IMM8 || form === FORM_MOV_R8_IMM || form === FORM_TEST_AL_IMM) return 1;
+  if (form === FORM_JCC || form === FORM_ALU_AL_IMM || form === FORM_PUSH_IMM8 || form === FORM_MOV_R8_IMM || form === FORM_TEST_AL_IMM || form === FORM_LOOP || form === FORM_JECXZ) return 1;
   return form === FORM_ALU_EAX_IMM || form === FORM_PUSH_IMM32 || form === FORM_MOV_R32_IMM || form === FORM_TEST_EAX_IMM ? 4 : 0;
 }
 
@@ -861,9 +879,10 @@ function saveState(result: i32): i32 {
 /**
  * Runs steps until the budget (BUDGET) or a stop. The one-byte forms of the commonest opcodes
  * in text (no prefix, no ModRM: inc/dec, push/pop, Jcc, ALU and test on the accumulator, push
- * imm, pusha/popa, BCD, mov imm, xchg with the accumulator, string operations; see FORM_AT)
- * skip the decoding: their length is the form's, and they run their case of execute directly
- * (emulation of printable text ~10% faster). So do ALU r/m, reg and reg, r/m (00-03 ... 38-3b)
+ * imm, pusha/popa, BCD, mov imm, xchg with the accumulator, string operations; and, common in
+ * non-ASCII text, loop/jecxz, xlat, cwde/cdq, pushf/popf, sahf/lahf; see FORM_AT) skip the
+ * decoding: their length is the form's, and they run their case of execute directly (emulation
+ * of printable text ~10% faster, of other text ~7%). So do ALU r/m, reg and reg, r/m (00-03 ... 38-3b)
  * with a register or a base register operand (no SIB byte, no bare disp32), 1 in 6 steps in
  * text: they decode only the ModRM byte (emulation of printable text ~5% faster).
  */
@@ -927,6 +946,15 @@ function loop(): i32 {
         case FORM_TEST_AL_IMM: testAccImm(1, <i32>load<i8>(MEM_AT + o + 1)); break;
         case FORM_TEST_EAX_IMM: testAccImm(4, load<i32>(MEM_AT + o + 1)); break;
         case FORM_STRING: stringOp(op, op & 1 ? 4 : 1); break;
+        case FORM_LOOP: loopRel(op, <i32>load<i8>(MEM_AT + o + 1)); break;
+        case FORM_JECXZ: jecxz(<i32>load<i8>(MEM_AT + o + 1)); break;
+        case FORM_XLAT: xlat(); break;
+        case FORM_CWDE: cwde(4); break;
+        case FORM_CDQ: cdq(4); break;
+        case FORM_PUSHF: pushf(4); break;
+        case FORM_POPF: popf(4); break;
+        case FORM_SAHF: sahf(); break;
+        case FORM_LAHF: lahf(); break;
         default: // FORM_NONE
       }
       if (fault) { result = STOP_FAULT; break; }
@@ -1125,6 +1153,43 @@ function espBased(): bool {
 
 @inline function testAccImm(size: i32, imm: i32): void { alu(4, getReg(0, size), <u32>imm, size); }
 
+@inline function cwde(osz: i32): void {
+  if (osz === 2) setReg(0, 2, <u32><i32><i8>reg32(0)); // cbw
+  else setReg32(0, <u32>((<i32>reg32(0) << 16) >> 16));
+}
+
+/** cwd/cdq. */
+@inline function cdq(osz: i32): void { setReg(2, osz, reg32(0) & (osz === 2 ? 0x8000 : 0x80000000) ? 0xffffffff : 0); }
+
+@inline function pushf(osz: i32): void { pushSized(<u32>(0x202 | cf | (zf << 6) | (sf << 7) | (df << 10) | (ovf << 11)), 0, osz); }
+
+@inline function popf(osz: i32): void {
+  const f = <i32>popSized(osz);
+  cf = f & 1; zf = (f >> 6) & 1; sf = (f >> 7) & 1; df = (f >> 10) & 1; ovf = (f >> 11) & 1;
+}
+
+@inline function sahf(): void { const ah = (reg32(0) >>> 8) & 0xff; cf = <i32>(ah & 1); zf = <i32>((ah >> 6) & 1); sf = <i32>((ah >> 7) & 1); }
+
+@inline function lahf(): void { setReg(4, 1, <u32>(2 | cf | (zf << 6) | (sf << 7))); }
+
+/** xlat (the read may fault: the caller checks). */
+@inline function xlat(): void {
+  const v = rd8(reg32(3) + (reg32(0) & 0xff));
+  if (!fault) setReg(0, 1, v);
+}
+
+/** loopne, loope, loop. */
+@inline function loopRel(op: i32, imm: i32): void {
+  const c = reg32(1) - 1;
+  store<u32>(LO_AT + 4, c);
+  let take = c !== 0;
+  if (op === 0xe0) take = take && zf === 0;
+  else if (op === 0xe1) take = take && zf === 1;
+  if (take) jump(eip + <u32>imm);
+}
+
+@inline function jecxz(imm: i32): void { if (reg32(1) === 0) jump(eip + <u32>imm); }
+
 /** One instruction (eip already at the next one; osz its operand size, 2 or 4). Returns a Stop code or -1. */
 @inline function execute(op: i32, osz: i32, reg: i32, rmReg: i32, isMem: bool, ea: u32, imm: i32): i32 {
   switch (<i32>load<u8>(KIND_AT + <u32>op)) {
@@ -1217,19 +1282,12 @@ function espBased(): bool {
       return -1;
     }
     case K_XCHG_ACC: xchgAcc(op, osz); return -1;
-    case K_CWDE:
-      if (osz === 2) setReg(0, 2, <u32><i32><i8>reg32(0)); // cbw
-      else setReg32(0, <u32>((<i32>reg32(0) << 16) >> 16));
-      return -1;
-    case K_CDQ: setReg(2, osz, reg32(0) & (osz === 2 ? 0x8000 : 0x80000000) ? 0xffffffff : 0); return -1; // cwd/cdq
-    case K_PUSHF: pushSized(<u32>(0x202 | cf | (zf << 6) | (sf << 7) | (df << 10) | (ovf << 11)), 0, osz); return -1;
-    case K_POPF: {
-      const f = <i32>popSized(osz);
-      cf = f & 1; zf = (f >> 6) & 1; sf = (f >> 7) & 1; df = (f >> 10) & 1; ovf = (f >> 11) & 1;
-      return -1;
-    }
-    case K_SAHF: { const ah = (reg32(0) >>> 8) & 0xff; cf = <i32>(ah & 1); zf = <i32>((ah >> 6) & 1); sf = <i32>((ah >> 7) & 1); return -1; }
-    case K_LAHF: setReg(4, 1, <u32>(2 | cf | (zf << 6) | (sf << 7))); return -1;
+    case K_CWDE: cwde(osz); return -1;
+    case K_CDQ: cdq(osz); return -1;
+    case K_PUSHF: pushf(osz); return -1;
+    case K_POPF: popf(osz); return -1;
+    case K_SAHF: sahf(); return -1;
+    case K_LAHF: lahf(); return -1;
     case K_MOV_ACC_MOFFS: {
       // moffs: the address is the immediate (sign-extended from 16 bits, as the decoder's disp).
       const v = rd(<u32>imm, op & 1 ? osz : 1);
@@ -1243,22 +1301,9 @@ function espBased(): bool {
     case K_MOV_R8_IMM: setReg(op & 7, 1, <u32>imm); return -1;
     case K_MOV_R32_IMM: setReg(op & 7, osz, <u32>imm); return -1;
     case K_SALC: setReg(0, 1, cf ? 0xff : 0); return -1;
-    case K_XLAT: {
-      const v = rd8(reg32(3) + (reg32(0) & 0xff));
-      if (fault) return STOP_FAULT;
-      setReg(0, 1, v);
-      return -1;
-    }
-    case K_LOOP: {
-      const c = reg32(1) - 1;
-      store<u32>(LO_AT + 4, c);
-      let take = c !== 0;
-      if (op === 0xe0) take = take && zf === 0;
-      else if (op === 0xe1) take = take && zf === 1;
-      if (take) jump(eip + <u32>imm);
-      return -1;
-    }
-    case K_JECXZ: if (reg32(1) === 0) jump(eip + <u32>imm); return -1;
+    case K_XLAT: xlat(); return -1;
+    case K_LOOP: loopRel(op, imm); return -1;
+    case K_JECXZ: jecxz(imm); return -1;
     case K_JMP: jump(eip + <u32>imm); return -1;
     case K_CMC: cf ^= 1; return -1;
     case K_CLC: cf = 0; return -1;
