@@ -23,12 +23,13 @@ const CORE_HEAVY = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x20, 0x21, 
 /**
  * The one-byte forms the loop runs without decoding (inc/dec, push/pop, pusha/popa, Jcc, ALU and
  * test on the accumulator, push imm, BCD, nop, fwait, xchg with the accumulator, string
- * operations, mov imm), each about equally often.
+ * operations, mov imm, loop/jecxz, xlat, cwde/cdq, pushf/popf, sahf/lahf), each about equally often.
  */
 const ONE_BYTE_FORMS = [
   ...Array.from({ length: 0x22 }, (_, i) => 0x40 + i), ...Array.from({ length: 16 }, (_, i) => 0x70 + i),
   ...Array.from({ length: 8 }, (_, k) => [(k << 3) | 4, (k << 3) | 5]).flat(), 0x27, 0x2f, 0x37, 0x3f, 0x68, 0x6a,
-  ...Array.from({ length: 0x30 }, (_, i) => 0x90 + i).filter((op) => op < 0x98 || op >= 0xa4), 0x9b,
+  ...Array.from({ length: 0x30 }, (_, i) => 0x90 + i).filter((op) => op < 0x9a || op >= 0xa4), 0x9b, 0x9c, 0x9d, 0x9e, 0x9f,
+  0xe0, 0xe1, 0xe2, 0xe3, 0xd7,
 ];
 
 /** Prefix bytes of every class the core recognises (operand size most, as in text), to mix with CORE_HEAVY. */
@@ -194,7 +195,8 @@ const SNIPPETS = [
   '8fc8 c4c0', '8f08 c4c0', '8f38 c4c0', '668ff8 c4c0', '2e8f10 c4c0', // pop r/m groups 1-7: invalid
   '8dc0 c4c0', '8dd9 c4c0', '668dc0 c4c0', '648dc0 c4c0', '678dff c4c0', // lea of a register: invalid (not a step)
   '40 8d00 8dc0 c4c0', // invalid after steps
-  'b809050010 c60074 ffe0', 'b806050010 c60068 ffe0', // a one-byte form written at the buffer's end, cut by it (the buffer ends 1024 bytes after these 10)
+  'b809050010 c60074 ffe0', 'b806050010 c60068 ffe0', 'b809050010 c600e2 ffe0', // a one-byte form written at the buffer's end, cut by it (the buffer ends 1024 bytes after these 10)
+  'b809050010 c60001 ffe0', 'b80c050010 c60003 c6400140 ffe0', // an ALU r/m form written there, cut in its ModRM byte or displacement (the buffer ends 1024 bytes after these 14)
   '0480 0580ffffff 6a80 6b0080 8b4080 8a448080 8b8080000000 c4c0', // negative immediates and displacements of each size (sign extension)
 ];
 
