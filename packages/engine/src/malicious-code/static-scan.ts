@@ -102,11 +102,12 @@ export class StaticScan {
     this.pathsReady = false;
     this.headsFloor = -1;
     // One pass (right to left, in scan-loops.wat): decode, chain lengths, straight-line sled
-    // ends and triggers; then the longest chain (leftmost on ties), from the chains. Triggers go into a ring of
-    // MAX_TRIGGERS slots, so the ring ends up holding the leftmost MAX_TRIGGERS of them. `tgt`
-    // is written for direct branches only (readers look at it only for those kinds). The loop
-    // counts the longest run of consecutive sled-instruction offsets: every offset of a sled is
-    // one, so without a run of 16 there is no sled worth reporting and the sled pass is skipped.
+    // ends and triggers; then the longest chain (leftmost on ties), from the chains. Triggers go
+    // into a ring of MAX_TRIGGERS slots, so the ring ends up holding the leftmost MAX_TRIGGERS of
+    // them. `tgt` is written for direct branches only (readers look at it only for those kinds).
+    // The loop counts the longest run of consecutive sled-instruction offsets: every offset of a
+    // sled is one, so without a run of 16 there is no sled worth reporting and the sled pass is
+    // skipped.
     const w = this.wasm;
     this.loadTables(mode64 ? 2 : 1);
     if (!loaded) this.loadArgument(buf, len);
