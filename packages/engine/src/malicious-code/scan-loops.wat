@@ -142,15 +142,13 @@
                   (i32.gt_s (i32.add (local.get $i) (i32.and (local.get $pe) (i32.const 15))) (local.get $len)))
               (then (local.set $pe (i32.const 16))))))
         (loop $common
-          (br_if $rare (i32.and (local.get $pe) (i32.const 0x40)))
           (block $store
             (block $invalid
               ;; A plain entry: bits 0-4 the length (16 and up: invalid), bit 5 sled, bits 8-15
               ;; twice a Jcc's displacement. Execution goes on at t = i + length (and at t + the
-              ;; displacement); invalid: chain 0.
-              (local.set $n (i32.and (local.get $pe) (i32.const 31)))
-              (br_if $invalid (i32.ge_u (local.get $n) (i32.const 16)))
-              (local.set $t (i32.add (local.get $i) (local.get $n)))
+              ;; displacement); invalid: chain 0. One test for invalid (bit 4) and rare.
+              (br_if $invalid (i32.and (local.get $pe) (i32.const 0x50)))
+              (local.set $t (i32.add (local.get $i) (i32.and (local.get $pe) (i32.const 15))))
               (local.set $t (i32.shl (local.get $t) (i32.const 1)))
               (local.set $x (i32.load16_u offset=147520 (local.get $t)))
               (local.set $y (i32.load16_u offset=147520 (i32.add (local.get $t) (i32.shr_u (local.get $pe) (i32.const 8)))))
@@ -158,6 +156,7 @@
               ;; The length with the sled bit: the entry's low byte (bits 6 and 7 are clear).
               (local.set $n (local.get $pe))
               (br $store))
+            (br_if $rare (i32.and (local.get $pe) (i32.const 0x40)))
             (local.set $pe (i32.const 16))
             (local.set $c (i32.const 0))
             (local.set $n (i32.const 0)))
