@@ -106,11 +106,13 @@
         (br $chunk)))
     (i32.const 0))
   (func $printableLoop (param $resumed i32) (result i32)
-    (local $i i32) (local $len i32) (local $sibAt i32) (local $b2 i32) (local $entry i32) (local $t i32) (local $x i32) (local $y i32) (local $c i32) (local $n i32)
+    (local $i i32) (local $len i32) (local $sibAt i32) (local $b2 i32) (local $entry i32) (local $t i32) (local $x i32) (local $y i32) (local $c i32) (local $invalid i32)
     (local $j i32) (local $b i32) (local $f i32)
     ;; The plain entry of the offset in hand, that of i + 1 when the next one starts: past the
     ;; end, invalid (a length of 16).
     (local $pe i32)
+    ;; The inner loop runs down to this offset: 0, or the offset in hand near the end.
+    (local $stop i32)
     (local.set $i (global.get $gi))
     (local.set $len (global.get $glen))
     (local.set $pe (i32.const 16))
@@ -127,34 +129,41 @@
       ;; Most offsets have a plain or invalid entry: those take the inner loop, which leaves
       ;; for a rare entry (resolved below into a plain one, with which it comes back).
       (block $rare
+        ;; Only an instruction in the last 14 offsets can be cut by the end (it is at most 15
+        ;; bytes long): those take the inner loop one offset at a time, a cut one as invalid, so
+        ;; that the loop need not test the end. (Its Jcc targets, up to 126 bytes past
+        ;; t <= len, read the chain slots cleared past the end.)
+        (local.set $stop (i32.const 0))
+        (if (i32.gt_s (i32.add (local.get $i) (i32.const 15)) (local.get $len))
+          (then
+            (local.set $stop (local.get $i))
+            (if (i32.and
+                  (i32.eqz (i32.and (local.get $pe) (i32.const 0x50)))
+                  (i32.gt_s (i32.add (local.get $i) (i32.and (local.get $pe) (i32.const 15))) (local.get $len)))
+              (then (local.set $pe (i32.const 16))))))
         (loop $common
           (br_if $rare (i32.and (local.get $pe) (i32.const 0x40)))
-          (block $store
-            (block $invalid
-              ;; A plain entry: bits 0-4 the length (16 and up: invalid), bit 5 sled, bits 8-15
-              ;; twice a Jcc's displacement. Execution goes on at t = i + length (and at t + the
-              ;; displacement); invalid or cut by the end: chain 0.
-              (local.set $n (i32.and (local.get $pe) (i32.const 31)))
-              (br_if $invalid (i32.ge_u (local.get $n) (i32.const 16)))
-              (local.set $t (i32.add (local.get $i) (local.get $n)))
-              (br_if $invalid (i32.gt_s (local.get $t) (local.get $len)))
-              (local.set $t (i32.shl (local.get $t) (i32.const 1)))
-              (local.set $x (i32.load16_u offset=147520 (local.get $t)))
-              (local.set $y (i32.load16_u offset=147520 (i32.add (local.get $t) (i32.shr_u (local.get $pe) (i32.const 8)))))
-              (local.set $c (i32.add (select (local.get $x) (local.get $y) (i32.gt_u (local.get $x) (local.get $y))) (i32.const 1)))
-              ;; The length with the sled bit: the entry's low byte (bits 6 and 7 are clear).
-              (local.set $n (local.get $pe))
-              (br $store))
-            (local.set $pe (i32.const 16))
-            (local.set $c (i32.const 0))
-            (local.set $n (i32.const 0)))
-          (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (local.get $c))
-          (i32.store8 offset=180608 (local.get $i) (local.get $n))
-          (local.set $i (i32.sub (local.get $i) (i32.const 1)))
-          (if (i32.lt_s (local.get $i) (i32.const 0)) (then (return (i32.const 0))))
-          (local.set $entry (i32.load16_u (i32.shl (i32.load16_u offset=131072 (local.get $i)) (i32.const 1))))
+          ;; A plain entry: bits 0-4 the length (16 and up: invalid), bit 5 sled, bits 8-15
+          ;; twice a Jcc's displacement. Execution goes on at t = i + length (and at t + the
+          ;; displacement); invalid: chain 0, length 0. Without a branch, as invalid entries
+          ;; come and go unpredictably in text (an invalid one reads chain slots in memory
+          ;; nonetheless, unused).
+          (local.set $t (i32.shl (i32.add (local.get $i) (i32.and (local.get $pe) (i32.const 15))) (i32.const 1)))
+          (local.set $x (i32.load16_u offset=147520 (local.get $t)))
+          (local.set $y (i32.load16_u offset=147520 (i32.add (local.get $t) (i32.shr_u (local.get $pe) (i32.const 8)))))
+          (local.set $c (i32.add (select (local.get $x) (local.get $y) (i32.gt_u (local.get $x) (local.get $y))) (i32.const 1)))
+          (local.set $invalid (i32.and (local.get $pe) (i32.const 0x10)))
+          (i32.store16 offset=147520 (i32.shl (local.get $i) (i32.const 1)) (select (i32.const 0) (local.get $c) (local.get $invalid)))
+          ;; The length with the sled bit: the entry's low byte (bits 6 and 7 are clear).
+          (i32.store8 offset=180608 (local.get $i) (select (i32.const 0) (local.get $pe) (local.get $invalid)))
+          (local.set $pe (select (i32.const 16) (local.get $pe) (local.get $invalid)))
+          ;; The entry of i - 1 (at i = 0, that of harmless bytes before the argument, unused).
+          (local.set $entry (i32.load16_u (i32.shl (i32.load16_u offset=131071 (local.get $i)) (i32.const 1))))
           (local.set $pe (select (i32.add (local.get $pe) (i32.const 1)) (local.get $entry) (i32.and (local.get $entry) (i32.const 0x80))))
-          (br $common)))
+          (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+          (br_if $common (i32.ge_s (local.get $i) (local.get $stop))))
+        (br_if $next (i32.ge_s (local.get $i) (i32.const 0)))
+        (return (i32.const 0)))
       ;; Rare (0x40) with no kind: a byte outside 0x20-0x7E.
       (if (i32.eqz (i32.and (local.get $pe) (i32.const 0xf00))) (then (return (i32.const -1))))
       (local.set $sibAt (i32.add (local.get $i) (i32.const 2)))

@@ -385,6 +385,31 @@ describe('static scan: printable-text path and entry search', () => {
     expect(compared).toBeGreaterThan(2000);
   });
 
+  it('the last 14 offsets (where an instruction can be cut by the end) and short arguments', async () => {
+    // The loop tests the end only there: every length up to 40, and long instructions (imul
+    // with SIB, disp32 and imm32, also after 66 and a segment, and after 66 and 5 segments:
+    // 15 bytes; push imm32) and a Jcc cut at every byte, after Jcc bytes whose targets lie
+    // past the end, at every distance from it.
+    let compared = 0;
+    for (let n = 1; n <= 40; n++) {
+      for (let k = 0; k < 50; k++) {
+        const alpha = alphabets[k % alphabets.length]!;
+        let text = '';
+        for (let i = 0; i < n; i++) text += alpha[rnd() % alpha.length];
+        if (await samePrintableScan(text)) compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(1500);
+    for (const long of ['i$%1234abcd', 'dfi$%1234ab', 'f.6>dei$%1234ab', 'h1234', 'pz']) {
+      for (let cut = 1; cut <= long.length; cut++) {
+        for (let pad = 0; pad <= 20; pad++) {
+          expect(await samePrintableScan(`${'x'.repeat(pad)}${long.slice(0, cut)}`)).toBe(true);
+          expect(await samePrintableScan(`${'x'.repeat(pad)}${long.slice(0, cut)}${'0'.repeat(20 - pad)}`)).toBe(true);
+        }
+      }
+    }
+  });
+
   it('segment override runs: each takes the next instruction with one more byte, up to 15', async () => {
     // After a valid, an invalid (l: ins), a cut (h: push imm32) and a Jcc instruction, at the
     // end and inside, with runs past 15 bytes (and past 31: an entry made from the invalid one
