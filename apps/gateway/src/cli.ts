@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ACTIONS, type Action } from '@smtpguard/contracts';
+import type { TransportKind } from './transport/relay-socket.js';
 import { DEFAULT_TIMEOUTS, parseHostPort, type FailMode, type HostPort, type Timeouts } from './options.js';
 import { PolicyError, PolicySource } from './policy-source.js';
 
@@ -17,6 +18,7 @@ export const USAGE = `usage: pnpm gateway --listen HOST:PORT --upstream HOST:POR
   --proxy-protocol            expect a PROXY v1/v2 header on every connection
   --max-connections N         concurrent clients (default 1000); over it: 421 4.3.2
   --fail-open                 on an engine error pass the session uninspected (default: 421, close)
+  --transport native|node     sockets: the native addon (default when built) or node:net
   --timeout-greeting S        seconds (default 300)
   --timeout-command S         seconds (default 300)
   --timeout-data-block S      seconds (default 180)
@@ -42,6 +44,8 @@ export interface CliConfig {
   proxyProtocol: boolean;
   maxConnections: number;
   failMode: FailMode;
+  /** Absent: the gateway's default (SMTPGUARD_TRANSPORT, else native when built, else node). */
+  transport?: TransportKind;
   timeouts: Timeouts;
   shutdownDeadlineMs: number;
   logLevel: string;
@@ -95,6 +99,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         'proxy-protocol': { type: 'boolean' },
         'max-connections': { type: 'string' },
         'fail-open': { type: 'boolean' },
+        transport: { type: 'string' },
         'timeout-greeting': { type: 'string' },
         'timeout-command': { type: 'string' },
         'timeout-data-block': { type: 'string' },
@@ -148,6 +153,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (str('policy')) config.policyFile = userPath(str('policy')!, env);
   if (str('events')) config.eventsFile = userPath(str('events')!, env);
   if (action) config.defaultAction = action as Action;
+  const transport = str('transport');
+  if (transport !== undefined) {
+    if (transport !== 'native' && transport !== 'node') throw new CliError(`--transport: expected native or node, got ${JSON.stringify(transport)}`);
+    config.transport = transport;
+  }
   if (str('name')) config.name = str('name')!;
   const metrics = str('metrics');
   if (metrics !== undefined && metrics !== '0' && metrics !== 'off') config.metrics = hostPort('metrics', '');

@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     xclient: config.xclient,
     proxyProtocol: config.proxyProtocol,
     failMode: config.failMode,
+    ...(config.transport ? { transport: config.transport } : {}),
   });
   let metrics: MetricsServer | undefined;
   if (config.metrics) {

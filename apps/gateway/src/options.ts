@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { EventSink } from './events.js';
 import type { InspectorFactory } from './inspector.js';
 import type { PolicySource } from './policy-source.js';
+import type { TransportKind } from './transport/relay-socket.js';
 
 export interface HostPort {
   host: string;
@@ -55,6 +56,11 @@ export interface GatewayOptions {
   failMode?: FailMode;
   /** Test seam: how inspectors are made. Default: the engine's createInspector. */
   inspectorFactory?: InspectorFactory;
+  /**
+   * 'native' (the libuv addon: about half the CPU per connection), or 'node' (node:net).
+   * Default: SMTPGUARD_TRANSPORT, else native when the addon loads, else node.
+   */
+  transport?: TransportKind;
   /** Socket high-water mark in bytes before reading from the other side pauses. Default 256 KiB. */
   highWaterMark?: number;
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Action } from '@smtpguard/contracts';
 import pino from 'pino';
 import { Counters } from './counters.js';
@@ -10,12 +9,17 @@ import { DEFAULT_TIMEOUTS, type GatewayOptions, type HostPort, type Timeouts } f
 import type { InstalledPolicy, PolicySource } from './policy-source.js';
 import { Session, type SessionContext } from './session.js';
 import { replies } from './smtp-replies.js';
+import { chooseTransport } from './transport/choose.js';
+import { nativeTransportError } from './transport/native-binding.js';
+import type { RelaySocket, TransportKind } from './transport/relay-socket.js';
 
 export interface Gateway {
   /** Where it listens (the ephemeral port resolved). */
   address: HostPort;
   counters: Counters;
   policy: PolicySource;
+  /** Which transport carries the sockets. */
+  transport: TransportKind;
   /** Validate, compile and install a policy document (zPolicy shape) for new connections; throws PolicyError naming bad fields. */
   setPolicy(input: unknown, overrideAction?: Action): InstalledPolicy;
   /** Open sessions (status pages, tests). */
@@ -41,6 +45,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const maxConnections = options.maxConnections ?? 1000;
   const name = options.name ?? hostname();
+  const transport = chooseTransport(options.transport);
+  const nativeError = nativeTransportError();
+  if (transport.kind === 'node' && nativeError && options.transport === undefined) {
+    logger.warn({ reason: nativeError }, 'native transport unavailable: using node:net (about twice the CPU per connection)');
+  }
   const ctx: SessionContext = {
     name,
     upstream: options.upstream,
@@ -52,13 +61,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     counters,
     events: options.events,
     inspectorFactory: timedInspectorFactory(options.inspectorFactory ?? engineInspectorFactory, counters.engineTime),
+    transport,
     debug: logger.isLevelEnabled('debug'),
   };
   const sessions = new Set<Session>();
   let shuttingDown = false;
   const debug = ctx.debug;
 
-  const onConnection = (socket: Socket) => {
+  const onConnection = (socket: RelaySocket) => {
     if (shuttingDown || sessions.size >= maxConnections) {
       counters.connectionsRejected += 1;
       logger.warn({ client: socket.remoteAddress, active: sessions.size, shuttingDown }, 'connection refused');
@@ -77,35 +87,27 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   };
 
-  const server: Server = createServer(
+  const host = options.listen?.host ?? '127.0.0.1';
+  const port = options.listen?.port ?? 2525;
+  const server = await transport.listen(
     {
-      allowHalfOpen: true,
-      pauseOnConnect: true,
-      noDelay: true,
+      host,
+      port,
+      backlog: 511,
       ...(options.highWaterMark ? { highWaterMark: options.highWaterMark } : {}),
+      onError: (err) => logger.error({ err: err.message }, 'listener error'),
     },
     onConnection,
   );
-  server.on('error', (err) => logger.error({ err: err.message }, 'listener error'));
-
-  const host = options.listen?.host ?? '127.0.0.1';
-  const port = options.listen?.port ?? 2525;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once('error', onError);
-    server.listen({ host, port, backlog: 511, ipv6Only: false }, () => {
-      server.removeListener('error', onError);
-      resolve();
-    });
-  });
-  const bound = server.address() as AddressInfo;
-  logger.info({ listen: `${bound.address}:${bound.port}`, upstream: `${options.upstream.host}:${options.upstream.port}` }, 'gateway listening');
+  const bound = server.address();
+  logger.info({ listen: `${bound.address}:${bound.port}`, transport: transport.kind, upstream: `${options.upstream.host}:${options.upstream.port}` }, 'gateway listening');
 
   let closing: Promise<void> | null = null;
   return {
     address: { host: bound.address, port: bound.port },
     counters,
     policy: options.policy,
+    transport: transport.kind,
     setPolicy(input, overrideAction) {
       const installed = options.policy.setFromInput(input, overrideAction);
       logger.info({ revision: installed.revision }, 'policy installed');

@@ -1,4 +1,4 @@
-import { connect, isIP, type Socket } from 'node:net';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Counters } from './counters.js';
 import { toEvent, type EventSink } from './events.js';
@@ -7,6 +7,7 @@ import type { FailMode, HostPort, Timeouts } from './options.js';
 import type { InstalledPolicy } from './policy-source.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 import { ReplyReader, replies } from './smtp-replies.js';
+import type { RelaySocket, Transport } from './transport/relay-socket.js';
 
 export interface SessionContext {
   name: string;
@@ -19,6 +20,8 @@ export interface SessionContext {
   counters: Counters;
   events: EventSink;
   inspectorFactory: InspectorFactory;
+  /** How sockets are made: node:net or the native transport. */
+  transport: Transport;
   /** logger.isLevelEnabled('debug'), computed once. */
   debug: boolean;
 }
@@ -49,8 +52,8 @@ function xtext(value: string): string {
  * the flow control; the inspector owns every SMTP decision.
  */
 export class Session {
-  readonly client: Socket;
-  upstream: Socket | null = null;
+  readonly client: RelaySocket;
+  upstream: RelaySocket | null = null;
   readonly clientEndpoint: { address: string; port: number };
   serverEndpoint: { address: string; port: number };
   readonly done: Promise<void>;
@@ -88,7 +91,7 @@ export class Session {
 
   constructor(
     readonly id: string,
-    client: Socket,
+    client: RelaySocket,
     policy: InstalledPolicy,
     ctx: SessionContext,
   ) {
@@ -172,7 +175,7 @@ export class Session {
   #connectUpstream(): void {
     this.#armTimer('greeting');
     const { host, port } = this.#ctx.upstream;
-    const upstream = connect({ host, port, allowHalfOpen: true, noDelay: true });
+    const upstream = this.#ctx.transport.connect(host, port);
     this.upstream = upstream;
     upstream.on('error', (err) => {
       if (!this.#serverBytesRelayed && !this.#upstreamAborted) {
@@ -208,7 +211,7 @@ export class Session {
    * original greeting is relayed. Either way the client's own EHLO comes next, so the
    * engine inspects the client's conversation from its very first byte.
    */
-  #runXclient(upstream: Socket): void {
+  #runXclient(upstream: RelaySocket): void {
     let reader = new ReplyReader();
     let step: 'greeting' | 'ehlo' | 'xclient' = 'greeting';
     let greeting: Buffer | null = null;
@@ -683,7 +686,7 @@ export class Session {
   }
 
   /** Client refused before any session (limit or shutdown). */
-  static refuse(client: Socket, reply: string): void {
+  static refuse(client: RelaySocket, reply: string): void {
     client.on('error', () => {});
     client.end(reply);
     const t = setTimeout(() => client.destroy(), GRACE_MS);

@@ -1,0 +1,26 @@
+import { nativeTransportError } from './native-binding.js';
+import { nativeTransport } from './native-transport.js';
+import { nodeTransport } from './node-transport.js';
+import type { Transport, TransportKind } from './relay-socket.js';
+
+/** Thrown when the native transport is asked for by name but cannot load. */
+export class TransportUnavailable extends Error {}
+
+/**
+ * 'native' or 'node' as asked; unset: SMTPGUARD_TRANSPORT, else the native transport when
+ * its addon loads, else node:net. Asking for 'native' by name fails loudly instead.
+ */
+export function chooseTransport(wanted: TransportKind | undefined = envTransport()): Transport {
+  if (wanted === 'node') return nodeTransport;
+  const native = nativeTransport();
+  if (native) return native;
+  if (wanted === 'native') throw new TransportUnavailable(`native transport unavailable: ${nativeTransportError() ?? 'unknown reason'}`);
+  return nodeTransport;
+}
+
+function envTransport(): TransportKind | undefined {
+  const value = process.env.SMTPGUARD_TRANSPORT;
+  if (value === undefined || value === '') return undefined;
+  if (value === 'native' || value === 'node') return value;
+  throw new TransportUnavailable(`SMTPGUARD_TRANSPORT: expected native or node, got ${JSON.stringify(value)}`);
+}

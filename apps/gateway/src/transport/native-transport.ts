@@ -1,0 +1,349 @@
+import { lookup } from 'node:dns';
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+import { loadNativeTransport, NativeEvent, uvErrorName, type NativeTransport } from './native-binding.js';
+import type { ListenOptions, RelayListener, RelaySocket, Transport } from './relay-socket.js';
+
+/** node:net's default for sockets on Node 20. */
+const DEFAULT_HIGH_WATER_MARK = 16 * 1024;
+
+/**
+ * A libuv error as node:net reports it (code, errno, syscall), for the same log lines. No
+ * stack: it would only show the dispatch, and a client's reset (routine) would pay for one.
+ */
+function transportError(code: number, syscall: string): NodeJS.ErrnoException {
+  const name = uvErrorName(code);
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  const err: NodeJS.ErrnoException = new Error(`${syscall} ${name}`);
+  Error.stackTraceLimit = limit;
+  err.code = name;
+  err.errno = code;
+  err.syscall = syscall;
+  return err;
+}
+
+/**
+ * A socket of the native transport. The addon owns the file descriptor and the write queue;
+ * this object keeps node:net's contract (see RelaySocket) for the session. Data arrives as
+ * the addon reads it: nothing is buffered here, so readableLength is always 0.
+ */
+class NativeSocket extends EventEmitter implements RelaySocket {
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  destroyed = false;
+  writableEnded = false;
+  readonly readableLength = 0;
+
+  /** -1 while a name is being resolved. */
+  #id = -1;
+  #connected: boolean;
+  #paused: boolean;
+  #readEnded = false;
+  #queued = 0;
+  #corked = 0;
+  #corkedChunks: Uint8Array[] = [];
+  /** Writes made before the connection exists (node:net buffers those too). */
+  #early: Uint8Array[] = [];
+  #closeEmitted = false;
+  /** write() returned false: 'drain' is owed once the queue is empty. */
+  #needDrain = false;
+
+  constructor(
+    private readonly owner: NativeSocketTransport,
+    private readonly highWaterMark: number,
+    accepted: boolean,
+  ) {
+    super();
+    this.#connected = accepted;
+    this.#paused = accepted;
+  }
+
+  get writableLength(): number {
+    let n = this.#queued;
+    for (const c of this.#early) n += c.length;
+    for (const c of this.#corkedChunks) n += c.length;
+    return n;
+  }
+
+  attach(id: number): void {
+    this.#id = id;
+  }
+
+  write(data: Uint8Array | string): boolean {
+    if (this.destroyed || this.writableEnded) return false;
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    let ok: boolean;
+    if (this.#corked > 0) {
+      this.#corkedChunks.push(bytes);
+      ok = this.writableLength < this.highWaterMark;
+    } else ok = this.#send(bytes);
+    if (!ok) this.#needDrain = true;
+    return ok;
+  }
+
+  #send(bytes: Uint8Array): boolean {
+    if (!this.#connected) {
+      this.#early.push(bytes);
+      return this.writableLength < this.highWaterMark;
+    }
+    if (bytes.length === 0) return this.#queued < this.highWaterMark;
+    const queued = this.owner.native.write(this.#id, bytes);
+    if (queued < 0) {
+      // The addon is closing the socket; its CLOSE follows.
+      this.#fail(transportError(queued, 'write'));
+      return false;
+    }
+    this.#queued = queued;
+    // Owed a 'drain' but the addon queued nothing (flushed early or corked writes): it sends no DRAIN.
+    if (queued === 0 && this.#needDrain) process.nextTick(() => this.#drained());
+    return queued < this.highWaterMark;
+  }
+
+  #drained(): void {
+    if (!this.#needDrain || this.destroyed || this.writableLength > 0) return;
+    this.#needDrain = false;
+    this.emit('drain');
+  }
+
+  cork(): void {
+    this.#corked += 1;
+  }
+
+  uncork(): void {
+    if (this.#corked === 0) return;
+    this.#corked -= 1;
+    if (this.#corked > 0 || this.#corkedChunks.length === 0) return;
+    const chunks = this.#corkedChunks;
+    this.#corkedChunks = [];
+    // One buffer, one system call: what cork/uncork buys with node:net's writev.
+    if (!this.destroyed) this.#send(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+  }
+
+  end(data?: Uint8Array | string): this {
+    if (this.destroyed || this.writableEnded) return this;
+    if (data !== undefined) this.write(data);
+    if (this.#corked > 0) {
+      this.#corked = 1;
+      this.uncork();
+    }
+    this.writableEnded = true;
+    if (this.#connected) this.#shutdown();
+    return this;
+  }
+
+  #shutdown(): void {
+    const status = this.owner.native.shutdown(this.#id);
+    if (status < 0) this.#fail(transportError(status, 'shutdown'));
+  }
+
+  destroy(): this {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    if (this.#id >= 0) this.owner.native.close(this.#id);
+    else process.nextTick(() => this.#emitClose()); // still resolving: nothing native to close
+    return this;
+  }
+
+  pause(): this {
+    if (!this.#paused) {
+      this.#paused = true;
+      if (this.#connected && !this.#readEnded && !this.destroyed) this.owner.native.readStop(this.#id);
+    }
+    return this;
+  }
+
+  resume(): this {
+    if (this.#paused) {
+      this.#paused = false;
+      if (this.#connected && !this.#readEnded && !this.destroyed) this.owner.native.readStart(this.#id);
+    }
+    return this;
+  }
+
+  /** Fails a socket the addon never had (bad address, name not resolved): 'error', then 'close'. */
+  abort(err: Error): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    process.nextTick(() => {
+      this.emit('error', err);
+      this.#emitClose();
+    });
+  }
+
+  /** An error the session learns about as node:net reports it: 'error', then 'close' when the addon has closed. */
+  #fail(err: NodeJS.ErrnoException): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    process.nextTick(() => this.emit('error', err));
+  }
+
+  #emitClose(): void {
+    if (this.#closeEmitted) return;
+    this.#closeEmitted = true;
+    this.emit('close', false);
+  }
+
+  // ---- events from the addon (NativeSocketTransport.dispatch) ----
+
+  onConnect(status: number): void {
+    if (status < 0) {
+      this.#fail(transportError(status, 'connect'));
+      return;
+    }
+    if (this.destroyed) return;
+    this.#connected = true;
+    const early = this.#early;
+    this.#early = [];
+    if (early.length) this.#send(early.length === 1 ? early[0]! : Buffer.concat(early));
+    if (this.destroyed) return;
+    if (this.writableEnded) this.#shutdown();
+    if (!this.#paused && !this.destroyed) this.owner.native.readStart(this.#id);
+    this.emit('connect');
+  }
+
+  onData(chunk: Buffer): void {
+    if (!this.destroyed) this.emit('data', chunk);
+  }
+
+  onEnd(): void {
+    this.#readEnded = true;
+    if (!this.destroyed) this.emit('end');
+  }
+
+  onError(code: number, syscall: string): void {
+    this.#fail(transportError(code, syscall));
+  }
+
+  onDrain(): void {
+    this.#queued = 0;
+    this.#drained();
+  }
+
+  onClose(): void {
+    this.destroyed = true;
+    // After a failure, 'error' is on the next tick: 'close' must follow it.
+    process.nextTick(() => this.#emitClose());
+  }
+}
+
+/** The native transport: one per process (the addon keeps its state per Node environment). */
+class NativeSocketTransport implements Transport {
+  readonly kind = 'native' as const;
+  #sockets: (NativeSocket | undefined)[] = [];
+  #servers = new Map<number, { onConnection: (s: RelaySocket) => void; highWaterMark: number; closed?: () => void }>();
+
+  constructor(readonly native: NativeTransport) {
+    native.init((kind, id, a, b, c) => this.#dispatch(kind, id, a, b, c));
+  }
+
+  #dispatch(kind: number, id: number, a: unknown, b: unknown, c: unknown): void {
+    if (kind === NativeEvent.CONNECTION) {
+      const server = this.#servers.get(a as number);
+      if (!server) {
+        this.native.close(id);
+        return;
+      }
+      const socket = new NativeSocket(this, server.highWaterMark, true);
+      socket.attach(id);
+      socket.remoteAddress = b as string;
+      socket.remotePort = c as number;
+      this.#sockets[id] = socket;
+      server.onConnection(socket);
+      return;
+    }
+    if (kind === NativeEvent.SERVER_CLOSE) {
+      const server = this.#servers.get(id);
+      this.#servers.delete(id);
+      server?.closed?.();
+      return;
+    }
+    const socket = this.#sockets[id];
+    if (!socket) return;
+    switch (kind) {
+      case NativeEvent.DATA:
+        socket.onData(a as Buffer);
+        break;
+      case NativeEvent.CONNECT:
+        socket.onConnect(a as number);
+        break;
+      case NativeEvent.END:
+        socket.onEnd();
+        break;
+      case NativeEvent.DRAIN:
+        socket.onDrain();
+        break;
+      case NativeEvent.ERROR:
+        socket.onError(a as number, b as string);
+        break;
+      case NativeEvent.CLOSE:
+        this.#sockets[id] = undefined;
+        socket.onClose();
+        break;
+    }
+  }
+
+  async listen(options: ListenOptions, onConnection: (socket: RelaySocket) => void): Promise<RelayListener> {
+    const ip = isIP(options.host) ? options.host : await resolve(options.host);
+    const id = this.native.listen(ip, options.port, options.backlog, false);
+    const server = { onConnection, highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK } as {
+      onConnection: (s: RelaySocket) => void;
+      highWaterMark: number;
+      closed?: () => void;
+    };
+    this.#servers.set(id, server);
+    let closing = false;
+    return {
+      address: () => {
+        const [address, port] = this.native.address(id);
+        return { address, port };
+      },
+      close: (done) => {
+        if (closing) return;
+        closing = true;
+        server.closed = done;
+        this.native.closeServer(id);
+      },
+    };
+  }
+
+  connect(host: string, port: number, highWaterMark = DEFAULT_HIGH_WATER_MARK): RelaySocket {
+    const socket = new NativeSocket(this, highWaterMark, false);
+    const open = (ip: string) => {
+      if (socket.destroyed) return;
+      let id: number;
+      try {
+        id = this.native.connect(ip, port);
+      } catch (err) {
+        socket.abort(err as Error);
+        return;
+      }
+      socket.remoteAddress = ip;
+      socket.remotePort = port;
+      socket.attach(id);
+      this.#sockets[id] = socket;
+    };
+    if (isIP(host)) open(host);
+    else
+      lookup(host, (err, address) => {
+        if (err) socket.abort(err);
+        else open(address);
+      });
+    return socket;
+  }
+}
+
+function resolve(host: string): Promise<string> {
+  return new Promise((ok, fail) => lookup(host, (err, address) => (err ? fail(err) : ok(address))));
+}
+
+let instance: NativeSocketTransport | null | undefined;
+
+/** The native transport, or null when the addon is not built or does not load here (see nativeTransportError()). */
+export function nativeTransport(): Transport | null {
+  if (instance === undefined) {
+    const native = loadNativeTransport();
+    instance = native ? new NativeSocketTransport(native) : null;
+  }
+  return instance;
+}
