@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 /**
  * Proxy benchmark, all on loopback: smtp-source into `smtp-sink -u nobody`
  *   (1) direct, (2) through HAProxy in TCP mode, (3) through a bare Node.js socket pipe,
- *   (4) through the gateway with every protection in Detect;
+ *   (4) through the gateway with every protection in Detect, on its default native
+ *   transport, and (5) the same gateway on node:net (--transport node);
  * at 1, 20 and 100 concurrent sessions, 10 KB and 1 MB messages (one message per
  * session, as smtp-source does without -d): messages/s and MB/s, each as a ratio to
  * HAProxy, and the gateway's peak RSS; then 1,000 idle connections held through the
@@ -147,22 +148,28 @@ net.createServer({ noDelay: true }, (c) => {
   const pipe = start(process.execPath, ['-e', pipeScript]);
   await waitPort(pipePort);
 
-  // (4) the gateway, every protection in Detect, events to a file
-  const gwPort = await freePort();
+  // (4) the gateway, every protection in Detect, events to a file; (5) the same on node:net.
   const eventsFile = join(work, 'events.jsonl');
-  const gateway = start(
-    process.execPath,
-    [...GATEWAY_ENTRY, '--listen', `${HOST}:${gwPort}`, '--upstream', `${HOST}:${sinkPort}`, '--default-action', 'detect', '--events', eventsFile, '--log-level', 'warn', '--max-connections', '5000'],
-    { cwd: pkg },
-  );
-  await waitPort(gwPort);
-  const gwPid = gateway.pid!;
+  const startGatewayProcess = async (extra: string[]) => {
+    const port = await freePort();
+    const child = start(
+      process.execPath,
+      [...GATEWAY_ENTRY, '--listen', `${HOST}:${port}`, '--upstream', `${HOST}:${sinkPort}`, '--default-action', 'detect', '--events', eventsFile, '--log-level', 'warn', '--max-connections', '5000', ...extra],
+      { cwd: pkg },
+    );
+    await waitPort(port);
+    return { port, pid: child.pid! };
+  };
+  const gateway = await startGatewayProcess(['--transport', 'native']);
+  const gatewayNode = await startGatewayProcess(['--transport', 'node']);
+  const gwPid = gateway.pid;
 
   const targets = [
     { name: 'direct', port: sinkPort, pid: 0 },
     { name: 'haproxy', port: haPort, pid: haproxy.pid! },
     { name: 'node-pipe', port: pipePort, pid: pipe.pid! },
-    { name: 'gateway', port: gwPort, pid: gwPid },
+    { name: 'gateway', port: gateway.port, pid: gwPid },
+    { name: 'gateway-node', port: gatewayNode.port, pid: gatewayNode.pid },
   ] as const;
   const sizes = [
     { label: '10 KB', bytes: 10 * 1024, messages: { 1: 400, 20: 2000, 100: 2000 } as Record<number, number> },
@@ -225,6 +232,7 @@ net.createServer({ noDelay: true }, (c) => {
       summary[`${size.label} x${sessions} gateway/haproxy`] = stats.gateway!.mps / ha.mps;
       summary[`${size.label} x${sessions} node-pipe/haproxy`] = stats['node-pipe']!.mps / ha.mps;
       summary[`${size.label} x${sessions} haproxy/direct`] = ha.mps / stats.direct!.mps;
+      summary[`${size.label} x${sessions} gateway-node/haproxy`] = stats['gateway-node']!.mps / ha.mps;
       summary[`${size.label} x${sessions} gateway/haproxy cpu-per-msg`] = median(cpu.gateway!) / median(cpu.haproxy!);
       // The floor for any Node proxy on this machine: how far the gateway is from a bare socket pipe.
       summary[`${size.label} x${sessions} gateway/node-pipe`] = stats.gateway!.mps / stats['node-pipe']!.mps;
@@ -236,7 +244,7 @@ net.createServer({ noDelay: true }, (c) => {
   const idlePort = await freePort();
   const idleGateway = start(
     process.execPath,
-    [...GATEWAY_ENTRY, '--listen', `${HOST}:${idlePort}`, '--upstream', `${HOST}:${sinkPort}`, '--default-action', 'detect', '--events', eventsFile, '--log-level', 'warn', '--max-connections', '5000'],
+    [...GATEWAY_ENTRY, '--listen', `${HOST}:${idlePort}`, '--upstream', `${HOST}:${sinkPort}`, '--default-action', 'detect', '--events', eventsFile, '--log-level', 'warn', '--max-connections', '5000', '--transport', 'native'],
     { cwd: pkg },
   );
   await waitPort(idlePort);
