@@ -20,7 +20,10 @@
 //    seen, the handle is closed at once, and the event is dispatched from the close callback
 //    immediately before CLOSE. After a socket starts closing (JS close() included), CLOSE is
 //    the only event it still gets.
-//  - All state is per napi_env (instance data); the env cleanup hook closes every handle.
+//  - All state is per napi_env (instance data). An *async* env cleanup hook closes every
+//    handle and completes from the last close callback: Node keeps running the loop until
+//    then, and only afterwards may unload the addon (a worker that alone loaded it unloads
+//    it; a close callback left pending past that would jump into unmapped code).
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <uv.h>
@@ -83,9 +86,11 @@ struct tenv {
   napi_ref recv;      // receiver object for napi_make_callback
   napi_async_context actx;
   bool dead;          // env cleanup started: never call into JS again
+  bool nojs;          // JS execution is being terminated (worker.terminate()): stop dispatching
+  napi_async_cleanup_hook_handle cleanup;  // removed once every handle is closed
   th **tab;           // id -> handle; slot 0 unused so ids start at 1
-  uint32_t *freel;    // free ids
-  uint32_t cap, next, nfree;
+  uint32_t *freel;    // free ids, a FIFO ring
+  uint32_t cap, next, nfree, fhead;
   uint32_t nsockets, nservers;  // live handles, until their close callback
   char rbuf[READ_BUF_SIZE];     // shared read buffer; copied out before on_read returns
 };
@@ -99,10 +104,14 @@ static void oom(void) { napi_fatal_error("smtpguard transport", NAPI_AUTO_LENGTH
 
 static uint32_t slot_alloc(tenv *te, th *h) {
   uint32_t id;
-  if (te->nfree) {
-    id = te->freel[--te->nfree];
+  // Fresh ids until the table is full, then the oldest freed id: a stale id held by JS
+  // names a new socket only after the whole table has cycled.
+  if (te->nfree && te->next >= te->cap) {
+    id = te->freel[te->fhead];
+    te->fhead = (te->fhead + 1) % te->cap;
+    te->nfree--;
   } else {
-    if (te->next >= te->cap) {
+    if (te->next >= te->cap) {  // and the ring is empty: growing needs no re-linearising
       uint32_t ncap = te->cap ? te->cap * 2 : 256;
       if (ncap <= te->cap) return 0;
       th **nt = realloc(te->tab, (size_t)ncap * sizeof(*nt));
@@ -112,6 +121,7 @@ static uint32_t slot_alloc(tenv *te, th *h) {
       if (!nf) return 0;
       te->freel = nf;
       te->cap = ncap;
+      te->fhead = 0;
     }
     id = te->next++;
   }
@@ -121,7 +131,7 @@ static uint32_t slot_alloc(tenv *te, th *h) {
 
 static void slot_free(tenv *te, uint32_t id) {
   te->tab[id] = NULL;
-  te->freel[te->nfree++] = id;
+  te->freel[(te->fhead + te->nfree++) % te->cap] = id;
 }
 
 static void tenv_free(tenv *te) {
@@ -130,19 +140,29 @@ static void tenv_free(tenv *te) {
   free(te);
 }
 
+// Env teardown finished: free the state, then let Node go on (it may unload the addon).
+static void tenv_finish(tenv *te) {
+  napi_async_cleanup_hook_handle hh = te->cleanup;
+  tenv_free(te);
+  if (hh && napi_remove_async_cleanup_hook(hh) != napi_ok)
+    fprintf(stderr, "smtpguard transport: napi_remove_async_cleanup_hook failed\n");
+}
+
 /* ------------------------------------------------------------------ calling JS */
 
 // Status of a napi call made from a libuv callback. A pending JS exception (thrown by the
 // dispatch function, or by napi itself) is re-raised as an uncaught exception, never dropped.
+// napi_pending_exception with nothing pending, or a failing napi_fatal_exception, means the
+// env can no longer run JS (its execution is being terminated): dispatching stops quietly.
 static bool cb_ok(tenv *te, napi_status s) {
   if (s == napi_ok) return true;
   bool pending = false;
   if (napi_is_exception_pending(te->env, &pending) == napi_ok && pending) {
     napi_value e;
-    if (napi_get_and_clear_last_exception(te->env, &e) == napi_ok) {
-      if (napi_fatal_exception(te->env, e) != napi_ok)
-        fprintf(stderr, "smtpguard transport: could not re-raise an exception from dispatch\n");
-    }
+    if (napi_get_and_clear_last_exception(te->env, &e) != napi_ok || napi_fatal_exception(te->env, e) != napi_ok)
+      te->nojs = true;
+  } else if (s == napi_pending_exception) {
+    te->nojs = true;
   } else if (!te->dead) {
     const napi_extended_error_info *ei = NULL;
     if (napi_get_last_error_info(te->env, &ei) != napi_ok) ei = NULL;
@@ -160,7 +180,7 @@ typedef struct {
 } ev_t;
 
 static bool ev_begin(tenv *te, ev_t *ev, int kind, uint32_t id) {
-  if (te->dead || te->dispatch == NULL) return false;
+  if (te->dead || te->nojs || te->dispatch == NULL) return false;
   if (!cb_ok(te, napi_open_handle_scope(te->env, &ev->hs))) return false;
   ev->argc = 2;
   ev->ok = cb_ok(te, napi_create_int32(te->env, kind, &ev->argv[0])) &&
@@ -243,7 +263,7 @@ static void on_close(uv_handle_t *hd) {
   }
   slot_free(te, h->id);
   free(h);
-  if (te->dead && te->nsockets == 0 && te->nservers == 0) tenv_free(te);
+  if (te->dead && te->nsockets == 0 && te->nservers == 0) tenv_finish(te);
 }
 
 static void handle_close(th *h) {
@@ -807,9 +827,10 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
 
 /* ------------------------------------------------------------------ env lifecycle */
 
-static void env_cleanup(void *arg) {
+static void env_cleanup(napi_async_cleanup_hook_handle hh, void *arg) {
   tenv *te = arg;
   te->dead = true;
+  te->cleanup = hh;
   for (uint32_t i = 1; i < te->next; i++) {
     th *h = te->tab[i];
     if (!h) continue;
@@ -824,8 +845,8 @@ static void env_cleanup(void *arg) {
     fprintf(stderr, "smtpguard transport: napi_async_destroy failed at env cleanup\n");
   te->dispatch = te->recv = NULL;
   te->actx = NULL;
-  // handles still closing free te from their close callback (if the loop runs again)
-  if (te->nsockets == 0 && te->nservers == 0) tenv_free(te);
+  // otherwise the last close callback finishes
+  if (te->nsockets == 0 && te->nservers == 0) tenv_finish(te);
 }
 
 NAPI_MODULE_INIT() {
@@ -840,7 +861,8 @@ NAPI_MODULE_INIT() {
       free(te);
       return throw_status(env, napi_generic_failure);
     }
-    if (napi_add_env_cleanup_hook(env, env_cleanup, te) != napi_ok) return throw_status(env, napi_generic_failure);
+    if (napi_add_async_cleanup_hook(env, env_cleanup, te, NULL) != napi_ok)
+      return throw_status(env, napi_generic_failure);
   }
   napi_property_descriptor props[] = {
     {"init", NULL, js_init, NULL, NULL, NULL, napi_enumerable, te},

@@ -35,12 +35,15 @@ interface Ev {
 let log: Ev[] = [];
 /** Runs inside the dispatch (like the real session code would). */
 let react: ((ev: Ev) => void) | null = null;
+/** Index in `log` where the current holder of an id was born (ids are reused after CLOSE). */
+const born = new Map<number, number>();
 const liveSockets = new Set<number>();
 const liveServers = new Set<number>();
 const peers: Array<Socket | Server> = [];
 
 function dispatch(kind: number, id: number, a?: unknown, b?: unknown, c?: unknown): void {
   const ev: Ev = { kind, id, a, b, c };
+  if (kind === E.CONNECTION) born.set(id, log.length);
   log.push(ev);
   if (kind === E.CONNECTION) liveSockets.add(id);
   if (kind === E.CLOSE) liveSockets.delete(id);
@@ -48,8 +51,9 @@ function dispatch(kind: number, id: number, a?: unknown, b?: unknown, c?: unknow
   react?.(ev);
 }
 
-const kindsOf = (id: number): number[] => log.filter((e) => e.id === id && e.kind !== E.SERVER_CLOSE).map((e) => e.kind);
-const eventsOf = (id: number, kind: number): Ev[] => log.filter((e) => e.id === id && e.kind === kind);
+const lifeOf = (id: number): Ev[] => log.slice(born.get(id) ?? 0).filter((e) => e.id === id);
+const kindsOf = (id: number): number[] => lifeOf(id).filter((e) => e.kind !== E.SERVER_CLOSE).map((e) => e.kind);
+const eventsOf = (id: number, kind: number): Ev[] => lifeOf(id).filter((e) => e.kind === kind);
 const has = (id: number, kind: number): boolean => eventsOf(id, kind).length > 0;
 const dataOf = (id: number): Buffer => Buffer.concat(eventsOf(id, E.DATA).map((e) => e.a as Buffer));
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -57,11 +61,13 @@ const waitEv = (id: number, kind: number, what: string) => until(() => has(id, k
 
 function listen(ip = LOOP4, ipv6Only = false): { id: number; port: number } {
   const id = t.listen(ip, 0, 511, ipv6Only);
+  born.set(id, log.length);
   liveServers.add(id);
   return { id, port: t.address(id)[1] };
 }
 function nativeConnect(ip: string, port: number): number {
   const id = t.connect(ip, port);
+  born.set(id, log.length);
   liveSockets.add(id);
   return id;
 }
@@ -98,6 +104,7 @@ beforeAll(() => {
 });
 beforeEach(() => {
   log = [];
+  born.clear();
   react = null;
 });
 afterEach(async () => {
@@ -515,6 +522,7 @@ describe('native transport binding', () => {
 
   it('address() gives the resolved port; a taken port throws EADDRINUSE with code and message', async () => {
     const id = t.listen(LOOP4, 0, 511, false);
+    born.set(id, log.length);
     liveServers.add(id);
     const [ip, port, family] = t.address(id);
     expect([ip, family]).toEqual([LOOP4, 4]);
@@ -605,5 +613,49 @@ describe('native transport binding', () => {
     const [err] = (await once(again, 'error')) as [NodeJS.ErrnoException];
     expect(err.code).toBe('ECONNREFUSED');
     expect(log).toHaveLength(0); // nothing leaked into this env's dispatch
+  });
+
+  it('a worker that alone loaded the addon tears down cleanly with queued writes, a pending connect and a listener (child process)', () => {
+    // Node unloads an addon with the last env that loaded it: every close callback must
+    // have run by then (the async cleanup hook), or the loop jumps into unmapped code.
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const net = require('node:net');
+      const { once } = require('node:events');
+      const worker = \`const { parentPort, workerData } = require('node:worker_threads');
+        const t = require(workerData);
+        t.init((kind, id) => {
+          if (kind === 1) t.readStart(id);
+          if (kind === 3) {
+            for (let i = 0; i < 256; i++) t.write(id, Buffer.alloc(65536, 1));
+            t.connect('127.0.0.1', 1);
+            parentPort.postMessage(t.queued(id));
+          }
+        });
+        const s = t.listen('127.0.0.1', 0, 16, false);
+        parentPort.postMessage(t.address(s)[1]);\`;
+      (async () => {
+        const out = [];
+        for (let round = 0; round < 2; round++) {
+          const w = new Worker(worker, { eval: true, workerData: ${JSON.stringify(ADDON)} });
+          const [port] = await once(w, 'message');
+          const c = net.connect(port, '127.0.0.1');
+          c.on('error', () => {});
+          await once(c, 'connect');
+          c.pause();
+          c.write('go');
+          const [queued] = await once(w, 'message');
+          const closed = once(c, 'close');
+          c.resume();
+          await w.terminate();
+          await closed;
+          out.push(queued > 0);
+        }
+        console.log(JSON.stringify(out));
+      })();`;
+    const res = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(res.signal, res.stderr).toBeNull();
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stdout.trim()).toBe('[true,true]');
   });
 });

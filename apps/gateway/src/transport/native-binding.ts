@@ -6,12 +6,17 @@
  * callbacks (never synchronously from a call into the addon), through napi_make_callback
  * (nextTicks and microtasks run after each dispatch). Per socket id, in order:
  *   CONNECTION (accepted) or CONNECT (connect()),
- *   DATA* [END] (DATA never follows END),
- *   DRAIN whenever the addon's write queue empties,
+ *   DATA* [END] (DATA never follows END; reading stops at END),
+ *   DRAIN whenever the addon's write queue goes from non-empty to empty,
  *   at most one ERROR, immediately followed by CLOSE; CLOSE is always last.
- * A failed CONNECT is followed directly by CLOSE. Once a socket is closing (close() or a
- * failure) CLOSE is the only event it still gets. Ids are unique across live sockets and
- * servers; after CLOSE / SERVER_CLOSE returns the id may be reused.
+ * ERROR may follow END (a write or shutdown failing after the peer's FIN); END never
+ * follows ERROR. A failed CONNECT is followed directly by CLOSE. Once a socket is closing
+ * (close(), a failure, or a negative write()/shutdown() result other than EBADF/EPIPE) CLOSE
+ * is the only event it still gets. With END received and shutdown() completed the addon
+ * closes the socket itself. write/shutdown/readStart may be called before CONNECT: they take
+ * effect once connected. Ids are unique across live sockets and servers; after CLOSE /
+ * SERVER_CLOSE returns the id may be reused (fresh ids are preferred until the id table is
+ * full, so reuse is rare, but JS must forget the id at CLOSE).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
