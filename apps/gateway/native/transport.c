@@ -1,7 +1,8 @@
 // smtpguard gateway: native TCP transport (N-API addon on Node's own libuv loop).
 //
 // Socket-level API driven by TypeScript (src/transport/native-binding.ts has the types):
-//   init(dispatch)                       dispatch(kind, id, a, b, c) for every event
+//   init(dispatch, inbox)                dispatch(kind, id, a, b, c) for every event; DATA's
+//                                        bytes are in inbox (a Uint8Array JS keeps), a = length
 //   listen(ip, port, backlog, v6only)    -> server id
 //   address(id) -> [ip, port, family]    closeServer(id)
 //   connect(ip, port) -> socket id       readStart(id), readStop(id)
@@ -44,7 +45,8 @@ enum {
   EV_SERVER_CLOSE = 8,
 };
 
-#define READ_BUF_SIZE 65536
+#define READ_BUF_SIZE 65536  // the most one read takes (of a larger inbox)
+#define MIN_INBOX 4096
 #define MAX_WRITE 0x7fffffffu  // uv_buf_t.len is unsigned int; keep one request below 2 GiB
 #define ADDR_TEXT 128          // IPv6 text plus a scope id
 
@@ -92,7 +94,12 @@ struct tenv {
   uint32_t *freel;    // free ids, a FIFO ring
   uint32_t cap, next, nfree, fhead;
   uint32_t nsockets, nservers;  // live handles, until their close callback
-  char rbuf[READ_BUF_SIZE];     // shared read buffer; copied out before on_read returns
+  // Reads land in a Uint8Array owned by JS (the inbox); DATA passes only the length and JS
+  // copies the bytes out inside the dispatch. A Buffer made here per read costs several
+  // times more (an ArrayBuffer, a backing store, a prototype switch).
+  napi_ref inbox_ref;
+  char *inbox;
+  size_t inbox_len;
 };
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
@@ -194,10 +201,6 @@ static void ev_int(tenv *te, ev_t *ev, int32_t v) {
 
 static void ev_str(tenv *te, ev_t *ev, const char *s) {
   if (ev->ok) ev->ok = cb_ok(te, napi_create_string_latin1(te->env, s, NAPI_AUTO_LENGTH, &ev->argv[ev->argc++]));
-}
-
-static void ev_bytes(tenv *te, ev_t *ev, const char *data, size_t len) {
-  if (ev->ok) ev->ok = cb_ok(te, napi_create_buffer_copy(te->env, len, data, NULL, &ev->argv[ev->argc++]));
 }
 
 // Returns whether the dispatch function was called (it may have thrown).
@@ -311,18 +314,19 @@ static int start_shutdown(th *h) {
 static void on_alloc(uv_handle_t *hd, size_t size, uv_buf_t *buf) {
   (void)size;
   th *h = hd->data;
-  buf->base = h->te->rbuf;
-  buf->len = READ_BUF_SIZE;
+  buf->base = h->te->inbox;  // set by init, which listen and connect require
+  buf->len = h->te->inbox_len;
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
+  (void)buf;  // always the inbox
   th *h = st->data;
   tenv *te = h->te;
   if (nread == 0 || h->closing) return;
   if (nread > 0) {
     ev_t ev;
     if (!ev_begin(te, &ev, EV_DATA, h->id)) return;
-    ev_bytes(te, &ev, buf->base, (size_t)nread);
+    ev_int(te, &ev, (int32_t)nread);  // the bytes are in the inbox (buf->base)
     ev_fire(te, &ev);
     return;  // whatever JS did (close, readStop) libuv sees in the handle's flags
   }
@@ -575,10 +579,20 @@ static napi_value ret_undefined(napi_env env) {
 /* ------------------------------------------------------------------ JS functions */
 
 static napi_value js_init(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
+  napi_value argv[2];
   tenv *te;
-  if (!get_args(env, info, 1, argv, &te)) return throw_status(env, napi_generic_failure);
+  if (!get_args(env, info, 2, argv, &te)) return throw_status(env, napi_generic_failure);
   if (!is_type(env, argv[0], napi_function)) return throw_type(env, "init", "dispatch must be a function");
+  bool ta = false;
+  napi_typedarray_type type;
+  size_t inbox_len = 0;
+  void *inbox = NULL;
+  if (napi_is_typedarray(env, argv[1], &ta) != napi_ok || !ta ||
+      napi_get_typedarray_info(env, argv[1], &type, &inbox_len, &inbox, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array)
+    return throw_type(env, "init", "inbox must be a Buffer or Uint8Array");
+  if (inbox_len < MIN_INBOX || inbox == NULL) return throw_range(env, "init", "inbox must hold at least 4096 bytes");
+  if (inbox_len > READ_BUF_SIZE) inbox_len = READ_BUF_SIZE;
   if (!te->recv) {
     napi_value recv, name;
     CHECK_CALL(env, napi_create_object(env, &recv));
@@ -588,8 +602,14 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   }
   napi_ref ref;
   CHECK_CALL(env, napi_create_reference(env, argv[0], 1, &ref));
+  napi_ref iref;
+  CHECK_CALL(env, napi_create_reference(env, argv[1], 1, &iref));
   if (te->dispatch) CHECK_CALL(env, napi_delete_reference(env, te->dispatch));
+  if (te->inbox_ref) CHECK_CALL(env, napi_delete_reference(env, te->inbox_ref));
   te->dispatch = ref;
+  te->inbox_ref = iref;
+  te->inbox = inbox;
+  te->inbox_len = inbox_len;
   return ret_undefined(env);
 }
 
@@ -839,11 +859,14 @@ static void env_cleanup(napi_async_cleanup_hook_handle hh, void *arg) {
   }
   if (te->dispatch && napi_delete_reference(te->env, te->dispatch) != napi_ok)
     fprintf(stderr, "smtpguard transport: napi_delete_reference failed at env cleanup\n");
+  if (te->inbox_ref && napi_delete_reference(te->env, te->inbox_ref) != napi_ok)
+    fprintf(stderr, "smtpguard transport: napi_delete_reference failed at env cleanup\n");
   if (te->recv && napi_delete_reference(te->env, te->recv) != napi_ok)
     fprintf(stderr, "smtpguard transport: napi_delete_reference failed at env cleanup\n");
   if (te->actx && napi_async_destroy(te->env, te->actx) != napi_ok)
     fprintf(stderr, "smtpguard transport: napi_async_destroy failed at env cleanup\n");
-  te->dispatch = te->recv = NULL;
+  te->dispatch = te->recv = te->inbox_ref = NULL;
+  te->inbox = NULL;
   te->actx = NULL;
   // otherwise the last close callback finishes
   if (te->nsockets == 0 && te->nservers == 0) tenv_finish(te);

@@ -41,7 +41,11 @@ const liveSockets = new Set<number>();
 const liveServers = new Set<number>();
 const peers: Array<Socket | Server> = [];
 
+/** Reads land here; DATA gives the length (copied out at once, as the gateway does). */
+const inbox = Buffer.alloc(65536);
+
 function dispatch(kind: number, id: number, a?: unknown, b?: unknown, c?: unknown): void {
+  if (kind === E.DATA) a = Buffer.from(inbox.subarray(0, a as number));
   const ev: Ev = { kind, id, a, b, c };
   if (kind === E.CONNECTION) born.set(id, log.length);
   log.push(ev);
@@ -100,7 +104,7 @@ const isZero = () => t.stats().sockets === 0 && t.stats().servers === 0;
 
 beforeAll(() => {
   if (!loaded) throw new Error(`native transport did not load: ${nativeTransportError()}`);
-  t.init(dispatch);
+  t.init(dispatch, inbox);
 });
 beforeEach(() => {
   log = [];
@@ -462,7 +466,10 @@ describe('native transport binding', () => {
   it('wrong argument types throw a TypeError naming the argument', async () => {
     const bad = t as unknown as Record<string, (...args: unknown[]) => unknown>;
     const typeErr = (re: RegExp) => expect.objectContaining({ name: 'TypeError', message: expect.stringMatching(re) });
-    expect(() => bad.init!('nope')).toThrow(typeErr(/dispatch/));
+    expect(() => bad.init!('nope', inbox)).toThrow(typeErr(/dispatch/));
+    expect(() => bad.init!(dispatch)).toThrow(typeErr(/inbox/));
+    expect(() => bad.init!(dispatch, new Uint16Array(4096))).toThrow(typeErr(/inbox/));
+    expect(() => bad.init!(dispatch, Buffer.alloc(100))).toThrow(expect.objectContaining({ name: 'RangeError', message: expect.stringMatching(/inbox/) }));
     expect(() => bad.listen!(1, 0, 1, false)).toThrow(typeErr(/ip/));
     expect(() => bad.listen!(LOOP4, '0', 1, false)).toThrow(typeErr(/port/));
     expect(() => bad.listen!(LOOP4, 0, '1', false)).toThrow(typeErr(/backlog/));
@@ -570,7 +577,7 @@ describe('native transport binding', () => {
         seen.push(kind);
         if (kind === 2) throw new Error('boom from dispatch');
         if (kind === 7) setTimeout(() => console.log(JSON.stringify({ seen, stats: t.stats() })), 20);
-      });
+      }, Buffer.alloc(4096));
       const s = net.createServer().listen(0, '127.0.0.1', () => {
         const port = s.address().port;
         s.close(() => t.connect('127.0.0.1', port));
@@ -589,10 +596,11 @@ describe('native transport binding', () => {
     const worker = new Worker(
       `const { parentPort, workerData } = require('node:worker_threads');
        const t = require(workerData.addon);
+       const inbox = Buffer.alloc(65536);
        t.init((kind, id, a) => {
          if (kind === 1) t.readStart(id);
-         if (kind === 3) { t.write(id, a); parentPort.postMessage({ stats: t.stats() }); }
-       });
+         if (kind === 3) { t.write(id, inbox.subarray(0, a)); parentPort.postMessage({ stats: t.stats() }); }
+       }, inbox);
        const s = t.listen('127.0.0.1', 0, 16, false);
        parentPort.postMessage({ port: t.address(s)[1] });`,
       { eval: true, workerData: { addon: ADDON } },
@@ -631,7 +639,7 @@ describe('native transport binding', () => {
             t.connect('127.0.0.1', 1);
             parentPort.postMessage(t.queued(id));
           }
-        });
+        }, Buffer.alloc(65536));
         const s = t.listen('127.0.0.1', 0, 16, false);
         parentPort.postMessage(t.address(s)[1]);\`;
       (async () => {

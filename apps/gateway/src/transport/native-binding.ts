@@ -37,7 +37,12 @@ export type NativeEventKind = (typeof NativeEvent)[keyof typeof NativeEvent];
 
 export interface NativeTransport {
   /** Registers the dispatch function for this env; calling again replaces it. Call before anything else. */
-  init(dispatch: (kind: number, id: number, a?: unknown, b?: unknown, c?: unknown) => void): void;
+  /**
+   * Registers the dispatch function and the inbox for this env (calling again replaces both).
+   * Reads land in `inbox` (at least 4096 bytes; up to 64 KiB of it is used): DATA's `a` is the
+   * length, and the bytes must be copied out inside that dispatch (the next read overwrites them).
+   */
+  init(dispatch: (kind: number, id: number, a?: unknown, b?: unknown, c?: unknown) => void, inbox: Uint8Array): void;
   /** Numeric IPv4/IPv6 address. Throws an Error with `code` (e.g. EADDRINUSE), `errno`, `syscall`. */
   listen(ip: string, port: number, backlog: number, ipv6Only: boolean): number;
   /** Local address of a server (or a socket): [ip, port, family]. Throws (code EBADF) for a closed id. */

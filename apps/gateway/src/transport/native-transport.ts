@@ -233,8 +233,11 @@ class NativeSocketTransport implements Transport {
   #sockets: (NativeSocket | undefined)[] = [];
   #servers = new Map<number, { onConnection: (s: RelaySocket) => void; highWaterMark: number; closed?: () => void }>();
 
+  /** Where the addon reads to; DATA says how many bytes, copied out at once. */
+  #inbox = Buffer.alloc(64 * 1024);
+
   constructor(readonly native: NativeTransport) {
-    native.init((kind, id, a, b, c) => this.#dispatch(kind, id, a, b, c));
+    native.init((kind, id, a, b, c) => this.#dispatch(kind, id, a, b, c), this.#inbox);
   }
 
   #dispatch(kind: number, id: number, a: unknown, b: unknown, c: unknown): void {
@@ -261,9 +264,14 @@ class NativeSocketTransport implements Transport {
     const socket = this.#sockets[id];
     if (!socket) return;
     switch (kind) {
-      case NativeEvent.DATA:
-        socket.onData(a as Buffer);
+      case NativeEvent.DATA: {
+        const length = a as number;
+        // Small chunks come from Node's shared pool: no allocation of their own.
+        const chunk = Buffer.allocUnsafe(length);
+        this.#inbox.copy(chunk, 0, 0, length);
+        socket.onData(chunk);
         break;
+      }
       case NativeEvent.CONNECT:
         socket.onConnect(a as number);
         break;
