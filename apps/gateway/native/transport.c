@@ -525,6 +525,19 @@ static bool arg_handle(napi_env env, tenv *te, napi_value v, const char *fn, th 
 // The live (not closing) stream for an id, or NULL.
 static th *live_socket(th *h) { return h && !h->server && !h->closing ? h : NULL; }
 
+// The common prologue of the functions taking only an id: false when a TypeError was thrown;
+// *h is the handle or NULL for an unknown id.
+static bool id_only_args(napi_env env, napi_callback_info info, const char *fn, th **h) {
+  napi_value argv[1];
+  tenv *te;
+  *h = NULL;
+  if (!get_args(env, info, 1, argv, &te)) {
+    throw_status(env, napi_generic_failure);
+    return false;
+  }
+  return arg_handle(env, te, argv[0], fn, h);
+}
+
 static bool arg_string(napi_env env, napi_value v, const char *fn, const char *what, char *buf, size_t len,
                        bool *fits) {
   if (!is_type(env, v, napi_string)) {
@@ -653,11 +666,8 @@ static napi_value js_listen(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_address(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  tenv *te;
   th *h;
-  if (!get_args(env, info, 1, argv, &te)) return throw_status(env, napi_generic_failure);
-  if (!arg_handle(env, te, argv[0], "address", &h)) return NULL;
+  if (!id_only_args(env, info, "address", &h)) return NULL;
   if (!h || h->closing) return throw_uv(env, UV_EBADF, "address", NULL, 0);
   struct sockaddr_storage ss;
   int len = sizeof(ss), port, family;
@@ -677,11 +687,8 @@ static napi_value js_address(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close_server(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  tenv *te;
   th *h;
-  if (!get_args(env, info, 1, argv, &te)) return throw_status(env, napi_generic_failure);
-  if (!arg_handle(env, te, argv[0], "closeServer", &h)) return NULL;
+  if (!id_only_args(env, info, "closeServer", &h)) return NULL;
   if (h && h->server) handle_close(h);
   return ret_undefined(env);
 }
@@ -713,11 +720,8 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_read_start(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  tenv *te;
   th *h;
-  if (!get_args(env, info, 1, argv, &te)) return throw_status(env, napi_generic_failure);
-  if (!arg_handle(env, te, argv[0], "readStart", &h)) return NULL;
+  if (!id_only_args(env, info, "readStart", &h)) return NULL;
   h = live_socket(h);
   if (h && !h->eof) {
     h->want_read = true;
@@ -730,11 +734,8 @@ static napi_value js_read_start(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_read_stop(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  tenv *te;
   th *h;
-  if (!get_args(env, info, 1, argv, &te)) return throw_status(env, napi_generic_failure);
-  if (!arg_handle(env, te, argv[0], "readStop", &h)) return NULL;
+  if (!id_only_args(env, info, "readStop", &h)) return NULL;
   h = live_socket(h);
   if (h) {
     h->want_read = false;
@@ -797,11 +798,8 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_shutdown(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  tenv *te;
   th *h;
-  if (!get_args(env, info, 1, argv, &te)) return throw_status(env, napi_generic_failure);
-  if (!arg_handle(env, te, argv[0], "shutdown", &h)) return NULL;
+  if (!id_only_args(env, info, "shutdown", &h)) return NULL;
   h = live_socket(h);
   if (!h) return ret_num(env, UV_EBADF);
   if (h->shut_req) return ret_num(env, 0);
@@ -813,21 +811,15 @@ static napi_value js_shutdown(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  tenv *te;
   th *h;
-  if (!get_args(env, info, 1, argv, &te)) return throw_status(env, napi_generic_failure);
-  if (!arg_handle(env, te, argv[0], "close", &h)) return NULL;
+  if (!id_only_args(env, info, "close", &h)) return NULL;
   if (h && !h->server) handle_close(h);
   return ret_undefined(env);
 }
 
 static napi_value js_queued(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  tenv *te;
   th *h;
-  if (!get_args(env, info, 1, argv, &te)) return throw_status(env, napi_generic_failure);
-  if (!arg_handle(env, te, argv[0], "queued", &h)) return NULL;
+  if (!id_only_args(env, info, "queued", &h)) return NULL;
   h = live_socket(h);
   return ret_num(env, h ? (double)h->queued : 0);
 }
