@@ -57,7 +57,7 @@ export interface GatewayOptions {
   /** Test seam: how inspectors are made. Default: the engine's createInspector. */
   inspectorFactory?: InspectorFactory;
   /**
-   * 'native' (the libuv addon: about 0.6 of node:net's CPU per connection), or 'node' (node:net).
+   * 'native' (the libuv addon: 0.6–0.7 of node:net's CPU per connection), or 'node' (node:net).
    * Default: SMTPGUARD_TRANSPORT, else native when the addon loads, else node.
    */
   transport?: TransportKind;
