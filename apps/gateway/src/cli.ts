@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ACTIONS, type Action } from '@smtpguard/contracts';
-import type { TransportKind } from './transport/relay-socket.js';
+import { parseTransportKind, type TransportKind } from './transport/relay-socket.js';
 import { DEFAULT_TIMEOUTS, parseHostPort, type FailMode, type HostPort, type Timeouts } from './options.js';
 import { PolicyError, PolicySource } from './policy-source.js';
 
@@ -155,8 +155,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (action) config.defaultAction = action as Action;
   const transport = str('transport');
   if (transport !== undefined) {
-    if (transport !== 'native' && transport !== 'node') throw new CliError(`--transport: expected native or node, got ${JSON.stringify(transport)}`);
-    config.transport = transport;
+    try {
+      config.transport = parseTransportKind(transport, '--transport');
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
   }
   if (str('name')) config.name = str('name')!;
   const metrics = str('metrics');

@@ -100,6 +100,19 @@ function collect(s: Socket): { bytes: () => Buffer } {
   s.on('data', (d: Buffer) => chunks.push(d));
   return { bytes: () => Buffer.concat(chunks) };
 }
+/** A native server socket whose node:net peer does not read, then 8 MiB written to it in 64 KiB writes (write() results kept). */
+async function stalledPeerWith8MiB(settleMs: number) {
+  const srv = listen();
+  const client = peer(srv.port);
+  await once(client, 'connect');
+  client.pause();
+  const [sid] = await accepted(srv.id);
+  if (settleMs) await delay(settleMs);
+  const payload = randomBytes(8 << 20);
+  const rets: number[] = [];
+  for (let off = 0; off < payload.length; off += 65536) rets.push(t.write(sid!, payload.subarray(off, off + 65536)));
+  return { srv, client, sid, payload, rets };
+}
 const isZero = () => t.stats().sockets === 0 && t.stats().servers === 0;
 
 beforeAll(() => {
@@ -336,15 +349,7 @@ describe('native transport binding', () => {
   });
 
   it('backpressure: 8 MiB to a peer that does not read queues, then DRAIN once and every byte in order', async () => {
-    const srv = listen();
-    const client = peer(srv.port);
-    await once(client, 'connect');
-    client.pause();
-    const [sid] = await accepted(srv.id);
-    await delay(20);
-    const payload = randomBytes(8 << 20);
-    const rets: number[] = [];
-    for (let off = 0; off < payload.length; off += 65536) rets.push(t.write(sid!, payload.subarray(off, off + 65536)));
+    const { srv, client, sid, payload, rets } = await stalledPeerWith8MiB(20);
     expect(rets.every((r) => r >= 0)).toBe(true);
     const firstQueued = rets.findIndex((r) => r > 0);
     expect(firstQueued).toBeGreaterThanOrEqual(0);
@@ -368,13 +373,7 @@ describe('native transport binding', () => {
   });
 
   it('close() with queued writes cancels them cleanly: CLOSE only, the peer gets exactly the unqueued prefix', async () => {
-    const srv = listen();
-    const client = peer(srv.port);
-    await once(client, 'connect');
-    client.pause();
-    const [sid] = await accepted(srv.id);
-    const payload = randomBytes(8 << 20);
-    for (let off = 0; off < payload.length; off += 65536) t.write(sid!, payload.subarray(off, off + 65536));
+    const { srv, client, sid, payload } = await stalledPeerWith8MiB(0);
     const queued = t.queued(sid!);
     expect(queued).toBeGreaterThan(0);
     const clientClosed = once(client, 'close');

@@ -1,7 +1,7 @@
 import { nativeTransportError } from './native-binding.js';
 import { nativeTransport } from './native-transport.js';
 import { nodeTransport } from './node-transport.js';
-import type { Transport, TransportKind } from './relay-socket.js';
+import { parseTransportKind, type Transport, type TransportKind } from './relay-socket.js';
 
 /** Thrown when the native transport is asked for by name but cannot load. */
 export class TransportUnavailable extends Error {}
@@ -21,6 +21,9 @@ export function chooseTransport(wanted: TransportKind | undefined = envTransport
 function envTransport(): TransportKind | undefined {
   const value = process.env.SMTPGUARD_TRANSPORT;
   if (value === undefined || value === '') return undefined;
-  if (value === 'native' || value === 'node') return value;
-  throw new TransportUnavailable(`SMTPGUARD_TRANSPORT: expected native or node, got ${JSON.stringify(value)}`);
+  try {
+    return parseTransportKind(value, 'SMTPGUARD_TRANSPORT');
+  } catch (err) {
+    throw new TransportUnavailable((err as Error).message);
+  }
 }

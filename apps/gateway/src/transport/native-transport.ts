@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns';
+import { lookup as lookupAddress } from 'node:dns/promises';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { loadNativeTransport, NativeEvent, uvErrorName, type NativeTransport } from './native-binding.js';
@@ -227,11 +228,18 @@ class NativeSocket extends EventEmitter implements RelaySocket {
   }
 }
 
+interface ServerEntry {
+  onConnection: (s: RelaySocket) => void;
+  highWaterMark: number;
+  /** Set by close(): runs at SERVER_CLOSE. */
+  closed?: () => void;
+}
+
 /** The native transport: one per process (the addon keeps its state per Node environment). */
 class NativeSocketTransport implements Transport {
   readonly kind = 'native' as const;
   #sockets: (NativeSocket | undefined)[] = [];
-  #servers = new Map<number, { onConnection: (s: RelaySocket) => void; highWaterMark: number; closed?: () => void }>();
+  #servers = new Map<number, ServerEntry>();
 
   /** Where the addon reads to; DATA says how many bytes, copied out at once. */
   #inbox = Buffer.alloc(64 * 1024);
@@ -292,13 +300,9 @@ class NativeSocketTransport implements Transport {
   }
 
   async listen(options: ListenOptions, onConnection: (socket: RelaySocket) => void): Promise<RelayListener> {
-    const ip = isIP(options.host) ? options.host : await resolve(options.host);
+    const ip = isIP(options.host) ? options.host : (await lookupAddress(options.host)).address;
     const id = this.native.listen(ip, options.port, options.backlog, false);
-    const server = { onConnection, highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK } as {
-      onConnection: (s: RelaySocket) => void;
-      highWaterMark: number;
-      closed?: () => void;
-    };
+    const server: ServerEntry = { onConnection, highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK };
     this.#servers.set(id, server);
     let closing = false;
     return {
@@ -339,10 +343,6 @@ class NativeSocketTransport implements Transport {
       });
     return socket;
   }
-}
-
-function resolve(host: string): Promise<string> {
-  return new Promise((ok, fail) => lookup(host, (err, address) => (err ? fail(err) : ok(address))));
 }
 
 let instance: NativeSocketTransport | null | undefined;

@@ -58,3 +58,9 @@ export interface Transport {
 }
 
 export type TransportKind = 'native' | 'node';
+
+/** A transport named in a flag or the environment; `what` names where it came from. */
+export function parseTransportKind(value: string, what: string): TransportKind {
+  if (value === 'native' || value === 'node') return value;
+  throw new Error(`${what}: expected native or node, got ${JSON.stringify(value)}`);
+}
