@@ -248,8 +248,14 @@ static void flush(tenv *te) {
           cb_ok(te, napi_create_uint32(te->env, te->nrec, &argv[0]))) {
         called = true;
         te->flushing = true;
-        cb_ok(te, napi_make_callback(te->env, te->actx, recv, fn, 1, argv, &res));
-        te->flushing = false;
+        napi_status st = napi_make_callback(te->env, te->actx, recv, fn, 1, argv, &res);
+        te->flushing = false;  // before cb_ok: an uncaughtException handler runs outside the batch
+        bool pending = false;
+        // No result and nothing thrown: Node refused to run JS (the env is stopping, e.g.
+        // worker.terminate() before the cleanup hook). Stop dispatching, quietly.
+        if (st == napi_generic_failure && napi_is_exception_pending(te->env, &pending) == napi_ok && !pending)
+          te->nojs = true;
+        else cb_ok(te, st);
       }
       cb_ok(te, napi_close_handle_scope(te->env, hs));
     }
