@@ -81,8 +81,16 @@ export class Session {
   #closing = false;
   #graceArmed = false;
 
+  /**
+   * One timer per session, armed lazily: activity only moves #deadline forward (no timer
+   * work per chunk); the timer, when it fires early, re-arms for what is left. It is
+   * re-armed at once only when a phase with a shorter timeout makes the deadline earlier.
+   */
   #timer: NodeJS.Timeout | null = null;
   #timerKind: TimerKind | null = null;
+  #deadline = 0;
+  #timerDue = 0;
+  #grace: NodeJS.Timeout | null = null;
   #greeted = false;
   #inData = false;
   #awaitingDataEnd = false;
@@ -527,19 +535,34 @@ export class Session {
 
   #armTimer(kind: TimerKind): void {
     if (this.#closing) return;
-    if (this.#timer && this.#timerKind === kind) {
-      this.#timer.refresh();
-      return;
-    }
-    if (this.#timer) clearTimeout(this.#timer);
+    const ms = this.#ctx.timeouts[kind];
+    const now = performance.now();
     this.#timerKind = kind;
-    this.#timer = setTimeout(() => this.#onTimeout(kind), this.#ctx.timeouts[kind]);
+    this.#deadline = now + ms;
+    if (this.#timer && this.#deadline >= this.#timerDue) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#startTimer(ms, now);
+  }
+
+  #startTimer(ms: number, now: number): void {
+    this.#timerDue = now + ms;
+    this.#timer = setTimeout(() => this.#onTimer(), ms);
     this.#timer.unref();
   }
 
-  #onTimeout(kind: TimerKind): void {
+  #onTimer(): void {
     this.#timer = null;
     if (this.#closing) return;
+    const now = performance.now();
+    // Timers may fire a little early (whole milliseconds): only activity since re-arms.
+    if (this.#deadline - now >= 1) {
+      this.#startTimer(this.#deadline - now, now);
+      return;
+    }
+    this.#onTimeout(this.#timerKind!);
+  }
+
+  #onTimeout(kind: TimerKind): void {
     this.#ctx.counters.timeouts += 1;
     this.#log.info({ timeout: kind, ms: this.#ctx.timeouts[kind] }, 'session timed out');
     if (kind === 'proxyHeader') {
@@ -658,18 +681,18 @@ export class Session {
     // Whatever is still open GRACE_MS after one side finished is destroyed.
     if (this.#graceArmed) return;
     this.#graceArmed = true;
-    const t = setTimeout(() => {
+    this.#grace = setTimeout(() => {
       this.client.destroy();
       this.upstream?.destroy();
     }, GRACE_MS);
-    t.unref();
-    void this.done.then(() => clearTimeout(t));
+    this.#grace.unref();
   }
 
   #maybeDone(): void {
     if (!this.#clientClosed) return;
     if (this.upstream && !this.#upstreamClosed && !this.upstream.destroyed) return;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#grace) clearTimeout(this.#grace);
     this.#timer = null;
     this.#closing = true;
     this.#resolveDone();

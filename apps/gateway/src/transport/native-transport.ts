@@ -26,15 +26,15 @@ function transportError(code: number, syscall: string): NodeJS.ErrnoException {
 
 /**
  * A socket of the native transport. The addon owns the file descriptor and the write queue;
- * this object keeps node:net's contract (see RelaySocket) for the session. Data arrives as
- * the addon reads it: nothing is buffered here, so readableLength is always 0.
+ * this object keeps node:net's contract (see RelaySocket) for the session. The addon hands
+ * over its events in batches, so bytes it read before a pause() took effect can still arrive:
+ * they are held (with a FIN behind them) until resume(), as node:net holds its read buffer.
  */
 class NativeSocket extends EventEmitter implements RelaySocket {
   remoteAddress: string | undefined;
   remotePort: number | undefined;
   destroyed = false;
   writableEnded = false;
-  readonly readableLength = 0;
 
   /** -1 while a name is being resolved. */
   #id = -1;
@@ -49,6 +49,11 @@ class NativeSocket extends EventEmitter implements RelaySocket {
   #closeEmitted = false;
   /** write() returned false: 'drain' is owed once the queue is empty. */
   #needDrain = false;
+  /** Read while paused (at most one batch of the addon's): delivered on resume(). */
+  #held: Buffer[] | null = null;
+  /** The FIN read behind held bytes or while paused: 'end' once they are delivered. */
+  #heldEnd = false;
+  #flowScheduled = false;
 
   constructor(
     private readonly owner: NativeSocketTransport,
@@ -58,6 +63,12 @@ class NativeSocket extends EventEmitter implements RelaySocket {
     super();
     this.#connected = accepted;
     this.#paused = accepted;
+  }
+
+  get readableLength(): number {
+    let n = 0;
+    if (this.#held) for (const c of this.#held) n += c.length;
+    return n;
   }
 
   get writableLength(): number {
@@ -158,8 +169,25 @@ class NativeSocket extends EventEmitter implements RelaySocket {
     if (this.#paused) {
       this.#paused = false;
       if (this.#connected && !this.#readEnded && !this.destroyed) this.owner.native.readStart(this.#id);
+      if ((this.#held || this.#heldEnd) && !this.#flowScheduled) {
+        // Like node:net, on the next tick: the caller may be inside a 'data' handler.
+        this.#flowScheduled = true;
+        process.nextTick(() => this.#flow());
+      }
     }
     return this;
+  }
+
+  /** Delivers what was held while paused, in order, stopping if paused again. */
+  #flow(): void {
+    this.#flowScheduled = false;
+    const held = this.#held;
+    while (held && held.length && !this.#paused && !this.destroyed) this.emit('data', held.shift()!);
+    if (held && held.length === 0 && this.#held === held) this.#held = null;
+    if (this.#heldEnd && !this.#held && !this.#paused && !this.destroyed) {
+      this.#heldEnd = false;
+      this.emit('end');
+    }
   }
 
   /** Fails a socket the addon never had (bad address, name not resolved): 'error', then 'close'. */
@@ -204,12 +232,16 @@ class NativeSocket extends EventEmitter implements RelaySocket {
   }
 
   onData(chunk: Buffer): void {
-    if (!this.destroyed) this.emit('data', chunk);
+    if (this.destroyed) return;
+    if (this.#paused || this.#held) (this.#held ??= []).push(chunk);
+    else this.emit('data', chunk);
   }
 
   onEnd(): void {
     this.#readEnded = true;
-    if (!this.destroyed) this.emit('end');
+    if (this.destroyed) return;
+    if (this.#paused || this.#held) this.#heldEnd = true;
+    else this.emit('end');
   }
 
   onError(code: number, syscall: string): void {
@@ -217,7 +249,8 @@ class NativeSocket extends EventEmitter implements RelaySocket {
   }
 
   onDrain(): void {
-    this.#queued = 0;
+    // The queue may have refilled since the addon emptied it (events come in batches).
+    this.#queued = this.owner.native.queued(this.#id);
     this.#drained();
   }
 
