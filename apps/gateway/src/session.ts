@@ -7,7 +7,7 @@ import type { FailMode, HostPort, Timeouts } from './options.js';
 import type { InstalledPolicy } from './policy-source.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 import { ReplyReader, replies } from './smtp-replies.js';
-import type { RelaySocket, Transport } from './transport/relay-socket.js';
+import { IGNORE_EVENTS, type RelaySocket, type RelaySocketHandler, type Transport } from './transport/relay-socket.js';
 
 export interface SessionContext {
   name: string;
@@ -51,7 +51,7 @@ function xtext(value: string): string {
  * client, record findings, then close what it asks). The session owns the timers and
  * the flow control; the inspector owns every SMTP decision.
  */
-export class Session {
+export class Session implements RelaySocketHandler {
   readonly client: RelaySocket;
   upstream: RelaySocket | null = null;
   readonly clientEndpoint: { address: string; port: number };
@@ -86,6 +86,11 @@ export class Session {
    * work per chunk); the timer, when it fires early, re-arms for what is left. It is
    * re-armed at once only when a phase with a shorter timeout makes the deadline earlier.
    */
+  /** The XCLIENT exchange reads the upstream first; then this is null and replies go to the engine. */
+  #xclientData: ((chunk: Buffer) => void) | null = null;
+  /** Destroys an aborted upstream that does not finish its writes in time. */
+  #abortTimer: NodeJS.Timeout | null = null;
+
   #timer: NodeJS.Timeout | null = null;
   #timerKind: TimerKind | null = null;
   #deadline = 0;
@@ -111,14 +116,7 @@ export class Session {
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     this.#phase = ctx.proxyProtocol ? 'proxy-header' : 'connecting';
 
-    client.on('error', (err) => this.#debug({ err: err.message }, 'client socket error'));
-    client.on('drain', () => {
-      this.#clientBlocked = false;
-      this.#updateFlow();
-    });
-    client.on('end', () => this.#onClientEnd());
-    client.on('close', () => this.#onClientClose());
-    client.on('data', (chunk: Buffer) => this.#onClientData(chunk));
+    client.setHandler(this);
 
     if (ctx.proxyProtocol) {
       this.#armTimer('proxyHeader');
@@ -153,6 +151,55 @@ export class Session {
     return this.#phase;
   }
 
+  // ---- socket events (RelaySocketHandler) ---------------------------------------------------
+
+  onSocketData(socket: RelaySocket, chunk: Buffer): void {
+    if (socket === this.client) this.#onClientData(chunk);
+    else if (this.#xclientData) this.#xclientData(chunk);
+    else this.#onServerData(chunk);
+  }
+
+  onSocketEnd(socket: RelaySocket): void {
+    if (socket === this.client) this.#onClientEnd();
+    else this.#onUpstreamEnd();
+  }
+
+  onSocketDrain(socket: RelaySocket): void {
+    if (socket === this.client) this.#clientBlocked = false;
+    else this.#upstreamBlocked = false;
+    this.#updateFlow();
+  }
+
+  onSocketError(socket: RelaySocket, err: Error): void {
+    if (socket === this.client) this.#debug({ err: err.message }, 'client socket error');
+    else if (!this.#serverBytesRelayed && !this.#upstreamAborted) {
+      const { host, port } = this.#ctx.upstream;
+      this.#log.warn({ err: err.message, upstream: `${host}:${port}` }, 'upstream unavailable');
+    } else this.#debug({ err: err.message }, 'upstream socket error');
+  }
+
+  onSocketClose(socket: RelaySocket): void {
+    if (socket === this.client) {
+      this.#onClientClose();
+      return;
+    }
+    if (this.#abortTimer) clearTimeout(this.#abortTimer);
+    this.#onUpstreamClose();
+  }
+
+  onSocketConnect(socket: RelaySocket): void {
+    if (socket !== this.upstream || this.#closing) return;
+    const { host, port } = this.#ctx.upstream;
+    // The configured address when it is one (saves a getpeername per connection), else what it resolved to.
+    if (isIP(host) === 0) this.serverEndpoint = { address: normalizeAddress(socket.remoteAddress) || host, port };
+    if (this.#ctx.xclient) {
+      this.#phase = 'xclient';
+      this.#runXclient(socket);
+    } else {
+      this.#startRelay(null);
+    }
+  }
+
   // ---- set-up ---------------------------------------------------------------------------
 
   #onProxyHeaderData(chunk: Buffer): void {
@@ -185,31 +232,7 @@ export class Session {
     const { host, port } = this.#ctx.upstream;
     const upstream = this.#ctx.transport.connect(host, port);
     this.upstream = upstream;
-    upstream.on('error', (err) => {
-      if (!this.#serverBytesRelayed && !this.#upstreamAborted) {
-        this.#log.warn({ err: err.message, upstream: `${host}:${port}` }, 'upstream unavailable');
-      } else {
-        this.#debug({ err: err.message }, 'upstream socket error');
-      }
-    });
-    upstream.on('drain', () => {
-      this.#upstreamBlocked = false;
-      this.#updateFlow();
-    });
-    upstream.on('end', () => this.#onUpstreamEnd());
-    upstream.on('close', () => this.#onUpstreamClose());
-    upstream.once('connect', () => {
-      if (this.#closing) return;
-      // The configured address when it is one (saves a getpeername per connection), else what it resolved to.
-      if (isIP(host) === 0) this.serverEndpoint = { address: normalizeAddress(upstream.remoteAddress) || host, port };
-      if (this.#ctx.xclient) {
-        this.#phase = 'xclient';
-        this.#runXclient(upstream);
-      } else {
-        this.#startRelay(null);
-      }
-    });
-    if (!this.#ctx.xclient) upstream.on('data', (chunk: Buffer) => this.#onServerData(chunk));
+    upstream.setHandler(this);
   }
 
   /**
@@ -224,8 +247,7 @@ export class Session {
     let step: 'greeting' | 'ehlo' | 'xclient' = 'greeting';
     let greeting: Buffer | null = null;
     const finish = (greetingBytes: Buffer) => {
-      upstream.removeListener('data', onData);
-      upstream.on('data', (chunk: Buffer) => this.#onServerData(chunk));
+      this.#xclientData = null;
       this.#startRelay(greetingBytes);
     };
     const onData = (chunk: Buffer) => {
@@ -280,7 +302,7 @@ export class Session {
         finish(greeting!);
       }
     };
-    upstream.on('data', onData);
+    this.#xclientData = onData;
   }
 
   #startRelay(firstServerBytes: Buffer | null): void {
@@ -650,9 +672,8 @@ export class Session {
     if (upstream.writableLength === 0) upstream.destroy();
     else {
       upstream.end();
-      const t = setTimeout(() => upstream.destroy(), GRACE_MS);
-      t.unref();
-      upstream.once('close', () => clearTimeout(t));
+      this.#abortTimer = setTimeout(() => upstream.destroy(), GRACE_MS);
+      this.#abortTimer.unref();
     }
   }
 
@@ -710,11 +731,11 @@ export class Session {
 
   /** Client refused before any session (limit or shutdown). */
   static refuse(client: RelaySocket, reply: string): void {
-    client.on('error', () => {});
-    client.end(reply);
     const t = setTimeout(() => client.destroy(), GRACE_MS);
     t.unref();
-    client.once('close', () => clearTimeout(t));
+    // Whatever it sends is read and dropped; errors are routine here.
+    client.setHandler({ ...IGNORE_EVENTS, onSocketClose: () => clearTimeout(t) });
+    client.end(reply);
     client.resume();
   }
 }

@@ -1,9 +1,8 @@
 import { lookup } from 'node:dns';
 import { lookup as lookupAddress } from 'node:dns/promises';
-import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { loadNativeTransport, NativeEvent, uvErrorName, type NativeTransport } from './native-binding.js';
-import type { ListenOptions, RelayListener, RelaySocket, Transport } from './relay-socket.js';
+import { IGNORE_EVENTS, type ListenOptions, type RelayListener, type RelaySocket, type RelaySocketHandler, type Transport } from './relay-socket.js';
 
 /** node:net's default for sockets on Node 20. */
 const DEFAULT_HIGH_WATER_MARK = 16 * 1024;
@@ -30,7 +29,7 @@ function transportError(code: number, syscall: string): NodeJS.ErrnoException {
  * over its events in batches, so bytes it read before a pause() took effect can still arrive:
  * they are held (with a FIN behind them) until resume(), as node:net holds its read buffer.
  */
-class NativeSocket extends EventEmitter implements RelaySocket {
+class NativeSocket implements RelaySocket {
   remoteAddress: string | undefined;
   remotePort: number | undefined;
   destroyed = false;
@@ -54,13 +53,14 @@ class NativeSocket extends EventEmitter implements RelaySocket {
   /** The FIN read behind held bytes or while paused: 'end' once they are delivered. */
   #heldEnd = false;
   #flowScheduled = false;
+  /** Where events go: a direct call, no emitter (one handler per socket: its session). */
+  #handler: RelaySocketHandler = IGNORE_EVENTS;
 
   constructor(
     private readonly owner: NativeSocketTransport,
     private readonly highWaterMark: number,
     accepted: boolean,
   ) {
-    super();
     this.#connected = accepted;
     this.#paused = accepted;
   }
@@ -76,6 +76,10 @@ class NativeSocket extends EventEmitter implements RelaySocket {
     for (const c of this.#early) n += c.length;
     for (const c of this.#corkedChunks) n += c.length;
     return n;
+  }
+
+  setHandler(handler: RelaySocketHandler): void {
+    this.#handler = handler;
   }
 
   attach(id: number): void {
@@ -115,7 +119,7 @@ class NativeSocket extends EventEmitter implements RelaySocket {
   #drained(): void {
     if (!this.#needDrain || this.destroyed || this.writableLength > 0) return;
     this.#needDrain = false;
-    this.emit('drain');
+    this.#handler.onSocketDrain(this);
   }
 
   cork(): void {
@@ -182,11 +186,11 @@ class NativeSocket extends EventEmitter implements RelaySocket {
   #flow(): void {
     this.#flowScheduled = false;
     const held = this.#held;
-    while (held && held.length && !this.#paused && !this.destroyed) this.emit('data', held.shift()!);
+    while (held && held.length && !this.#paused && !this.destroyed) this.#handler.onSocketData(this, held.shift()!);
     if (held && held.length === 0 && this.#held === held) this.#held = null;
     if (this.#heldEnd && !this.#held && !this.#paused && !this.destroyed) {
       this.#heldEnd = false;
-      this.emit('end');
+      this.#handler.onSocketEnd(this);
     }
   }
 
@@ -195,7 +199,7 @@ class NativeSocket extends EventEmitter implements RelaySocket {
     if (this.destroyed) return;
     this.destroyed = true;
     process.nextTick(() => {
-      this.emit('error', err);
+      this.#handler.onSocketError(this, err);
       this.#emitClose();
     });
   }
@@ -204,13 +208,13 @@ class NativeSocket extends EventEmitter implements RelaySocket {
   #fail(err: NodeJS.ErrnoException): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    process.nextTick(() => this.emit('error', err));
+    process.nextTick(() => this.#handler.onSocketError(this, err));
   }
 
   #emitClose(): void {
     if (this.#closeEmitted) return;
     this.#closeEmitted = true;
-    this.emit('close', false);
+    this.#handler.onSocketClose(this);
   }
 
   // ---- events from the addon (NativeSocketTransport.dispatch) ----
@@ -228,20 +232,20 @@ class NativeSocket extends EventEmitter implements RelaySocket {
     if (this.destroyed) return;
     if (this.writableEnded) this.#shutdown();
     if (!this.#paused && !this.destroyed) this.owner.native.readStart(this.#id);
-    this.emit('connect');
+    this.#handler.onSocketConnect(this);
   }
 
   onData(chunk: Buffer): void {
     if (this.destroyed) return;
     if (this.#paused || this.#held) (this.#held ??= []).push(chunk);
-    else this.emit('data', chunk);
+    else this.#handler.onSocketData(this, chunk);
   }
 
   onEnd(): void {
     this.#readEnded = true;
     if (this.destroyed) return;
     if (this.#paused || this.#held) this.#heldEnd = true;
-    else this.emit('end');
+    else this.#handler.onSocketEnd(this);
   }
 
   onError(code: number, syscall: string): void {

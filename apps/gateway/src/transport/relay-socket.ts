@@ -24,13 +24,33 @@ export interface RelaySocket {
   resume(): unknown;
   cork(): void;
   uncork(): void;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  once(event: string, listener: (...args: any[]) => void): unknown;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  removeListener(event: string, listener: (...args: any[]) => void): unknown;
+  /** Where this socket's events go from now on (a socket has one owner: no emitter needed). */
+  setHandler(handler: RelaySocketHandler): void;
 }
+
+/**
+ * A socket's events, as direct calls (node:net's 'data', 'end', 'drain', 'error', 'close',
+ * 'connect'). One object can own several sockets: each call names its socket.
+ */
+export interface RelaySocketHandler {
+  onSocketData(socket: RelaySocket, chunk: Buffer): void;
+  onSocketEnd(socket: RelaySocket): void;
+  onSocketDrain(socket: RelaySocket): void;
+  onSocketError(socket: RelaySocket, err: Error): void;
+  onSocketClose(socket: RelaySocket): void;
+  onSocketConnect(socket: RelaySocket): void;
+}
+
+const ignore = () => {};
+/** Until a handler is set: events are dropped (an error too: nobody owns the socket yet). */
+export const IGNORE_EVENTS: RelaySocketHandler = {
+  onSocketData: ignore,
+  onSocketEnd: ignore,
+  onSocketDrain: ignore,
+  onSocketError: ignore,
+  onSocketClose: ignore,
+  onSocketConnect: ignore,
+};
 
 export interface RelayListener {
   /** The bound address (the port resolved when 0 was asked). */
