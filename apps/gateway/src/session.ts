@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Counters } from './counters.js';
 import { toEvent, type EventSink } from './events.js';
@@ -7,7 +7,7 @@ import type { FailMode, HostPort, Timeouts } from './options.js';
 import type { InstalledPolicy } from './policy-source.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 import { ReplyReader, replies } from './smtp-replies.js';
-import { IGNORE_EVENTS, type RelaySocket, type RelaySocketHandler, type Transport } from './transport/relay-socket.js';
+import { IGNORE_EVENTS, ipVersion, type RelaySocket, type RelaySocketHandler, type Transport } from './transport/relay-socket.js';
 
 export interface SessionContext {
   name: string;
@@ -191,7 +191,7 @@ export class Session implements RelaySocketHandler {
     if (socket !== this.upstream || this.#closing) return;
     const { host, port } = this.#ctx.upstream;
     // The configured address when it is one (saves a getpeername per connection), else what it resolved to.
-    if (isIP(host) === 0) this.serverEndpoint = { address: normalizeAddress(socket.remoteAddress) || host, port };
+    if (ipVersion(host) === 0) this.serverEndpoint = { address: normalizeAddress(socket.remoteAddress) || host, port };
     if (this.#ctx.xclient) {
       this.#phase = 'xclient';
       this.#runXclient(socket);

@@ -1,8 +1,7 @@
 import { lookup } from 'node:dns';
 import { lookup as lookupAddress } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { loadNativeTransport, NativeEvent, uvErrorName, type NativeTransport } from './native-binding.js';
-import { IGNORE_EVENTS, type ListenOptions, type RelayListener, type RelaySocket, type RelaySocketHandler, type Transport } from './relay-socket.js';
+import { IGNORE_EVENTS, ipVersion, type ListenOptions, type RelayListener, type RelaySocket, type RelaySocketHandler, type Transport } from './relay-socket.js';
 
 /** node:net's default for sockets on Node 20. */
 const DEFAULT_HIGH_WATER_MARK = 16 * 1024;
@@ -337,7 +336,7 @@ class NativeSocketTransport implements Transport {
   }
 
   async listen(options: ListenOptions, onConnection: (socket: RelaySocket) => void): Promise<RelayListener> {
-    const ip = isIP(options.host) ? options.host : (await lookupAddress(options.host)).address;
+    const ip = ipVersion(options.host) ? options.host : (await lookupAddress(options.host)).address;
     const id = this.native.listen(ip, options.port, options.backlog, false);
     const server: ServerEntry = { onConnection, highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK };
     this.#servers.set(id, server);
@@ -372,7 +371,7 @@ class NativeSocketTransport implements Transport {
       socket.attach(id);
       this.#sockets[id] = socket;
     };
-    if (isIP(host)) open(host);
+    if (ipVersion(host)) open(host);
     else
       lookup(host, (err, address) => {
         if (err) socket.abort(err);

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * What a session needs of a TCP socket and a listener: the subset of node:net's Socket and
  * Server it uses. Two transports provide it: node:net itself (`node-transport.ts`) and the
@@ -83,4 +85,15 @@ export type TransportKind = 'native' | 'node';
 export function parseTransportKind(value: string, what: string): TransportKind {
   if (value === 'native' || value === 'node') return value;
   throw new Error(`${what}: expected native or node, got ${JSON.stringify(value)}`);
+}
+
+let lastHost = '';
+let lastVersion = 0;
+/** node:net's isIP (a regular expression), remembered for the last host: every connection asks about the same upstream. */
+export function ipVersion(host: string): number {
+  if (host !== lastHost) {
+    lastVersion = isIP(host);
+    lastHost = host;
+  }
+  return lastVersion;
 }
