@@ -45,6 +45,9 @@ class NativeSocket implements RelaySocket {
   /** Writes made before the connection exists (node:net buffers those too). */
   #early: Uint8Array[] = [];
   #closeEmitted = false;
+  /** An error from inside a call (write, shutdown): reported on the next tick, and 'close' waits for it. */
+  #pendingError: NodeJS.ErrnoException | null = null;
+  #closeOwed = false;
   /** write() returned false: 'drain' is owed once the queue is empty. */
   #needDrain = false;
   /** Read while paused (at most one batch of the addon's): delivered on resume(). */
@@ -203,11 +206,22 @@ class NativeSocket implements RelaySocket {
     });
   }
 
-  /** An error the session learns about as node:net reports it: 'error', then 'close' when the addon has closed. */
+  /**
+   * An error found inside a call the session made (write, shutdown): reported on the next
+   * tick, as node:net does, so that the session is not re-entered; 'close' follows it.
+   */
   #fail(err: NodeJS.ErrnoException): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    process.nextTick(() => this.#handler.onSocketError(this, err));
+    this.#pendingError = err;
+    process.nextTick(() => this.#emitPendingError());
+  }
+
+  #emitPendingError(): void {
+    const err = this.#pendingError;
+    this.#pendingError = null;
+    if (err) this.#handler.onSocketError(this, err);
+    if (this.#closeOwed) this.#emitClose();
   }
 
   #emitClose(): void {
@@ -248,7 +262,10 @@ class NativeSocket implements RelaySocket {
   }
 
   onError(code: number, syscall: string): void {
-    this.#fail(transportError(code, syscall));
+    // From the addon's dispatch, not from inside a session call: reported at once.
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.#handler.onSocketError(this, transportError(code, syscall));
   }
 
   onDrain(): void {
@@ -259,8 +276,9 @@ class NativeSocket implements RelaySocket {
 
   onClose(): void {
     this.destroyed = true;
-    // After a failure, 'error' is on the next tick: 'close' must follow it.
-    process.nextTick(() => this.#emitClose());
+    // An error still on its way comes first; else 'close' now (its dispatch is a callback of its own).
+    if (this.#pendingError) this.#closeOwed = true;
+    else this.#emitClose();
   }
 }
 
