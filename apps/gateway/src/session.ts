@@ -24,6 +24,8 @@ export interface SessionContext {
   transport: Transport;
   /** logger.isLevelEnabled('debug'), computed once. */
   debug: boolean;
+  /** Both sockets of a session are closed (a call, not a promise per connection). */
+  sessionEnded(session: Session): void;
 }
 
 type Phase = 'proxy-header' | 'connecting' | 'xclient' | 'relay' | 'closing';
@@ -56,7 +58,6 @@ export class Session implements RelaySocketHandler {
   upstream: RelaySocket | null = null;
   readonly clientEndpoint: { address: string; port: number };
   serverEndpoint: { address: string; port: number };
-  readonly done: Promise<void>;
 
   #ctx: SessionContext;
   #logger: Logger | null = null;
@@ -100,7 +101,8 @@ export class Session implements RelaySocketHandler {
   #inData = false;
   #awaitingDataEnd = false;
   #dataTail: Buffer = Buffer.alloc(0);
-  #resolveDone!: () => void;
+  #ended = false;
+  #endedWaiters: Array<() => void> | null = null;
 
   constructor(
     readonly id: string,
@@ -113,7 +115,6 @@ export class Session implements RelaySocketHandler {
     this.#policy = policy;
     this.clientEndpoint = { address: normalizeAddress(client.remoteAddress), port: client.remotePort ?? 0 };
     this.serverEndpoint = { address: ctx.upstream.host, port: ctx.upstream.port };
-    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     this.#phase = ctx.proxyProtocol ? 'proxy-header' : 'connecting';
 
     client.setHandler(this);
@@ -145,6 +146,12 @@ export class Session implements RelaySocketHandler {
       fromClient: this.client.readableLength + this.#pendingClient.reduce((n, b) => n + b.length, 0),
       fromServer: this.upstream?.readableLength ?? 0,
     };
+  }
+
+  /** Resolves once both sockets are closed (for shutdown; made only when asked for). */
+  get done(): Promise<void> {
+    if (this.#ended) return Promise.resolve();
+    return new Promise((resolve) => (this.#endedWaiters ??= []).push(resolve));
   }
 
   get phase(): Phase {
@@ -716,7 +723,10 @@ export class Session implements RelaySocketHandler {
     if (this.#grace) clearTimeout(this.#grace);
     this.#timer = null;
     this.#closing = true;
-    this.#resolveDone();
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#ctx.sessionEnded(this);
+    if (this.#endedWaiters) for (const resolve of this.#endedWaiters) resolve();
   }
 
   /** Graceful shutdown deadline reached: 421 and close. */
