@@ -165,10 +165,12 @@ net.createServer({ noDelay: true }, (c) => {
   const gatewayNode = await startGatewayProcess(['--transport', 'node']);
   const gwPid = gateway.pid;
 
+  // HAProxy and the gateway run back to back, the order reversed every other run: the VM's
+  // speed drifts over tens of seconds, and a ratio of neighbours in time drifts least.
   const targets = [
     { name: 'direct', port: sinkPort, pid: 0 },
-    { name: 'haproxy', port: haPort, pid: haproxy.pid! },
     { name: 'node-pipe', port: pipePort, pid: pipe.pid! },
+    { name: 'haproxy', port: haPort, pid: haproxy.pid! },
     { name: 'gateway', port: gateway.port, pid: gwPid },
     { name: 'gateway-node', port: gatewayNode.port, pid: gatewayNode.pid },
   ] as const;
@@ -196,7 +198,7 @@ net.createServer({ noDelay: true }, (c) => {
       const cpu: Record<string, number[]> = {};
       let peakRss = 0;
       for (let run = 0; run < RUNS; run++) {
-        for (const t of targets) {
+        for (const t of run % 2 === 0 ? targets : [...targets].reverse()) {
           let sampling = t.name === 'gateway';
           const sampler = (async () => {
             while (sampling) {
@@ -231,6 +233,8 @@ net.createServer({ noDelay: true }, (c) => {
       rows.push(line);
       console.log(line);
       summary[`${size.label} x${sessions} gateway/haproxy`] = stats.gateway!.mps / ha.mps;
+      // The same, paired: each run's gateway against the HAProxy run next to it, then the median.
+      summary[`${size.label} x${sessions} gateway/haproxy paired`] = median(times.haproxy!.map((h, i) => h / times.gateway![i]!));
       summary[`${size.label} x${sessions} node-pipe/haproxy`] = stats['node-pipe']!.mps / ha.mps;
       summary[`${size.label} x${sessions} haproxy/direct`] = ha.mps / stats.direct!.mps;
       summary[`${size.label} x${sessions} gateway-node/haproxy`] = stats['gateway-node']!.mps / ha.mps;

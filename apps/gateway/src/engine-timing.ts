@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { InspectorFactory, InspectorLike, Verdict } from './inspector.js';
 
 /** Upper bounds (seconds) of the engine-time histogram: engine calls take microseconds on a chunk. */

@@ -50,6 +50,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   if (transport.kind === 'node' && nativeError && options.transport === undefined) {
     logger.warn({ reason: nativeError }, 'native transport unavailable: using node:net (about 1.5 times the CPU per connection)');
   }
+  const sessions = new Set<Session>();
+  const debug = logger.isLevelEnabled('debug');
   const ctx: SessionContext = {
     name,
     upstream: options.upstream,
@@ -62,11 +64,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     events: options.events,
     inspectorFactory: timedInspectorFactory(options.inspectorFactory ?? engineInspectorFactory, counters.engineTime),
     transport,
-    debug: logger.isLevelEnabled('debug'),
+    debug,
+    sessionEnded: (session) => {
+      sessions.delete(session);
+      counters.connectionsActive -= 1;
+      if (debug) logger.debug({ conn: session.id }, 'connection closed');
+    },
   };
-  const sessions = new Set<Session>();
   let shuttingDown = false;
-  const debug = ctx.debug;
 
   const onConnection = (socket: RelaySocket) => {
     if (shuttingDown || sessions.size >= maxConnections) {
@@ -80,11 +85,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const session = new Session(connectionId(), socket, options.policy.current(), ctx);
     sessions.add(session);
     if (debug) logger.debug({ conn: session.id, client: session.clientEndpoint }, 'connection accepted');
-    void session.done.then(() => {
-      sessions.delete(session);
-      counters.connectionsActive -= 1;
-      if (debug) logger.debug({ conn: session.id }, 'connection closed');
-    });
   };
 
   const host = options.listen?.host ?? '127.0.0.1';

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Counters } from './counters.js';
 import { toEvent, type EventSink } from './events.js';
@@ -7,7 +7,7 @@ import type { FailMode, HostPort, Timeouts } from './options.js';
 import type { InstalledPolicy } from './policy-source.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 import { ReplyReader, replies } from './smtp-replies.js';
-import type { RelaySocket, Transport } from './transport/relay-socket.js';
+import { IGNORE_EVENTS, ipVersion, type RelaySocket, type RelaySocketHandler, type Transport } from './transport/relay-socket.js';
 
 export interface SessionContext {
   name: string;
@@ -24,6 +24,8 @@ export interface SessionContext {
   transport: Transport;
   /** logger.isLevelEnabled('debug'), computed once. */
   debug: boolean;
+  /** Both sockets of a session are closed (a call, not a promise per connection). */
+  sessionEnded(session: Session): void;
 }
 
 type Phase = 'proxy-header' | 'connecting' | 'xclient' | 'relay' | 'closing';
@@ -51,12 +53,11 @@ function xtext(value: string): string {
  * client, record findings, then close what it asks). The session owns the timers and
  * the flow control; the inspector owns every SMTP decision.
  */
-export class Session {
+export class Session implements RelaySocketHandler {
   readonly client: RelaySocket;
   upstream: RelaySocket | null = null;
   readonly clientEndpoint: { address: string; port: number };
   serverEndpoint: { address: string; port: number };
-  readonly done: Promise<void>;
 
   #ctx: SessionContext;
   #logger: Logger | null = null;
@@ -81,13 +82,27 @@ export class Session {
   #closing = false;
   #graceArmed = false;
 
+  /**
+   * One timer per session, armed lazily: activity only moves #deadline forward (no timer
+   * work per chunk); the timer, when it fires early, re-arms for what is left. It is
+   * re-armed at once only when a phase with a shorter timeout makes the deadline earlier.
+   */
+  /** The XCLIENT exchange reads the upstream first; then this is null and replies go to the engine. */
+  #xclientData: ((chunk: Buffer) => void) | null = null;
+  /** Destroys an aborted upstream that does not finish its writes in time. */
+  #abortTimer: NodeJS.Timeout | null = null;
+
   #timer: NodeJS.Timeout | null = null;
   #timerKind: TimerKind | null = null;
+  #deadline = 0;
+  #timerDue = 0;
+  #grace: NodeJS.Timeout | null = null;
   #greeted = false;
   #inData = false;
   #awaitingDataEnd = false;
   #dataTail: Buffer = Buffer.alloc(0);
-  #resolveDone!: () => void;
+  #ended = false;
+  #endedWaiters: Array<() => void> | null = null;
 
   constructor(
     readonly id: string,
@@ -100,17 +115,9 @@ export class Session {
     this.#policy = policy;
     this.clientEndpoint = { address: normalizeAddress(client.remoteAddress), port: client.remotePort ?? 0 };
     this.serverEndpoint = { address: ctx.upstream.host, port: ctx.upstream.port };
-    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     this.#phase = ctx.proxyProtocol ? 'proxy-header' : 'connecting';
 
-    client.on('error', (err) => this.#debug({ err: err.message }, 'client socket error'));
-    client.on('drain', () => {
-      this.#clientBlocked = false;
-      this.#updateFlow();
-    });
-    client.on('end', () => this.#onClientEnd());
-    client.on('close', () => this.#onClientClose());
-    client.on('data', (chunk: Buffer) => this.#onClientData(chunk));
+    client.setHandler(this);
 
     if (ctx.proxyProtocol) {
       this.#armTimer('proxyHeader');
@@ -141,8 +148,63 @@ export class Session {
     };
   }
 
+  /** Resolves once both sockets are closed (for shutdown; made only when asked for). */
+  get done(): Promise<void> {
+    if (this.#ended) return Promise.resolve();
+    return new Promise((resolve) => (this.#endedWaiters ??= []).push(resolve));
+  }
+
   get phase(): Phase {
     return this.#phase;
+  }
+
+  // ---- socket events (RelaySocketHandler) ---------------------------------------------------
+
+  onSocketData(socket: RelaySocket, chunk: Buffer): void {
+    if (socket === this.client) this.#onClientData(chunk);
+    else if (this.#xclientData) this.#xclientData(chunk);
+    else this.#onServerData(chunk);
+  }
+
+  onSocketEnd(socket: RelaySocket): void {
+    if (socket === this.client) this.#onClientEnd();
+    else this.#onUpstreamEnd();
+  }
+
+  onSocketDrain(socket: RelaySocket): void {
+    if (socket === this.client) this.#clientBlocked = false;
+    else this.#upstreamBlocked = false;
+    this.#updateFlow();
+  }
+
+  onSocketError(socket: RelaySocket, err: Error): void {
+    if (socket === this.client) this.#debug({ err: err.message }, 'client socket error');
+    else if (!this.#serverBytesRelayed && !this.#upstreamAborted) {
+      const { host, port } = this.#ctx.upstream;
+      this.#log.warn({ err: err.message, upstream: `${host}:${port}` }, 'upstream unavailable');
+    } else this.#debug({ err: err.message }, 'upstream socket error');
+  }
+
+  onSocketClose(socket: RelaySocket): void {
+    if (socket === this.client) {
+      this.#onClientClose();
+      return;
+    }
+    if (this.#abortTimer) clearTimeout(this.#abortTimer);
+    this.#onUpstreamClose();
+  }
+
+  onSocketConnect(socket: RelaySocket): void {
+    if (socket !== this.upstream || this.#closing) return;
+    const { host, port } = this.#ctx.upstream;
+    // The configured address when it is one (saves a getpeername per connection), else what it resolved to.
+    if (ipVersion(host) === 0) this.serverEndpoint = { address: normalizeAddress(socket.remoteAddress) || host, port };
+    if (this.#ctx.xclient) {
+      this.#phase = 'xclient';
+      this.#runXclient(socket);
+    } else {
+      this.#startRelay(null);
+    }
   }
 
   // ---- set-up ---------------------------------------------------------------------------
@@ -177,31 +239,7 @@ export class Session {
     const { host, port } = this.#ctx.upstream;
     const upstream = this.#ctx.transport.connect(host, port);
     this.upstream = upstream;
-    upstream.on('error', (err) => {
-      if (!this.#serverBytesRelayed && !this.#upstreamAborted) {
-        this.#log.warn({ err: err.message, upstream: `${host}:${port}` }, 'upstream unavailable');
-      } else {
-        this.#debug({ err: err.message }, 'upstream socket error');
-      }
-    });
-    upstream.on('drain', () => {
-      this.#upstreamBlocked = false;
-      this.#updateFlow();
-    });
-    upstream.on('end', () => this.#onUpstreamEnd());
-    upstream.on('close', () => this.#onUpstreamClose());
-    upstream.once('connect', () => {
-      if (this.#closing) return;
-      // The configured address when it is one (saves a getpeername per connection), else what it resolved to.
-      if (isIP(host) === 0) this.serverEndpoint = { address: normalizeAddress(upstream.remoteAddress) || host, port };
-      if (this.#ctx.xclient) {
-        this.#phase = 'xclient';
-        this.#runXclient(upstream);
-      } else {
-        this.#startRelay(null);
-      }
-    });
-    if (!this.#ctx.xclient) upstream.on('data', (chunk: Buffer) => this.#onServerData(chunk));
+    upstream.setHandler(this);
   }
 
   /**
@@ -216,8 +254,7 @@ export class Session {
     let step: 'greeting' | 'ehlo' | 'xclient' = 'greeting';
     let greeting: Buffer | null = null;
     const finish = (greetingBytes: Buffer) => {
-      upstream.removeListener('data', onData);
-      upstream.on('data', (chunk: Buffer) => this.#onServerData(chunk));
+      this.#xclientData = null;
       this.#startRelay(greetingBytes);
     };
     const onData = (chunk: Buffer) => {
@@ -272,7 +309,7 @@ export class Session {
         finish(greeting!);
       }
     };
-    upstream.on('data', onData);
+    this.#xclientData = onData;
   }
 
   #startRelay(firstServerBytes: Buffer | null): void {
@@ -527,19 +564,34 @@ export class Session {
 
   #armTimer(kind: TimerKind): void {
     if (this.#closing) return;
-    if (this.#timer && this.#timerKind === kind) {
-      this.#timer.refresh();
-      return;
-    }
-    if (this.#timer) clearTimeout(this.#timer);
+    const ms = this.#ctx.timeouts[kind];
+    const now = performance.now();
     this.#timerKind = kind;
-    this.#timer = setTimeout(() => this.#onTimeout(kind), this.#ctx.timeouts[kind]);
+    this.#deadline = now + ms;
+    if (this.#timer && this.#deadline >= this.#timerDue) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#startTimer(ms, now);
+  }
+
+  #startTimer(ms: number, now: number): void {
+    this.#timerDue = now + ms;
+    this.#timer = setTimeout(() => this.#onTimer(), ms);
     this.#timer.unref();
   }
 
-  #onTimeout(kind: TimerKind): void {
+  #onTimer(): void {
     this.#timer = null;
     if (this.#closing) return;
+    const now = performance.now();
+    // Timers may fire a little early (whole milliseconds): only activity since re-arms.
+    if (this.#deadline - now >= 1) {
+      this.#startTimer(this.#deadline - now, now);
+      return;
+    }
+    this.#onTimeout(this.#timerKind!);
+  }
+
+  #onTimeout(kind: TimerKind): void {
     this.#ctx.counters.timeouts += 1;
     this.#log.info({ timeout: kind, ms: this.#ctx.timeouts[kind] }, 'session timed out');
     if (kind === 'proxyHeader') {
@@ -627,9 +679,8 @@ export class Session {
     if (upstream.writableLength === 0) upstream.destroy();
     else {
       upstream.end();
-      const t = setTimeout(() => upstream.destroy(), GRACE_MS);
-      t.unref();
-      upstream.once('close', () => clearTimeout(t));
+      this.#abortTimer = setTimeout(() => upstream.destroy(), GRACE_MS);
+      this.#abortTimer.unref();
     }
   }
 
@@ -658,21 +709,24 @@ export class Session {
     // Whatever is still open GRACE_MS after one side finished is destroyed.
     if (this.#graceArmed) return;
     this.#graceArmed = true;
-    const t = setTimeout(() => {
+    this.#grace = setTimeout(() => {
       this.client.destroy();
       this.upstream?.destroy();
     }, GRACE_MS);
-    t.unref();
-    void this.done.then(() => clearTimeout(t));
+    this.#grace.unref();
   }
 
   #maybeDone(): void {
     if (!this.#clientClosed) return;
     if (this.upstream && !this.#upstreamClosed && !this.upstream.destroyed) return;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#grace) clearTimeout(this.#grace);
     this.#timer = null;
     this.#closing = true;
-    this.#resolveDone();
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#ctx.sessionEnded(this);
+    if (this.#endedWaiters) for (const resolve of this.#endedWaiters) resolve();
   }
 
   /** Graceful shutdown deadline reached: 421 and close. */
@@ -687,11 +741,11 @@ export class Session {
 
   /** Client refused before any session (limit or shutdown). */
   static refuse(client: RelaySocket, reply: string): void {
-    client.on('error', () => {});
-    client.end(reply);
     const t = setTimeout(() => client.destroy(), GRACE_MS);
     t.unref();
-    client.once('close', () => clearTimeout(t));
+    // Whatever it sends is read and dropped; errors are routine here.
+    client.setHandler({ ...IGNORE_EVENTS, onSocketClose: () => clearTimeout(t) });
+    client.end(reply);
     client.resume();
   }
 }

@@ -81,6 +81,34 @@ describe('timeouts', () => {
     expect(conn.messages).toHaveLength(0);
   });
 
+  it('activity restarts the timeouts: a client that keeps talking (commands, then a trickled message) is never cut off', async () => {
+    const upstream = await upstreamWith();
+    const gateway = await gatewayTo(upstream.port, { timeouts: { command: 300, dataBlock: 300 } });
+    const client = await RawClient.connect(gateway.port);
+    await client.reply();
+    // 6 commands 150 ms apart: 900 ms in all, three times the command timeout.
+    for (let i = 0; i < 6; i++) {
+      expect(await client.command(i === 0 ? 'EHLO busy.test' : 'NOOP')).toMatch(/^250/);
+      await delay(150);
+    }
+    await client.command('MAIL FROM:<a@example.org>');
+    await client.command('RCPT TO:<b@example.net>');
+    expect(await client.command('DATA')).toMatch(/^354/);
+    client.send('Subject: trickled\r\n\r\n');
+    for (let i = 0; i < 6; i++) {
+      await delay(150);
+      client.send(`line ${i}\r\n`);
+    }
+    expect(await client.command('.')).toMatch(/^250/);
+    expect(gateway.gw.counters.timeouts).toBe(0);
+    // Then silence: the command timeout still ends the session.
+    expect(await client.reply()).toMatch(/^421 4\.4\.2 /);
+    await client.waitClosed();
+    expect(gateway.gw.counters.timeouts).toBe(1);
+    const conn = await upstream.connection(0);
+    expect(conn.messages).toHaveLength(1);
+  });
+
   it('data-end timeout: an upstream that never answers the end of data', async () => {
     const upstream = await upstreamWith({ noDataReply: true });
     const gateway = await gatewayTo(upstream.port, { timeouts: { command: 20_000, dataBlock: 20_000, dataEnd: 300 } });

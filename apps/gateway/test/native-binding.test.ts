@@ -859,14 +859,17 @@ describe('native transport binding', () => {
       const batchOf = [];
       const clients = [];
       const listener = await tr.listen({ host: '127.0.0.1', port: 0, backlog: 511 }, (socket) => {
-        socket.on('error', () => {});
-        socket.on('data', (d) => {
-          // records of one batch run back to back: a nextTick marks its end
-          if (!open) { open = true; batch++; process.nextTick(() => { open = false; }); }
-          batchOf.push(batch);
-          got++;
-          socket.destroy();
-          if (got === 1) throw new Error('boom in a data handler');
+        const ignore = () => {};
+        socket.setHandler({
+          onSocketData() {
+            // records of one batch run back to back: a nextTick marks its end
+            if (!open) { open = true; batch++; process.nextTick(() => { open = false; }); }
+            batchOf.push(batch);
+            got++;
+            socket.destroy();
+            if (got === 1) throw new Error('boom in a data handler');
+          },
+          onSocketEnd: ignore, onSocketDrain: ignore, onSocketError: ignore, onSocketClose: ignore, onSocketConnect: ignore,
         });
         socket.resume();
         if (++accepted === 12) setTimeout(() => { for (const c of clients) c.write('x'); }, 20);

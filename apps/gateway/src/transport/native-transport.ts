@@ -1,7 +1,5 @@
 import { lookup } from 'node:dns';
 import { lookup as lookupAddress } from 'node:dns/promises';
-import { EventEmitter } from 'node:events';
-import { isIP } from 'node:net';
 import {
   loadNativeTransport,
   NATIVE_RECORD_INTS,
@@ -10,7 +8,7 @@ import {
   uvErrorName,
   type NativeTransport,
 } from './native-binding.js';
-import type { ListenOptions, RelayListener, RelaySocket, Transport } from './relay-socket.js';
+import { IGNORE_EVENTS, ipVersion, type ListenOptions, type RelayListener, type RelaySocket, type RelaySocketHandler, type Transport } from './relay-socket.js';
 
 /** node:net's default for sockets on Node 20. */
 const DEFAULT_HIGH_WATER_MARK = 16 * 1024;
@@ -33,15 +31,15 @@ function transportError(code: number, syscall: string): NodeJS.ErrnoException {
 
 /**
  * A socket of the native transport. The addon owns the file descriptor and the write queue;
- * this object keeps node:net's contract (see RelaySocket) for the session. Data arrives as
- * the addon reads it: nothing is buffered here, so readableLength is always 0.
+ * this object keeps node:net's contract (see RelaySocket) for the session. The addon hands
+ * over its events in batches, so bytes it read before a pause() took effect can still arrive:
+ * they are held (with a FIN behind them) until resume(), as node:net holds its read buffer.
  */
-class NativeSocket extends EventEmitter implements RelaySocket {
+class NativeSocket implements RelaySocket {
   remoteAddress: string | undefined;
   remotePort: number | undefined;
   destroyed = false;
   writableEnded = false;
-  readonly readableLength = 0;
 
   /** -1 while a name is being resolved. */
   #id = -1;
@@ -54,17 +52,32 @@ class NativeSocket extends EventEmitter implements RelaySocket {
   /** Writes made before the connection exists (node:net buffers those too). */
   #early: Uint8Array[] = [];
   #closeEmitted = false;
+  /** An error from inside a call (write, shutdown): reported on the next tick, and 'close' waits for it. */
+  #pendingError: NodeJS.ErrnoException | null = null;
+  #closeOwed = false;
   /** write() returned false: 'drain' is owed once the queue is empty. */
   #needDrain = false;
+  /** Read while paused (at most one batch of the addon's): delivered on resume(). */
+  #held: Buffer[] | null = null;
+  /** The FIN read behind held bytes or while paused: 'end' once they are delivered. */
+  #heldEnd = false;
+  #flowScheduled = false;
+  /** Where events go: a direct call, no emitter (one handler per socket: its session). */
+  #handler: RelaySocketHandler = IGNORE_EVENTS;
 
   constructor(
     private readonly owner: NativeSocketTransport,
     private readonly highWaterMark: number,
     accepted: boolean,
   ) {
-    super();
     this.#connected = accepted;
     this.#paused = accepted;
+  }
+
+  get readableLength(): number {
+    let n = 0;
+    if (this.#held) for (const c of this.#held) n += c.length;
+    return n;
   }
 
   get writableLength(): number {
@@ -72,6 +85,10 @@ class NativeSocket extends EventEmitter implements RelaySocket {
     for (const c of this.#early) n += c.length;
     for (const c of this.#corkedChunks) n += c.length;
     return n;
+  }
+
+  setHandler(handler: RelaySocketHandler): void {
+    this.#handler = handler;
   }
 
   attach(id: number): void {
@@ -111,7 +128,7 @@ class NativeSocket extends EventEmitter implements RelaySocket {
   #drained(): void {
     if (!this.#needDrain || this.destroyed || this.writableLength > 0) return;
     this.#needDrain = false;
-    this.emit('drain');
+    this.#handler.onSocketDrain(this);
   }
 
   cork(): void {
@@ -165,8 +182,25 @@ class NativeSocket extends EventEmitter implements RelaySocket {
     if (this.#paused) {
       this.#paused = false;
       if (this.#connected && !this.#readEnded && !this.destroyed) this.owner.native.readStart(this.#id);
+      if ((this.#held || this.#heldEnd) && !this.#flowScheduled) {
+        // Like node:net, on the next tick: the caller may be inside a 'data' handler.
+        this.#flowScheduled = true;
+        process.nextTick(() => this.#flow());
+      }
     }
     return this;
+  }
+
+  /** Delivers what was held while paused, in order, stopping if paused again. */
+  #flow(): void {
+    this.#flowScheduled = false;
+    const held = this.#held;
+    while (held && held.length && !this.#paused && !this.destroyed) this.#handler.onSocketData(this, held.shift()!);
+    if (held && held.length === 0 && this.#held === held) this.#held = null;
+    if (this.#heldEnd && !this.#held && !this.#paused && !this.destroyed) {
+      this.#heldEnd = false;
+      this.#handler.onSocketEnd(this);
+    }
   }
 
   /** Fails a socket the addon never had (bad address, name not resolved): 'error', then 'close'. */
@@ -174,22 +208,33 @@ class NativeSocket extends EventEmitter implements RelaySocket {
     if (this.destroyed) return;
     this.destroyed = true;
     process.nextTick(() => {
-      this.emit('error', err);
+      this.#handler.onSocketError(this, err);
       this.#emitClose();
     });
   }
 
-  /** An error the session learns about as node:net reports it: 'error', then 'close' when the addon has closed. */
+  /**
+   * An error found inside a call the session made (write, shutdown): reported on the next
+   * tick, as node:net does, so that the session is not re-entered; 'close' follows it.
+   */
   #fail(err: NodeJS.ErrnoException): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    process.nextTick(() => this.emit('error', err));
+    this.#pendingError = err;
+    process.nextTick(() => this.#emitPendingError());
+  }
+
+  #emitPendingError(): void {
+    const err = this.#pendingError;
+    this.#pendingError = null;
+    if (err) this.#handler.onSocketError(this, err);
+    if (this.#closeOwed) this.#emitClose();
   }
 
   #emitClose(): void {
     if (this.#closeEmitted) return;
     this.#closeEmitted = true;
-    this.emit('close', false);
+    this.#handler.onSocketClose(this);
   }
 
   // ---- events from the addon (NativeSocketTransport.dispatch) ----
@@ -207,31 +252,40 @@ class NativeSocket extends EventEmitter implements RelaySocket {
     if (this.destroyed) return;
     if (this.writableEnded) this.#shutdown();
     if (!this.#paused && !this.destroyed) this.owner.native.readStart(this.#id);
-    this.emit('connect');
+    this.#handler.onSocketConnect(this);
   }
 
   onData(chunk: Buffer): void {
-    if (!this.destroyed) this.emit('data', chunk);
+    if (this.destroyed) return;
+    if (this.#paused || this.#held) (this.#held ??= []).push(chunk);
+    else this.#handler.onSocketData(this, chunk);
   }
 
   onEnd(): void {
     this.#readEnded = true;
-    if (!this.destroyed) this.emit('end');
+    if (this.destroyed) return;
+    if (this.#paused || this.#held) this.#heldEnd = true;
+    else this.#handler.onSocketEnd(this);
   }
 
   onError(code: number, syscall: string): void {
-    this.#fail(transportError(code, syscall));
+    // From the addon's dispatch, not from inside a session call: reported at once.
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.#handler.onSocketError(this, transportError(code, syscall));
   }
 
   onDrain(): void {
-    this.#queued = 0;
+    // The queue may have refilled since the addon emptied it (events come in batches).
+    this.#queued = this.owner.native.queued(this.#id);
     this.#drained();
   }
 
   onClose(): void {
     this.destroyed = true;
-    // After a failure, 'error' is on the next tick: 'close' must follow it.
-    process.nextTick(() => this.#emitClose());
+    // An error still on its way comes first; else 'close' now (its dispatch is a callback of its own).
+    if (this.#pendingError) this.#closeOwed = true;
+    else this.#emitClose();
   }
 }
 
@@ -330,7 +384,7 @@ class NativeSocketTransport implements Transport {
   }
 
   async listen(options: ListenOptions, onConnection: (socket: RelaySocket) => void): Promise<RelayListener> {
-    const ip = isIP(options.host) ? options.host : (await lookupAddress(options.host)).address;
+    const ip = ipVersion(options.host) ? options.host : (await lookupAddress(options.host)).address;
     const id = this.native.listen(ip, options.port, options.backlog, false);
     const server: ServerEntry = { onConnection, highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK };
     this.#servers.set(id, server);
@@ -365,7 +419,7 @@ class NativeSocketTransport implements Transport {
       socket.attach(id);
       this.#sockets[id] = socket;
     };
-    if (isIP(host)) open(host);
+    if (ipVersion(host)) open(host);
     else
       lookup(host, (err, address) => {
         if (err) socket.abort(err);

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * What a session needs of a TCP socket and a listener: the subset of node:net's Socket and
  * Server it uses. Two transports provide it: node:net itself (`node-transport.ts`) and the
@@ -24,13 +26,33 @@ export interface RelaySocket {
   resume(): unknown;
   cork(): void;
   uncork(): void;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  once(event: string, listener: (...args: any[]) => void): unknown;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  removeListener(event: string, listener: (...args: any[]) => void): unknown;
+  /** Where this socket's events go from now on (a socket has one owner: no emitter needed). */
+  setHandler(handler: RelaySocketHandler): void;
 }
+
+/**
+ * A socket's events, as direct calls (node:net's 'data', 'end', 'drain', 'error', 'close',
+ * 'connect'). One object can own several sockets: each call names its socket.
+ */
+export interface RelaySocketHandler {
+  onSocketData(socket: RelaySocket, chunk: Buffer): void;
+  onSocketEnd(socket: RelaySocket): void;
+  onSocketDrain(socket: RelaySocket): void;
+  onSocketError(socket: RelaySocket, err: Error): void;
+  onSocketClose(socket: RelaySocket): void;
+  onSocketConnect(socket: RelaySocket): void;
+}
+
+const ignore = () => {};
+/** Until a handler is set: events are dropped (an error too: nobody owns the socket yet). */
+export const IGNORE_EVENTS: RelaySocketHandler = {
+  onSocketData: ignore,
+  onSocketEnd: ignore,
+  onSocketDrain: ignore,
+  onSocketError: ignore,
+  onSocketClose: ignore,
+  onSocketConnect: ignore,
+};
 
 export interface RelayListener {
   /** The bound address (the port resolved when 0 was asked). */
@@ -63,4 +85,15 @@ export type TransportKind = 'native' | 'node';
 export function parseTransportKind(value: string, what: string): TransportKind {
   if (value === 'native' || value === 'node') return value;
   throw new Error(`${what}: expected native or node, got ${JSON.stringify(value)}`);
+}
+
+let lastHost = '';
+let lastVersion = 0;
+/** node:net's isIP (a regular expression), remembered for the last host: every connection asks about the same upstream. */
+export function ipVersion(host: string): number {
+  if (host !== lastHost) {
+    lastVersion = isIP(host);
+    lastHost = host;
+  }
+  return lastVersion;
 }
