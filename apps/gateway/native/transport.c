@@ -1,8 +1,9 @@
 // smtpguard gateway: native TCP transport (N-API addon on Node's own libuv loop).
 //
 // Socket-level API driven by TypeScript (src/transport/native-binding.ts has the types):
-//   init(dispatch, inbox)                dispatch(kind, id, a, b, c) for every event; DATA's
-//                                        bytes are in inbox (a Uint8Array JS keeps), a = length
+//   init(dispatch, arena, events)        events are queued as records (6 int32 each) in
+//                                        events, their bytes (reads, peer addresses) in arena;
+//                                        dispatch(count) delivers a batch of records
 //   listen(ip, port, backlog, v6only)    -> server id
 //   address(id) -> [ip, port, family]    closeServer(id)
 //   connect(ip, port) -> socket id       readStart(id), readStop(id)
@@ -11,20 +12,28 @@
 //   close(id), queued(id), stats()
 //
 // Rules this file keeps:
-//  - JS -> C calls never call into JS synchronously. Events are dispatched only from libuv
-//    callbacks, through napi_make_callback (so nextTicks and microtasks run after each one).
-//  - JS may call anything from inside a dispatch, so after each dispatch the state is
-//    re-checked before the handle is touched again.
-//  - Handle memory is freed only in the close callback. Pending write/connect/shutdown
-//    requests are cancelled by uv_close and their callbacks run before the close callback.
+//  - JS -> C calls never call into JS synchronously. Events are queued by libuv callbacks and
+//    delivered in batches, one napi_make_callback per batch (so nextTicks and microtasks run
+//    after each batch): the per-call cost of crossing into JS (scopes, async hooks, the tick
+//    queue) is paid once per loop iteration instead of once per event. A batch is flushed
+//    by the check handle (after the poll phase), by the prepare handle (before the poll:
+//    events of close callbacks and the pending phase), and from a callback that leaves the
+//    record ring full or the arena with less than one read's room.
+//  - JS may call anything from inside a dispatch, so after anything that may flush the state
+//    is re-checked before the handle is touched again.
+//  - Handle memory is freed only in the close callback; the id stays taken until JS has had
+//    the CLOSE record, so an id in a batch always names one handle. Pending
+//    write/connect/shutdown requests are cancelled by uv_close and their callbacks run before
+//    the close callback.
 //  - Events that end a socket (a failed CONNECT, ERROR) are recorded when the failure is
-//    seen, the handle is closed at once, and the event is dispatched from the close callback
+//    seen, the handle is closed at once, and the event is queued from the close callback
 //    immediately before CLOSE. After a socket starts closing (JS close() included), CLOSE is
-//    the only event it still gets.
+//    the only event it still gets: a close by JS voids the socket's records not yet read.
 //  - All state is per napi_env (instance data). An *async* env cleanup hook closes every
-//    handle and completes from the last close callback: Node keeps running the loop until
-//    then, and only afterwards may unload the addon (a worker that alone loaded it unloads
-//    it; a close callback left pending past that would jump into unmapped code).
+//    handle (and the prepare and check handles) and completes from the last close callback:
+//    Node keeps running the loop until then, and only afterwards may unload the addon (a
+//    worker that alone loaded it unloads it; a close callback left pending past that would
+//    jump into unmapped code).
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <uv.h>
@@ -35,6 +44,7 @@
 #include <string.h>
 
 enum {
+  EV_NONE = 0,  // a record voided by close() after it was queued: skipped by JS
   EV_CONNECTION = 1,
   EV_CONNECT = 2,
   EV_DATA = 3,
@@ -45,10 +55,16 @@ enum {
   EV_SERVER_CLOSE = 8,
 };
 
-#define READ_BUF_SIZE 65536  // the most one read takes (of a larger inbox)
-#define MIN_INBOX 4096
+enum { SYS_READ = 1, SYS_WRITE = 2, SYS_SHUTDOWN = 3 };  // ERROR's b (NativeSyscall in TS)
+
+#define READ_MAX 65536  // the most one read takes
+#define ADDR_TEXT 128   // IPv6 text plus a scope id
+// Free arena bytes whenever a libuv callback starts: one read, or one peer address.
+#define ARENA_RESERVE (READ_MAX + ADDR_TEXT)
+#define MIN_ARENA (256 * 1024)
+#define REC_INTS 6  // [kind, id, a, b, c, d]
+#define MIN_RECORDS 64
 #define MAX_WRITE 0x7fffffffu  // uv_buf_t.len is unsigned int; keep one request below 2 GiB
-#define ADDR_TEXT 128          // IPv6 text plus a scope id
 
 typedef struct tenv tenv;
 
@@ -60,7 +76,7 @@ typedef struct th {  // one TCP handle: a listener or a stream
   uint32_t id;
   bool server;
   bool closing;       // uv_close called; only CLOSE / SERVER_CLOSE may follow
-  bool silent;        // dispatch nothing at close (never shown to JS, or env teardown)
+  bool silent;        // queue nothing at close (never shown to JS, or env teardown)
   bool connecting;    // uv_tcp_connect pending
   bool want_read;     // readStart asked (honoured once connected)
   bool reading;       // uv_read_start active
@@ -68,10 +84,11 @@ typedef struct th {  // one TCP handle: a listener or a stream
   bool shut_req;      // shutdown asked
   bool shut_started;  // uv_shutdown issued
   bool shut_done;     // uv_shutdown completed
-  uint8_t final_kind;       // EV_CONNECT or EV_ERROR dispatched from the close callback
-  int final_err;            // its negative uv error code
-  const char *final_syscall;  // for EV_ERROR
-  size_t queued;      // bytes held in our pending write requests
+  uint8_t final_kind;   // EV_CONNECT or EV_ERROR queued from the close callback
+  uint8_t final_sys;    // SYS_* for EV_ERROR
+  int final_err;        // its negative uv error code
+  uint64_t conn_batch;  // accepted: the batch holding its CONNECTION record (0: connect())
+  size_t queued;        // bytes held in our pending write requests
 } th;
 
 typedef struct wreq {
@@ -89,21 +106,31 @@ struct tenv {
   napi_async_context actx;
   bool dead;          // env cleanup started: never call into JS again
   bool nojs;          // JS execution is being terminated (worker.terminate()): stop dispatching
+  bool flushing;      // inside the dispatch of a batch
   napi_async_cleanup_hook_handle cleanup;  // removed once every handle is closed
   th **tab;           // id -> handle; slot 0 unused so ids start at 1
   uint32_t *freel;    // free ids, a FIFO ring
   uint32_t cap, next, nfree, fhead;
   uint32_t nsockets, nservers;  // live handles, until their close callback
-  // Reads land in a Uint8Array owned by JS (the inbox); DATA passes only the length and JS
-  // copies the bytes out inside the dispatch. A Buffer made here per read costs several
-  // times more (an ArrayBuffer, a backing store, a prototype switch).
-  napi_ref inbox_ref;
-  char *inbox;
-  size_t inbox_len;
+  // The batch. Records go to an Int32Array owned by JS (events), their bytes (reads land
+  // there directly, peer addresses) to a Uint8Array owned by JS (arena); JS copies out what
+  // it keeps inside the dispatch. Both are reused from offset 0 after every batch.
+  napi_ref arena_ref, events_ref;
+  char *arena;
+  size_t arena_len, arena_off;
+  int32_t *rec;
+  uint32_t rec_cap, nrec;
+  uint64_t batch;       // number of the batch being filled (from 1)
+  uint32_t *closed_ids; // ids of the batch's CLOSE / SERVER_CLOSE records: freed once delivered
+  uint32_t nclosed, closed_cap;
+  uv_prepare_t prepare;  // flush points (unref'ed; the prepare is ref'ed while records wait)
+  uv_check_t check;
+  int nloop;             // of those two, not yet closed
 };
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 static void on_alloc(uv_handle_t *hd, size_t size, uv_buf_t *buf);
+static void handle_close(th *h);
 
 static void oom(void) { napi_fatal_error("smtpguard transport", NAPI_AUTO_LENGTH, "out of memory", NAPI_AUTO_LENGTH); }
 
@@ -120,7 +147,7 @@ static uint32_t slot_alloc(tenv *te, th *h) {
   } else {
     if (te->next >= te->cap) {  // and the ring is empty: growing needs no re-linearising
       uint32_t ncap = te->cap ? te->cap * 2 : 256;
-      if (ncap <= te->cap) return 0;
+      if (ncap <= te->cap || ncap > INT32_MAX) return 0;  // ids travel as int32
       th **nt = realloc(te->tab, (size_t)ncap * sizeof(*nt));
       if (!nt) return 0;
       te->tab = nt;
@@ -144,6 +171,7 @@ static void slot_free(tenv *te, uint32_t id) {
 static void tenv_free(tenv *te) {
   free(te->tab);
   free(te->freel);
+  free(te->closed_ids);
   free(te);
 }
 
@@ -153,6 +181,11 @@ static void tenv_finish(tenv *te) {
   tenv_free(te);
   if (hh && napi_remove_async_cleanup_hook(hh) != napi_ok)
     fprintf(stderr, "smtpguard transport: napi_remove_async_cleanup_hook failed\n");
+}
+
+// After env cleanup: finish once the last handle (sockets, servers, prepare, check) closed.
+static void maybe_finish(tenv *te) {
+  if (te->dead && te->nsockets == 0 && te->nservers == 0 && te->nloop == 0) tenv_finish(te);
 }
 
 /* ------------------------------------------------------------------ calling JS */
@@ -179,50 +212,101 @@ static bool cb_ok(tenv *te, napi_status s) {
   return false;
 }
 
-typedef struct {
-  napi_handle_scope hs;
-  napi_value argv[5];
-  size_t argc;
-  bool ok;
-} ev_t;
+static bool js_alive(tenv *te) { return !te->dead && !te->nojs && te->dispatch != NULL; }
 
-static bool ev_begin(tenv *te, ev_t *ev, int kind, uint32_t id) {
-  if (te->dead || te->nojs || te->dispatch == NULL) return false;
-  if (!cb_ok(te, napi_open_handle_scope(te->env, &ev->hs))) return false;
-  ev->argc = 2;
-  ev->ok = cb_ok(te, napi_create_int32(te->env, kind, &ev->argv[0])) &&
-           cb_ok(te, napi_create_uint32(te->env, id, &ev->argv[1]));
+// The batch is consumed, delivered or not: reuse the ring and the arena from the start, free
+// the ids whose CLOSE went out. An undelivered batch's accepted sockets were never shown to
+// JS: close them silently rather than leak them.
+static void batch_done(tenv *te, uint64_t batch, bool delivered) {
+  te->nrec = 0;
+  te->arena_off = 0;
+  for (uint32_t i = 0; i < te->nclosed; i++) slot_free(te, te->closed_ids[i]);
+  te->nclosed = 0;
+  if (!te->dead) uv_unref((uv_handle_t *)&te->prepare);
+  if (delivered) return;
+  for (uint32_t i = 1; i < te->next; i++) {
+    th *h = te->tab[i];
+    if (h && h->conn_batch == batch && !h->closing) {
+      h->silent = true;
+      handle_close(h);
+    }
+  }
+}
+
+// Delivers the queued records: one call dispatch(count). JS may do anything inside (close,
+// write, readStop); it cannot queue records (only libuv callbacks do).
+static void flush(tenv *te) {
+  if (te->nrec == 0) return;
+  uint64_t batch = te->batch++;
+  bool called = false;
+  if (js_alive(te)) {
+    napi_handle_scope hs;
+    if (cb_ok(te, napi_open_handle_scope(te->env, &hs))) {
+      napi_value fn, recv, argv[1], res;
+      if (cb_ok(te, napi_get_reference_value(te->env, te->dispatch, &fn)) &&
+          cb_ok(te, napi_get_reference_value(te->env, te->recv, &recv)) &&
+          cb_ok(te, napi_create_uint32(te->env, te->nrec, &argv[0]))) {
+        called = true;
+        te->flushing = true;
+        napi_status st = napi_make_callback(te->env, te->actx, recv, fn, 1, argv, &res);
+        te->flushing = false;  // before cb_ok: an uncaughtException handler runs outside the batch
+        bool pending = false;
+        // No result and nothing thrown: Node refused to run JS (the env is stopping, e.g.
+        // worker.terminate() before the cleanup hook). Stop dispatching, quietly.
+        if (st == napi_generic_failure && napi_is_exception_pending(te->env, &pending) == napi_ok && !pending)
+          te->nojs = true;
+        else cb_ok(te, st);
+      }
+      cb_ok(te, napi_close_handle_scope(te->env, hs));
+    }
+  }
+  batch_done(te, batch, called);
+}
+
+// Queues one record whose bytes (arena_used of them, at arena_off) are already in the arena.
+// False when JS can no longer have it (nothing queued). May flush, i.e. call JS: callers
+// re-check their handle afterwards. The flush follows the record that fills the ring, never
+// precedes one, so a DATA record (its bytes already read into the arena) always fits.
+static bool ev_push(tenv *te, size_t arena_used, int kind, uint32_t id, int32_t a, int32_t b, int32_t c,
+                    int32_t d) {
+  if (!js_alive(te)) return false;
+  if (kind == EV_CLOSE || kind == EV_SERVER_CLOSE) {
+    if (te->nclosed == te->closed_cap) {
+      uint32_t ncap = te->closed_cap ? te->closed_cap * 2 : 64;
+      uint32_t *n = realloc(te->closed_ids, (size_t)ncap * sizeof(*n));
+      if (!n) oom();
+      te->closed_ids = n;
+      te->closed_cap = ncap;
+    }
+    te->closed_ids[te->nclosed++] = id;
+  }
+  te->arena_off += arena_used;
+  int32_t *r = te->rec + (size_t)te->nrec * REC_INTS;
+  r[0] = kind;
+  r[1] = (int32_t)id;
+  r[2] = a;
+  r[3] = b;
+  r[4] = c;
+  r[5] = d;
+  // while records wait the loop must not end: the next prepare delivers them
+  if (te->nrec++ == 0) uv_ref((uv_handle_t *)&te->prepare);
+  if (te->nrec == te->rec_cap || te->arena_len - te->arena_off < ARENA_RESERVE) flush(te);
   return true;
 }
 
-static void ev_int(tenv *te, ev_t *ev, int32_t v) {
-  if (ev->ok) ev->ok = cb_ok(te, napi_create_int32(te->env, v, &ev->argv[ev->argc++]));
-}
+static void ev_simple(tenv *te, int kind, uint32_t id) { ev_push(te, 0, kind, id, 0, 0, 0, 0); }
 
-static void ev_str(tenv *te, ev_t *ev, const char *s) {
-  if (ev->ok) ev->ok = cb_ok(te, napi_create_string_latin1(te->env, s, NAPI_AUTO_LENGTH, &ev->argv[ev->argc++]));
-}
-
-// Returns whether the dispatch function was called (it may have thrown).
-static bool ev_fire(tenv *te, ev_t *ev) {
-  bool called = false;
-  if (ev->ok) {
-    napi_value fn, recv, res;
-    if (cb_ok(te, napi_get_reference_value(te->env, te->dispatch, &fn)) &&
-        cb_ok(te, napi_get_reference_value(te->env, te->recv, &recv))) {
-      called = true;
-      cb_ok(te, napi_make_callback(te->env, te->actx, recv, fn, ev->argc, ev->argv, &res));
-    }
+// JS closed a socket: its records not yet read become EV_NONE, so that CLOSE is the only
+// event after close(), batched or not. (Within a batch an id names one handle: see on_close.)
+static void void_records(tenv *te, uint32_t id) {
+  for (uint32_t i = 0; i < te->nrec; i++) {
+    int32_t *r = te->rec + (size_t)i * REC_INTS;
+    if (r[1] == (int32_t)id && r[0] != EV_CONNECTION) r[0] = EV_NONE;
   }
-  cb_ok(te, napi_close_handle_scope(te->env, ev->hs));
-  return called;
 }
 
-static void emit_simple(tenv *te, int kind, uint32_t id) {
-  ev_t ev;
-  if (!ev_begin(te, &ev, kind, id)) return;
-  ev_fire(te, &ev);
-}
+static void on_prepare(uv_prepare_t *p) { flush(p->data); }
+static void on_check(uv_check_t *c) { flush(c->data); }
 
 /* ------------------------------------------------------------------ handles */
 
@@ -250,23 +334,19 @@ static th *handle_new(tenv *te, bool server) {
 static void on_close(uv_handle_t *hd) {
   th *h = hd->data;
   tenv *te = h->te;
-  if (h->server) te->nservers--;
+  uint32_t id = h->id;
+  bool server = h->server;
+  if (server) te->nservers--;
   else te->nsockets--;
-  if (!h->silent && !te->dead) {
-    ev_t ev;
-    if (h->final_kind == EV_CONNECT && ev_begin(te, &ev, EV_CONNECT, h->id)) {
-      ev_int(te, &ev, h->final_err);
-      ev_fire(te, &ev);
-    } else if (h->final_kind == EV_ERROR && ev_begin(te, &ev, EV_ERROR, h->id)) {
-      ev_int(te, &ev, h->final_err);
-      ev_str(te, &ev, h->final_syscall);
-      ev_fire(te, &ev);
-    }
-    emit_simple(te, h->server ? EV_SERVER_CLOSE : EV_CLOSE, h->id);
-  }
-  slot_free(te, h->id);
+  bool shown = !h->silent && js_alive(te);
+  if (shown && h->final_kind == EV_CONNECT) ev_push(te, 0, EV_CONNECT, id, h->final_err, 0, 0, 0);
+  else if (shown && h->final_kind == EV_ERROR) ev_push(te, 0, EV_ERROR, id, h->final_err, h->final_sys, 0, 0);
   free(h);
-  if (te->dead && te->nsockets == 0 && te->nservers == 0) tenv_finish(te);
+  te->tab[id] = NULL;  // unknown to JS calls from now on
+  // The id stays taken until JS has had the CLOSE record (batch_done frees it): a stale id
+  // must not name a new socket while JS still thinks it is the old one.
+  if (!shown || !ev_push(te, 0, server ? EV_SERVER_CLOSE : EV_CLOSE, id, 0, 0, 0, 0)) slot_free(te, id);
+  maybe_finish(te);
 }
 
 static void handle_close(th *h) {
@@ -276,12 +356,20 @@ static void handle_close(th *h) {
   uv_close((uv_handle_t *)&h->tcp, on_close);
 }
 
+// A close asked by JS (close(), a failing write or shutdown): records it has not read yet
+// are voided, so CLOSE is the only event that follows.
+static void handle_close_js(th *h) {
+  if (h->closing) return;
+  void_records(h->te, h->id);
+  handle_close(h);
+}
+
 // Close because of an asynchronous failure; the event goes out just before CLOSE.
-static void handle_fail(th *h, uint8_t kind, int err, const char *syscall) {
+static void handle_fail(th *h, uint8_t kind, int err, uint8_t sys) {
   if (h->closing) return;
   h->final_kind = kind;
   h->final_err = err;
-  h->final_syscall = syscall;
+  h->final_sys = sys;
   handle_close(h);
 }
 
@@ -296,7 +384,7 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
   th *h = req->data;
   if (h->closing) return;  // UV_ECANCELED from uv_close
   if (status < 0) {
-    handle_fail(h, EV_ERROR, status, "shutdown");
+    handle_fail(h, EV_ERROR, status, SYS_SHUTDOWN);
     return;
   }
   h->shut_done = true;
@@ -311,33 +399,33 @@ static int start_shutdown(th *h) {
 
 /* ------------------------------------------------------------------ libuv callbacks */
 
+// Never flushes: libuv reads into the buffer right after. ev_push keeps ARENA_RESERVE free
+// between callbacks, so this is always a full READ_MAX.
 static void on_alloc(uv_handle_t *hd, size_t size, uv_buf_t *buf) {
   (void)size;
-  th *h = hd->data;
-  buf->base = h->te->inbox;  // set by init, which listen and connect require
-  buf->len = h->te->inbox_len;
+  tenv *te = ((th *)hd->data)->te;
+  size_t room = te->arena_len - te->arena_off;
+  buf->base = te->arena + te->arena_off;  // set by init, which listen and connect require
+  buf->len = room < READ_MAX ? room : READ_MAX;
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
-  (void)buf;  // always the inbox
+  (void)buf;  // arena + arena_off (on_alloc)
   th *h = st->data;
   tenv *te = h->te;
   if (nread == 0 || h->closing) return;
   if (nread > 0) {
-    ev_t ev;
-    if (!ev_begin(te, &ev, EV_DATA, h->id)) return;
-    ev_int(te, &ev, (int32_t)nread);  // the bytes are in the inbox (buf->base)
-    ev_fire(te, &ev);
-    return;  // whatever JS did (close, readStop) libuv sees in the handle's flags
+    ev_push(te, (size_t)nread, EV_DATA, h->id, (int32_t)te->arena_off, (int32_t)nread, 0, 0);
+    return;  // whatever JS did in a flush (close, readStop) libuv sees in the handle's flags
   }
   h->reading = false;
   h->want_read = false;
   if (nread != UV_EOF) {
-    handle_fail(h, EV_ERROR, (int)nread, "read");
+    handle_fail(h, EV_ERROR, (int)nread, SYS_READ);
     return;
   }
   h->eof = true;  // libuv already stopped reading
-  emit_simple(te, EV_END, h->id);
+  ev_simple(te, EV_END, h->id);
   if (!h->closing && h->shut_done) handle_close(h);
 }
 
@@ -348,10 +436,10 @@ static void on_write(uv_write_t *req, int status) {
   free(w);
   if (h->closing) return;  // UV_ECANCELED, or completed just before close
   if (status < 0) {
-    handle_fail(h, EV_ERROR, status, "write");
+    handle_fail(h, EV_ERROR, status, SYS_WRITE);
     return;
   }
-  if (h->queued == 0) emit_simple(h->te, EV_DRAIN, h->id);
+  if (h->queued == 0) ev_simple(h->te, EV_DRAIN, h->id);
 }
 
 static void on_connect(uv_connect_t *req, int status) {
@@ -360,26 +448,23 @@ static void on_connect(uv_connect_t *req, int status) {
   h->connecting = false;
   if (h->closing) return;
   if (status < 0) {
-    handle_fail(h, EV_CONNECT, status, NULL);
+    handle_fail(h, EV_CONNECT, status, 0);
     return;
   }
-  ev_t ev;
-  if (ev_begin(te, &ev, EV_CONNECT, h->id)) {
-    ev_int(te, &ev, 0);
-    ev_fire(te, &ev);
-  }
-  if (h->closing) return;
-  // requests made while connecting (inside the dispatch they ran directly)
+  ev_push(te, 0, EV_CONNECT, h->id, 0, 0, 0, 0);
+  if (h->closing) return;  // closed by JS in a flush
+  // Requests made while connecting. JS sees CONNECT later; whatever it asks from then on
+  // (connecting is now false) js_read_start / js_shutdown apply directly.
   if (h->shut_req && !h->shut_started) {
     int r = start_shutdown(h);
     if (r < 0) {
-      handle_fail(h, EV_ERROR, r, "shutdown");
+      handle_fail(h, EV_ERROR, r, SYS_SHUTDOWN);
       return;
     }
   }
   if (h->want_read && !h->eof) {
     int r = start_reading(h);
-    if (r < 0) handle_fail(h, EV_ERROR, r, "read");
+    if (r < 0) handle_fail(h, EV_ERROR, r, SYS_READ);
   }
 }
 
@@ -421,16 +506,12 @@ static void on_connection(uv_stream_t *server, int status) {
     ip[0] = 0;  // peer already gone: "" and port 0; a read will report it
     port = 0;
   }
-  ev_t ev;
-  bool called = false;
-  if (ev_begin(te, &ev, EV_CONNECTION, h->id)) {
-    ev_int(te, &ev, (int32_t)srv->id);
-    ev_str(te, &ev, ip);
-    ev_int(te, &ev, port);
-    called = ev_fire(te, &ev);
-  }
-  if (!called) {  // JS never saw this id: do not leak it
-    h->silent = true;
+  // The text goes to the arena (ARENA_RESERVE keeps room for it); d = the peer port.
+  size_t n = strlen(ip), off = te->arena_off;
+  memcpy(te->arena + off, ip, n);
+  h->conn_batch = te->batch;  // an undelivered batch closes it (batch_done)
+  if (!ev_push(te, n, EV_CONNECTION, h->id, (int32_t)srv->id, (int32_t)off, (int32_t)n, port)) {
+    h->silent = true;  // JS never saw this id: do not leak it
     handle_close(h);
   }
 }
@@ -591,21 +672,40 @@ static napi_value ret_undefined(napi_env env) {
 
 /* ------------------------------------------------------------------ JS functions */
 
-static napi_value js_init(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  tenv *te;
-  if (!get_args(env, info, 2, argv, &te)) return throw_status(env, napi_generic_failure);
-  if (!is_type(env, argv[0], napi_function)) return throw_type(env, "init", "dispatch must be a function");
+// The data pointer and length of a typed array of the given type; false if it is not one.
+static bool typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
   bool ta = false;
   napi_typedarray_type type;
-  size_t inbox_len = 0;
-  void *inbox = NULL;
-  if (napi_is_typedarray(env, argv[1], &ta) != napi_ok || !ta ||
-      napi_get_typedarray_info(env, argv[1], &type, &inbox_len, &inbox, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array)
-    return throw_type(env, "init", "inbox must be a Buffer or Uint8Array");
-  if (inbox_len < MIN_INBOX || inbox == NULL) return throw_range(env, "init", "inbox must hold at least 4096 bytes");
-  if (inbox_len > READ_BUF_SIZE) inbox_len = READ_BUF_SIZE;
+  *data = NULL;
+  *len = 0;
+  return napi_is_typedarray(env, v, &ta) == napi_ok && ta &&
+         napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL) == napi_ok && type == want;
+}
+
+static napi_value js_init(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  tenv *te;
+  if (!get_args(env, info, 3, argv, &te)) return throw_status(env, napi_generic_failure);
+  if (!is_type(env, argv[0], napi_function)) return throw_type(env, "init", "dispatch must be a function");
+  void *arena, *events;
+  size_t arena_len, nints;
+  if (!typed_array(env, argv[1], napi_uint8_array, &arena, &arena_len))
+    return throw_type(env, "init", "arena must be a Buffer or Uint8Array");
+  if (arena_len < MIN_ARENA || arena == NULL) return throw_range(env, "init", "arena must hold at least 256 KiB");
+  if (arena_len > INT32_MAX) arena_len = INT32_MAX;  // offsets travel as int32
+  if (!typed_array(env, argv[2], napi_int32_array, &events, &nints))
+    return throw_type(env, "init", "events must be an Int32Array");
+  if (nints % REC_INTS != 0 || nints < (size_t)REC_INTS * MIN_RECORDS || events == NULL)
+    return throw_range(env, "init", "events length must be a multiple of 6 and at least 384");
+  uint32_t rec_cap = nints / REC_INTS > UINT32_MAX ? UINT32_MAX : (uint32_t)(nints / REC_INTS);
+  if (te->flushing) {  // the batch being read lives in the current arrays
+    if (napi_throw_error(env, "ERR_INVALID_STATE", "init: not from inside dispatch") != napi_ok)
+      fprintf(stderr, "init: not from inside dispatch\n");
+    return NULL;
+  }
+  // Records queued but not yet delivered move to the new arrays (their offsets stay valid).
+  if (te->nrec && (rec_cap <= te->nrec || arena_len - te->arena_off < ARENA_RESERVE))
+    return throw_range(env, "init", "the undelivered records do not fit the new arena and events");
   if (!te->recv) {
     napi_value recv, name;
     CHECK_CALL(env, napi_create_object(env, &recv));
@@ -613,16 +713,24 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
     CHECK_CALL(env, napi_async_init(env, recv, name, &te->actx));
     CHECK_CALL(env, napi_create_reference(env, recv, 1, &te->recv));
   }
-  napi_ref ref;
+  napi_ref ref, aref, eref;
   CHECK_CALL(env, napi_create_reference(env, argv[0], 1, &ref));
-  napi_ref iref;
-  CHECK_CALL(env, napi_create_reference(env, argv[1], 1, &iref));
+  CHECK_CALL(env, napi_create_reference(env, argv[1], 1, &aref));
+  CHECK_CALL(env, napi_create_reference(env, argv[2], 1, &eref));
+  if (te->nrec) {
+    memmove(arena, te->arena, te->arena_off);
+    memmove(events, te->rec, (size_t)te->nrec * REC_INTS * sizeof(int32_t));
+  }
   if (te->dispatch) CHECK_CALL(env, napi_delete_reference(env, te->dispatch));
-  if (te->inbox_ref) CHECK_CALL(env, napi_delete_reference(env, te->inbox_ref));
+  if (te->arena_ref) CHECK_CALL(env, napi_delete_reference(env, te->arena_ref));
+  if (te->events_ref) CHECK_CALL(env, napi_delete_reference(env, te->events_ref));
   te->dispatch = ref;
-  te->inbox_ref = iref;
-  te->inbox = inbox;
-  te->inbox_len = inbox_len;
+  te->arena_ref = aref;
+  te->events_ref = eref;
+  te->arena = arena;
+  te->arena_len = arena_len;
+  te->rec = events;
+  te->rec_cap = rec_cap;
   return ret_undefined(env);
 }
 
@@ -714,7 +822,7 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
   r = uv_tcp_connect(&h->creq, &h->tcp, (const struct sockaddr *)&ss, on_connect);
   if (r) {
     h->connecting = false;
-    handle_fail(h, EV_CONNECT, r, NULL);  // CONNECT(r) then CLOSE, from the close callback
+    handle_fail(h, EV_CONNECT, r, 0);  // CONNECT(r) then CLOSE, from the close callback
   }
   return ret_num(env, h->id);
 }
@@ -727,7 +835,7 @@ static napi_value js_read_start(napi_env env, napi_callback_info info) {
     h->want_read = true;
     if (!h->connecting) {
       int r = start_reading(h);
-      if (r < 0) handle_fail(h, EV_ERROR, r, "read");
+      if (r < 0) handle_fail(h, EV_ERROR, r, SYS_READ);
     }
   }
   return ret_undefined(env);
@@ -773,14 +881,14 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
       off = (size_t)r;
       if (off == len) return ret_num(env, 0);
     } else if (r != UV_EAGAIN) {
-      handle_close(h);
+      handle_close_js(h);
       return ret_num(env, r);
     }
   }
   size_t rest = len - off;
   wreq *w = malloc(sizeof(*w) + rest);
   if (!w) {
-    handle_close(h);
+    handle_close_js(h);
     return ret_num(env, UV_ENOMEM);
   }
   memcpy(w->data, (const char *)data + off, rest);
@@ -790,7 +898,7 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   int r = uv_write(&w->req, (uv_stream_t *)&h->tcp, &b, 1, on_write);
   if (r < 0) {
     free(w);
-    handle_close(h);
+    handle_close_js(h);
     return ret_num(env, r);
   }
   h->queued += rest;
@@ -806,14 +914,14 @@ static napi_value js_shutdown(napi_env env, napi_callback_info info) {
   h->shut_req = true;
   if (h->connecting) return ret_num(env, 0);  // issued once connected
   int r = start_shutdown(h);
-  if (r < 0) handle_close(h);
+  if (r < 0) handle_close_js(h);
   return ret_num(env, r < 0 ? r : 0);
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
   th *h;
   if (!id_only_args(env, info, "close", &h)) return NULL;
-  if (h && !h->server) handle_close(h);
+  if (h && !h->server) handle_close_js(h);
   return ret_undefined(env);
 }
 
@@ -839,6 +947,12 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
 
 /* ------------------------------------------------------------------ env lifecycle */
 
+static void on_loop_handle_close(uv_handle_t *hd) {
+  tenv *te = hd->data;
+  te->nloop--;
+  maybe_finish(te);
+}
+
 static void env_cleanup(napi_async_cleanup_hook_handle hh, void *arg) {
   tenv *te = arg;
   te->dead = true;
@@ -849,19 +963,47 @@ static void env_cleanup(napi_async_cleanup_hook_handle hh, void *arg) {
     h->silent = true;
     handle_close(h);
   }
+  te->nrec = 0;  // undelivered records go with JS
+  te->arena_off = 0;
+  te->nclosed = 0;
   if (te->dispatch && napi_delete_reference(te->env, te->dispatch) != napi_ok)
     fprintf(stderr, "smtpguard transport: napi_delete_reference failed at env cleanup\n");
-  if (te->inbox_ref && napi_delete_reference(te->env, te->inbox_ref) != napi_ok)
+  if (te->arena_ref && napi_delete_reference(te->env, te->arena_ref) != napi_ok)
+    fprintf(stderr, "smtpguard transport: napi_delete_reference failed at env cleanup\n");
+  if (te->events_ref && napi_delete_reference(te->env, te->events_ref) != napi_ok)
     fprintf(stderr, "smtpguard transport: napi_delete_reference failed at env cleanup\n");
   if (te->recv && napi_delete_reference(te->env, te->recv) != napi_ok)
     fprintf(stderr, "smtpguard transport: napi_delete_reference failed at env cleanup\n");
   if (te->actx && napi_async_destroy(te->env, te->actx) != napi_ok)
     fprintf(stderr, "smtpguard transport: napi_async_destroy failed at env cleanup\n");
-  te->dispatch = te->recv = te->inbox_ref = NULL;
-  te->inbox = NULL;
+  te->dispatch = te->recv = te->arena_ref = te->events_ref = NULL;
+  te->arena = NULL;
+  te->rec = NULL;
   te->actx = NULL;
-  // otherwise the last close callback finishes
-  if (te->nsockets == 0 && te->nservers == 0) tenv_finish(te);
+  if (te->nloop) {
+    uv_close((uv_handle_t *)&te->prepare, on_loop_handle_close);
+    uv_close((uv_handle_t *)&te->check, on_loop_handle_close);
+  }
+  maybe_finish(te);  // otherwise the last close callback finishes
+}
+
+// The flush points: a prepare (before the poll) and a check (right after it), unref'ed so
+// they never keep the loop alive on their own.
+static bool loop_handles_start(tenv *te) {
+  if (uv_prepare_init(te->loop, &te->prepare) != 0) return false;
+  te->prepare.data = te;
+  if (uv_check_init(te->loop, &te->check) != 0) {
+    uv_close((uv_handle_t *)&te->prepare, NULL);  // nothing to free: part of te
+    return false;
+  }
+  te->check.data = te;
+  te->nloop = 2;
+  // uv_*_start fail only for a NULL callback
+  (void)uv_prepare_start(&te->prepare, on_prepare);
+  (void)uv_check_start(&te->check, on_check);
+  uv_unref((uv_handle_t *)&te->prepare);
+  uv_unref((uv_handle_t *)&te->check);
+  return true;
 }
 
 NAPI_MODULE_INIT() {
@@ -872,10 +1014,12 @@ NAPI_MODULE_INIT() {
     if (!te) return throw_status(env, napi_generic_failure);
     te->env = env;
     te->next = 1;
+    te->batch = 1;
     if (napi_get_uv_event_loop(env, &te->loop) != napi_ok || napi_set_instance_data(env, te, NULL, NULL) != napi_ok) {
       free(te);
       return throw_status(env, napi_generic_failure);
     }
+    if (!loop_handles_start(te)) return throw_status(env, napi_generic_failure);
     if (napi_add_async_cleanup_hook(env, env_cleanup, te, NULL) != napi_ok)
       return throw_status(env, napi_generic_failure);
   }

@@ -2,21 +2,49 @@
  * Loader and types for the native TCP transport (native/transport.c, built by
  * scripts/build-native.mjs into native/build/transport.node).
  *
- * Events reach the single dispatch function registered with init(), always from libuv
- * callbacks (never synchronously from a call into the addon), through napi_make_callback
- * (nextTicks and microtasks run after each dispatch). Per socket id, in order:
+ * Events are queued as records and delivered in batches to the single dispatch function
+ * registered with init(): dispatch(count), always from libuv callbacks (never synchronously
+ * from a call into the addon), through napi_make_callback (nextTicks and microtasks run
+ * after each batch, not after each record). A batch is flushed right after the poll phase
+ * (a check handle), before the poll (a prepare handle: records queued by close callbacks and
+ * the pending phase), and from a libuv callback that fills the record ring or leaves the
+ * arena with less than 64 KiB + 128 bytes free. Records are in the order the events
+ * happened, across all sockets.
+ *
+ * A record is 6 int32 in `events`, record i at [6*i, 6*i+6): [kind, id, a, b, c, d].
+ *   CONNECTION  a = server id, b/c = offset/length in `arena` of the peer address (latin1
+ *               text; "" and port 0 when the peer was already gone), d = peer port
+ *   CONNECT     a = 0 or a negative libuv error
+ *   DATA        a/b = offset/length of the bytes in `arena`
+ *   END, DRAIN, CLOSE, SERVER_CLOSE: no arguments
+ *   ERROR       a = negative libuv error, b = syscall number (NativeSyscall[b])
+ *   NONE (0)    a record voided by close() after it was queued: skip it
+ * JS must consume the batch (copy DATA and address bytes out of the arena) before dispatch
+ * returns: afterwards, or when it throws, the addon reuses the records and the arena from
+ * offset 0. A throw is re-raised as an uncaught exception (process 'uncaughtException'); the
+ * batch is consumed either way, so a dispatcher should finish the batch before rethrowing.
+ *
+ * Per socket id, in order:
  *   CONNECTION (accepted) or CONNECT (connect()),
  *   DATA* [END] (DATA never follows END; reading stops at END),
- *   DRAIN whenever the addon's write queue goes from non-empty to empty,
+ *   DRAIN whenever the addon's write queue went from non-empty to empty,
  *   at most one ERROR, immediately followed by CLOSE; CLOSE is always last.
  * ERROR may follow END (a write or shutdown failing after the peer's FIN); END never
  * follows ERROR. A failed CONNECT is followed directly by CLOSE. Once a socket is closing
  * (close(), a failure, or a negative write()/shutdown() result other than EBADF/EPIPE) CLOSE
- * is the only event it still gets. With END received and shutdown() completed the addon
- * closes the socket itself. write/shutdown/readStart may be called before CONNECT: they take
- * effect once connected. Ids are unique across live sockets and servers; after CLOSE /
- * SERVER_CLOSE returns the id may be reused (fresh ids are preferred until the id table is
- * full, so reuse is rare, but JS must forget the id at CLOSE).
+ * is the only event it still gets (records queued before close() are voided to NONE). With
+ * END received and shutdown() completed the addon closes the socket itself.
+ * write/shutdown/readStart may be called before CONNECT: they take effect once connected
+ * (possibly before JS has the CONNECT record). Ids are unique across live sockets and
+ * servers, and within a batch an id names one socket; after CLOSE / SERVER_CLOSE has been
+ * delivered the id may be reused (fresh ids are preferred until the id table is full, so
+ * reuse is rare, but JS must forget the id at CLOSE).
+ *
+ * Because records are delivered after the event happened:
+ *  - DATA may arrive after readStop(): bytes libuv read before the stop, queued in the batch.
+ *    A paused socket must hold them.
+ *  - DRAIN says the queue became empty at some point; JS may have written again since (the
+ *    queue refilled). Check queued(id) before acting on it.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,6 +52,7 @@ import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
 
 export const NativeEvent = {
+  NONE: 0,
   CONNECTION: 1,
   CONNECT: 2,
   DATA: 3,
@@ -35,14 +64,20 @@ export const NativeEvent = {
 } as const;
 export type NativeEventKind = (typeof NativeEvent)[keyof typeof NativeEvent];
 
+/** ERROR's b: the failing system call. */
+export const NativeSyscall = ['', 'read', 'write', 'shutdown'] as const;
+
+/** Int32s per record in the events array: [kind, id, a, b, c, d]. */
+export const NATIVE_RECORD_INTS = 6;
+
 export interface NativeTransport {
-  /** Registers the dispatch function for this env; calling again replaces it. Call before anything else. */
   /**
-   * Registers the dispatch function and the inbox for this env (calling again replaces both).
-   * Reads land in `inbox` (at least 4096 bytes; up to 64 KiB of it is used): DATA's `a` is the
-   * length, and the bytes must be copied out inside that dispatch (the next read overwrites them).
+   * Registers the dispatch function, the arena (at least 256 KiB, all of it used) and the
+   * events array (an Int32Array, a multiple of 6 long, at least 64 records) for this env.
+   * Calling again replaces all three (not from inside dispatch; undelivered records move to
+   * the new arrays). dispatch(count) gets `count` records (see above).
    */
-  init(dispatch: (kind: number, id: number, a?: unknown, b?: unknown, c?: unknown) => void, inbox: Uint8Array): void;
+  init(dispatch: (count: number) => void, arena: Uint8Array, events: Int32Array): void;
   /** Numeric IPv4/IPv6 address. Throws an Error with `code` (e.g. EADDRINUSE), `errno`, `syscall`. */
   listen(ip: string, port: number, backlog: number, ipv6Only: boolean): number;
   /** Local address of a server (or a socket): [ip, port, family]. Throws (code EBADF) for a closed id. */

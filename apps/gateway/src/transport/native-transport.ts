@@ -1,6 +1,13 @@
 import { lookup } from 'node:dns';
 import { lookup as lookupAddress } from 'node:dns/promises';
-import { loadNativeTransport, NativeEvent, uvErrorName, type NativeTransport } from './native-binding.js';
+import {
+  loadNativeTransport,
+  NATIVE_RECORD_INTS,
+  NativeEvent,
+  NativeSyscall,
+  uvErrorName,
+  type NativeTransport,
+} from './native-binding.js';
 import { IGNORE_EVENTS, ipVersion, type ListenOptions, type RelayListener, type RelaySocket, type RelaySocketHandler, type Transport } from './relay-socket.js';
 
 /** node:net's default for sockets on Node 20. */
@@ -295,24 +302,47 @@ class NativeSocketTransport implements Transport {
   #sockets: (NativeSocket | undefined)[] = [];
   #servers = new Map<number, ServerEntry>();
 
-  /** Where the addon reads to; DATA says how many bytes, copied out at once. */
-  #inbox = Buffer.alloc(64 * 1024);
+  /** Where the addon reads to (and writes peer addresses); records give offset and length, copied out at once. */
+  readonly #arena = Buffer.alloc(1 << 20);
+  /** The batch's records: [kind, id, a, b, c, d] each. */
+  readonly #events = new Int32Array(NATIVE_RECORD_INTS * 1024);
 
   constructor(readonly native: NativeTransport) {
-    native.init((kind, id, a, b, c) => this.#dispatch(kind, id, a, b, c), this.#inbox);
+    native.init((count) => this.#dispatch(count), this.#arena, this.#events);
   }
 
-  #dispatch(kind: number, id: number, a: unknown, b: unknown, c: unknown): void {
+  /**
+   * One batch. A throwing handler must not cost other sockets their events (the addon reuses
+   * the batch once this returns): the first exception is rethrown after the last record.
+   */
+  #dispatch(count: number): void {
+    const ev = this.#events;
+    let failed = false;
+    let first: unknown;
+    for (let p = 0, end = count * NATIVE_RECORD_INTS; p < end; p += NATIVE_RECORD_INTS) {
+      try {
+        this.#event(ev[p]!, ev[p + 1]!, ev[p + 2]!, ev[p + 3]!, ev[p + 4]!, ev[p + 5]!);
+      } catch (err) {
+        if (!failed) {
+          failed = true;
+          first = err;
+        }
+      }
+    }
+    if (failed) throw first;
+  }
+
+  #event(kind: number, id: number, a: number, b: number, c: number, d: number): void {
     if (kind === NativeEvent.CONNECTION) {
-      const server = this.#servers.get(a as number);
+      const server = this.#servers.get(a);
       if (!server) {
         this.native.close(id);
         return;
       }
       const socket = new NativeSocket(this, server.highWaterMark, true);
       socket.attach(id);
-      socket.remoteAddress = b as string;
-      socket.remotePort = c as number;
+      socket.remoteAddress = this.#arena.toString('latin1', b, b + c);
+      socket.remotePort = d;
       this.#sockets[id] = socket;
       server.onConnection(socket);
       return;
@@ -327,15 +357,14 @@ class NativeSocketTransport implements Transport {
     if (!socket) return;
     switch (kind) {
       case NativeEvent.DATA: {
-        const length = a as number;
         // Small chunks come from Node's shared pool: no allocation of their own.
-        const chunk = Buffer.allocUnsafe(length);
-        this.#inbox.copy(chunk, 0, 0, length);
+        const chunk = Buffer.allocUnsafe(b);
+        this.#arena.copy(chunk, 0, a, a + b);
         socket.onData(chunk);
         break;
       }
       case NativeEvent.CONNECT:
-        socket.onConnect(a as number);
+        socket.onConnect(a);
         break;
       case NativeEvent.END:
         socket.onEnd();
@@ -344,12 +373,13 @@ class NativeSocketTransport implements Transport {
         socket.onDrain();
         break;
       case NativeEvent.ERROR:
-        socket.onError(a as number, b as string);
+        socket.onError(a, NativeSyscall[b] ?? 'unknown');
         break;
       case NativeEvent.CLOSE:
         this.#sockets[id] = undefined;
         socket.onClose();
         break;
+      // NONE: voided by close()
     }
   }
 
