@@ -283,7 +283,7 @@ class NativeSocket implements RelaySocket {
 
   onClose(): void {
     this.destroyed = true;
-    // An error still on its way comes first; else 'close' now (its dispatch is a callback of its own).
+    // An error still on its way comes first; else 'close' at once, from the batch (never inside a session's own call).
     if (this.#pendingError) this.#closeOwed = true;
     else this.#emitClose();
   }
