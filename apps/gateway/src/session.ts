@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Counters } from './counters.js';
@@ -383,13 +384,13 @@ export class Session implements RelaySocketHandler {
     if (v.toServer.length === 1) this.#writeUpstream(v.toServer[0]!);
     else if (v.toServer.length > 1 && this.upstream) {
       this.upstream.cork();
-      for (const bytes of v.toServer) this.#writeUpstream(bytes);
+      for (let i = 0; i < v.toServer.length; i++) this.#writeUpstream(v.toServer[i]!);
       this.upstream.uncork();
     }
     if (v.toClient.length === 1) this.#writeClient(v.toClient[0]!);
     else if (v.toClient.length > 1) {
       this.client.cork();
-      for (const bytes of v.toClient) this.#writeClient(bytes);
+      for (let i = 0; i < v.toClient.length; i++) this.#writeClient(v.toClient[i]!);
       this.client.uncork();
     }
     if (v.toClient.length) this.#serverBytesRelayed = true;
@@ -402,7 +403,8 @@ export class Session implements RelaySocketHandler {
         policyRevision: this.#policy.revision,
       };
       const now = new Date();
-      for (const finding of v.findings) {
+      for (let i = 0; i < v.findings.length; i++) {
+        const finding = v.findings[i]!;
         this.#ctx.counters.countEvent(finding.protectionId, finding.action);
         this.#log.info({ protection: finding.protectionId, action: finding.action, command: finding.command }, 'inspection event');
         try {
@@ -412,7 +414,9 @@ export class Session implements RelaySocketHandler {
         }
       }
     }
-    for (const notice of v.notices) {
+    // Indexed loops: the engine's shared empty arrays are frozen, and for-of over them is not inlined.
+    for (let i = 0; i < v.notices.length; i++) {
+      const notice = v.notices[i]!;
       switch (notice.kind) {
         case 'message-complete':
           if (notice.accepted) this.#ctx.counters.messagesAccepted += 1;

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { lookup } from 'node:dns';
 import { lookup as lookupAddress } from 'node:dns/promises';
 import {
