@@ -17,17 +17,23 @@ const DEFAULT_HIGH_WATER_MARK = 16 * 1024;
 /**
  * A libuv error as node:net reports it (code, errno, syscall), for the same log lines. No
  * stack: it would only show the dispatch, and a client's reset (routine) would pay for one.
+ * A class, so that its fields have one shape from the start.
  */
-function transportError(code: number, syscall: string): NodeJS.ErrnoException {
-  const name = uvErrorName(code);
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  const err: NodeJS.ErrnoException = new Error(`${syscall} ${name}`);
-  Error.stackTraceLimit = limit;
-  err.code = name;
-  err.errno = code;
-  err.syscall = syscall;
-  return err;
+class TransportError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+
+  constructor(errno: number, syscall: string) {
+    const code = uvErrorName(errno);
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(`${syscall} ${code}`);
+    Error.stackTraceLimit = limit;
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+  }
 }
 
 /**
@@ -54,7 +60,7 @@ class NativeSocket implements RelaySocket {
   #early: Uint8Array[] = [];
   #closeEmitted = false;
   /** An error from inside a call (write, shutdown): reported on the next tick, and 'close' waits for it. */
-  #pendingError: NodeJS.ErrnoException | null = null;
+  #pendingError: TransportError | null = null;
   #closeOwed = false;
   /** write() returned false: 'drain' is owed once the queue is empty. */
   #needDrain = false;
@@ -117,7 +123,7 @@ class NativeSocket implements RelaySocket {
     const queued = this.owner.native.write(this.#id, bytes);
     if (queued < 0) {
       // The addon is closing the socket; its CLOSE follows.
-      this.#fail(transportError(queued, 'write'));
+      this.#fail(new TransportError(queued, 'write'));
       return false;
     }
     this.#queued = queued;
@@ -160,7 +166,7 @@ class NativeSocket implements RelaySocket {
 
   #shutdown(): void {
     const status = this.owner.native.shutdown(this.#id);
-    if (status < 0) this.#fail(transportError(status, 'shutdown'));
+    if (status < 0) this.#fail(new TransportError(status, 'shutdown'));
   }
 
   destroy(): this {
@@ -218,7 +224,7 @@ class NativeSocket implements RelaySocket {
    * An error found inside a call the session made (write, shutdown): reported on the next
    * tick, as node:net does, so that the session is not re-entered; 'close' follows it.
    */
-  #fail(err: NodeJS.ErrnoException): void {
+  #fail(err: TransportError): void {
     if (this.destroyed) return;
     this.destroyed = true;
     this.#pendingError = err;
@@ -242,7 +248,7 @@ class NativeSocket implements RelaySocket {
 
   onConnect(status: number): void {
     if (status < 0) {
-      this.#fail(transportError(status, 'connect'));
+      this.#fail(new TransportError(status, 'connect'));
       return;
     }
     if (this.destroyed) return;
@@ -273,7 +279,7 @@ class NativeSocket implements RelaySocket {
     // From the addon's dispatch, not from inside a session call: reported at once.
     if (this.destroyed) return;
     this.destroyed = true;
-    this.#handler.onSocketError(this, transportError(code, syscall));
+    this.#handler.onSocketError(this, new TransportError(code, syscall));
   }
 
   onDrain(): void {
