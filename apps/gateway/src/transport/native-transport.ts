@@ -304,7 +304,7 @@ interface ServerEntry {
 }
 
 /** The native transport: one per process (the addon keeps its state per Node environment). */
-class NativeSocketTransport implements Transport {
+export class NativeSocketTransport implements Transport {
   readonly kind = 'native' as const;
   #sockets: (NativeSocket | undefined)[] = [];
   #servers = new Map<number, ServerEntry>();
