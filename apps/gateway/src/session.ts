@@ -83,16 +83,16 @@ export class Session implements RelaySocketHandler {
   #closing = false;
   #graceArmed = false;
 
-  /**
-   * One timer per session, armed lazily: activity only moves #deadline forward (no timer
-   * work per chunk); the timer, when it fires early, re-arms for what is left. It is
-   * re-armed at once only when a phase with a shorter timeout makes the deadline earlier.
-   */
   /** The XCLIENT exchange reads the upstream first; then this is null and replies go to the engine. */
   #xclientData: ((chunk: Buffer) => void) | null = null;
   /** Destroys an aborted upstream that does not finish its writes in time. */
   #abortTimer: NodeJS.Timeout | null = null;
 
+  /**
+   * One timer per session, armed lazily: activity only moves #deadline forward (no timer
+   * work per chunk); the timer, when it fires early, re-arms for what is left. It is
+   * re-armed at once only when a phase with a shorter timeout makes the deadline earlier.
+   */
   #timer: NodeJS.Timeout | null = null;
   #timerKind: TimerKind | null = null;
   #deadline = 0;
