@@ -41,8 +41,8 @@
  * reuse is rare, but JS must forget the id at CLOSE).
  *
  * Because records are delivered after the event happened:
- *  - DATA may arrive after readStop(): bytes libuv read before the stop, queued in the batch.
- *    A paused socket must hold them.
+ *  - DATA, and END behind it, may arrive after readStop(): what libuv read before the stop,
+ *    queued in the batch. A paused socket must hold them.
  *  - DRAIN says the queue became empty at some point; JS may have written again since (the
  *    queue refilled). Check queued(id) before acting on it.
  */
