@@ -88,6 +88,8 @@ async function main(): Promise<void> {
     proxyProtocol: config.proxyProtocol,
     failMode: config.failMode,
     ...(config.transport ? { transport: config.transport } : {}),
+    // Only an endpoint reads the engine-time histogram.
+    timeEngine: config.metrics !== undefined,
   });
   let metrics: MetricsServer | undefined;
   if (config.metrics) {

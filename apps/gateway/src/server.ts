@@ -62,7 +62,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     counters,
     events: options.events,
-    inspectorFactory: timedInspectorFactory(options.inspectorFactory ?? engineInspectorFactory, counters.engineTime),
+    inspectorFactory:
+      options.timeEngine === false
+        ? (options.inspectorFactory ?? engineInspectorFactory)
+        : timedInspectorFactory(options.inspectorFactory ?? engineInspectorFactory, counters.engineTime),
     transport,
     debug,
     sessionEnded: (session) => {

@@ -84,6 +84,17 @@ describe('gateway /metrics', () => {
     expect((await fetch(`http://127.0.0.1:${server.address.port}/other`)).status).toBe(404);
   });
 
+  it('timeEngine: false (the CLI without --metrics) relays the same and leaves the engine-time histogram empty', async () => {
+    const sink = await startSmtpSink();
+    cleanups.push(() => sink.stop());
+    const gw = await startTestGateway(sink.port, { timeEngine: false });
+    cleanups.push(() => gw.close());
+    expect((await swaks(gw.port, ['--from', 'alice@example.org', '--to', 'bob@example.com'])).code).toBe(0);
+    await until(() => gw.gw.counters.connectionsActive === 0, 'session closed');
+    expect(gw.gw.counters.messagesAccepted).toBe(1);
+    expect(gw.gw.counters.engineTime.count).toBe(0);
+  });
+
   it('spool depth is reported when the gateway is managed; registries do not share state', async () => {
     const spool = { pending: 7, bytes: 4096, dropped: 2 };
     const a = new Counters();
@@ -115,6 +126,8 @@ describe('gateway /metrics', () => {
     const m = (await scrape(`http://127.0.0.1:${metricsPort}/metrics`)).figures;
     expect(m.get('smtpguard_gateway_connections_total')).toBe(1);
     expect(m.get('smtpguard_gateway_messages_total{outcome="accepted"}')).toBe(1);
+    // With an endpoint to read it, the CLI times the engine.
+    expect(m.get('smtpguard_gateway_engine_seconds_count')).toBeGreaterThan(10);
     expect(m.get('process_resident_memory_bytes')).toBeGreaterThan(0);
 
     const bad = await run(process.execPath, [tsxCli, 'src/main.ts', '--upstream', '127.0.0.1:25', '--metrics', 'nowhere'], { cwd: pkg });
