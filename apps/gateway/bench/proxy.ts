@@ -246,15 +246,10 @@ net.createServer({ noDelay: true }, (c) => {
 
   // 1,000 idle connections through a fresh gateway process (the one above keeps the heap
   // high-water mark of the throughput runs), each greeted by the upstream.
-  const idlePort = await freePort();
-  const idleGateway = start(
-    process.execPath,
-    [...GATEWAY_ENTRY, '--listen', `${HOST}:${idlePort}`, '--upstream', `${HOST}:${sinkPort}`, '--default-action', 'detect', '--events', eventsFile, '--log-level', 'warn', '--max-connections', '5000', '--transport', 'native'],
-    { cwd: pkg },
-  );
-  await waitPort(idlePort);
+  const idleGateway = await startGatewayProcess(['--transport', 'native']);
+  const idlePort = idleGateway.port;
   await sleep(500);
-  const idleBefore = rssKb(idleGateway.pid!);
+  const idleBefore = rssKb(idleGateway.pid);
   const idle: Socket[] = [];
   const greeted = { n: 0 };
   for (let i = 0; i < 1000; i++) {
@@ -266,7 +261,7 @@ net.createServer({ noDelay: true }, (c) => {
   }
   for (let i = 0; i < 400 && greeted.n < 1000; i++) await sleep(25);
   await sleep(500);
-  const held = rssKb(idleGateway.pid!);
+  const held = rssKb(idleGateway.pid);
   for (const s of idle) s.destroy();
 
   let events = 0;

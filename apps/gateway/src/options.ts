@@ -66,7 +66,7 @@ export interface GatewayOptions {
    * Default: SMTPGUARD_TRANSPORT, else native when the addon loads, else node.
    */
   transport?: TransportKind;
-  /** Socket high-water mark in bytes before reading from the other side pauses. Default 256 KiB. */
+  /** Socket high-water mark in bytes before reading from the other side pauses. Default 16 KiB (node:net's on Node 20). */
   highWaterMark?: number;
 }
 

@@ -48,7 +48,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const transport = chooseTransport(options.transport);
   const nativeError = nativeTransportError();
   if (transport.kind === 'node' && nativeError && options.transport === undefined) {
-    logger.warn({ reason: nativeError }, 'native transport unavailable: using node:net (about 1.5 times the CPU per connection)');
+    logger.warn({ reason: nativeError }, 'native transport unavailable: using node:net (1.3 to 2 times the CPU per message)');
   }
   const sessions = new Set<Session>();
   const debug = logger.isLevelEnabled('debug');

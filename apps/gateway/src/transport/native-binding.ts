@@ -62,7 +62,6 @@ export const NativeEvent = {
   CLOSE: 7,
   SERVER_CLOSE: 8,
 } as const;
-export type NativeEventKind = (typeof NativeEvent)[keyof typeof NativeEvent];
 
 /** ERROR's b: the failing system call. */
 export const NativeSyscall = ['', 'read', 'write', 'shutdown'] as const;

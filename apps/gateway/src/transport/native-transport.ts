@@ -248,7 +248,7 @@ class NativeSocket implements RelaySocket {
 
   onConnect(status: number): void {
     if (status < 0) {
-      this.#fail(new TransportError(status, 'connect'));
+      this.#failNow(new TransportError(status, 'connect'));
       return;
     }
     if (this.destroyed) return;
@@ -276,10 +276,14 @@ class NativeSocket implements RelaySocket {
   }
 
   onError(code: number, syscall: string): void {
-    // From the addon's dispatch, not from inside a session call: reported at once.
+    this.#failNow(new TransportError(code, syscall));
+  }
+
+  /** A failure the addon reports in its batch (not from inside a session call): at once. */
+  #failNow(err: TransportError): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.#handler.onSocketError(this, new TransportError(code, syscall));
+    this.#handler.onSocketError(this, err);
   }
 
   onDrain(): void {
