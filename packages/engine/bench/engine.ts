@@ -3,6 +3,8 @@
  * CRLF line splitter over the same bytes (the least any line-aware inspector must do).
  *   (a) a 100 MB DATA body in 76-character lines, delivered in 64 KiB chunks
  *   (b) a command-heavy stream: many short pipelined transactions, both directions
+ *   (c) whole connections, one 10 KB message each, as smtp-source sends them to a Postfix
+ *       whose EHLO reply has 11 lines: the per-connection work the gateway pays at 20 sessions
  * Every protection is in Detect (all active, nothing blocked), medians of several runs.
  */
 import { defaultPolicy } from '@smtpguard/contracts';
@@ -114,9 +116,57 @@ function commandBench() {
   return { commands: transactions * commandsPer, mb: (transactions * bytesPer) / 1e6, engine: median(engine), baseline: median(baseline) };
 }
 
+function connectionBench() {
+  const connections = Number(process.env.BENCH_CONNECTIONS ?? 50_000);
+  const B = (text: string) => Buffer.from(text, 'latin1');
+  const ehloReply = ['smtp.example', 'PIPELINING', 'SIZE 10240000', 'VRFY', 'ETRN', 'STARTTLS', 'ENHANCEDSTATUSCODES', '8BITMIME', 'DSN', 'SMTPUTF8', 'CHUNKING'];
+  const conversation: Array<['client' | 'server', Buffer]> = [
+    ['server', B('220 smtp.example ESMTP Postfix\r\n')],
+    ['client', B('EHLO client.example\r\n')],
+    ['server', B(ehloReply.map((line, i) => `250${i === ehloReply.length - 1 ? ' ' : '-'}${line}\r\n`).join(''))],
+    ['client', B('MAIL FROM:<sender@example.org>\r\n')],
+    ['server', B('250 2.1.0 Ok\r\n')],
+    ['client', B('RCPT TO:<rcpt@example.com>\r\n')],
+    ['server', B('250 2.1.5 Ok\r\n')],
+    ['client', B('DATA\r\n')],
+    ['server', B('354 End data with <CR><LF>.<CR><LF>\r\n')],
+    ['client', B(`Subject: bench\r\n\r\n${'La la la la la la la la la la la la la la la la la la la la la la la la la.\r\n'.repeat(136)}.\r\n`)],
+    ['server', B('250 2.0.0 Ok: queued as 1234\r\n')],
+    ['client', B('QUIT\r\n')],
+    ['server', B('221 2.0.0 Bye\r\n')],
+  ];
+  const bytesPer = conversation.reduce((n, [, bytes]) => n + bytes.length, 0);
+  const all = conversation.map(([, bytes]) => bytes);
+  const engine: number[] = [];
+  const baseline: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    let messages = 0;
+    engine.push(
+      time(() => {
+        for (let c = 0; c < connections; c++) {
+          const inspector = createInspector(policy, { clientAddress: '192.0.2.1', serverAddress: '192.0.2.2' });
+          for (const [side, bytes] of conversation) {
+            if (side === 'client') inspector.fromClient(bytes);
+            else inspector.fromServer(bytes);
+          }
+          messages += inspector.stats.messages;
+        }
+      }),
+    );
+    if (messages !== connections) throw new Error(`engine saw ${messages} messages in ${connections} connections`);
+    baseline.push(
+      time(() => {
+        for (let c = 0; c < connections; c++) splitLines(all);
+      }),
+    );
+  }
+  return { connections, mb: (connections * bytesPer) / 1e6, engine: median(engine), baseline: median(baseline) };
+}
+
 export function main() {
   const body = bodyBench();
   const commands = commandBench();
+  const connections = connectionBench();
   const rows = [
     ['(a) DATA body, 76-char lines', `${(body.mb / body.engine).toFixed(0)} MB/s`, `${(body.mb / body.baseline).toFixed(0)} MB/s`, (body.engine / body.baseline).toFixed(2)],
     [
@@ -124,6 +174,12 @@ export function main() {
       `${(commands.mb / commands.engine).toFixed(0)} MB/s, ${Math.round(commands.commands / commands.engine).toLocaleString('en')} commands/s`,
       `${(commands.mb / commands.baseline).toFixed(0)} MB/s`,
       (commands.engine / commands.baseline).toFixed(2),
+    ],
+    [
+      '(c) whole connections, 10 KB message',
+      `${Math.round(connections.connections / connections.engine).toLocaleString('en')} connections/s, ${((connections.engine / connections.connections) * 1e6).toFixed(1)} µs each`,
+      `${(connections.mb / connections.baseline).toFixed(0)} MB/s`,
+      (connections.engine / connections.baseline).toFixed(2),
     ],
   ];
   console.log(`\nengine (all 16 protections in Detect), median of ${RUNS} runs, ${body.mb.toFixed(0)} MB body`);

@@ -43,6 +43,20 @@ export const HELD_HARD_CAP = 4 * 1024 * 1024;
 const MIN_LINE_THRESHOLD = 64;
 const VERB_WINDOW = 33;
 
+/** An EHLO line's keyword, upper-cased (indexOf, not split: this runs for every line of every EHLO reply). */
+function ehloKeyword(text: string): string {
+  const space = text.indexOf(' ');
+  return (space < 0 ? text : text.slice(0, space)).toUpperCase();
+}
+
+/** Whether an EHLO line's keyword is PIPELINING, without making a string of it. */
+function isPipeliningLine(text: string): boolean {
+  if (text.length < 10 || (text.length > 10 && text.charCodeAt(10) !== SP)) return false;
+  for (let i = 0; i < 10; i++) if ((text.charCodeAt(i) | 0x20) !== PIPELINING_LOWER.charCodeAt(i)) return false;
+  return true;
+}
+const PIPELINING_LOWER = 'pipelining';
+
 /** Commands after which a client may go on sending without waiting (RFC 2920 3.1, RFC 3030). */
 function isPipelinable(verb: string): boolean {
   switch (verb) {
@@ -108,7 +122,10 @@ export function createInspector(policy: CompiledPolicy, meta: ConnectionMeta = {
 export class SmtpInspector implements SessionView {
   // Session state read by protections.
   helo: string | undefined;
-  capabilities: ReadonlySet<string> = new Set();
+  /** The last EHLO reply's capability lines (its first line excluded); read as a Set only when asked for. */
+  private capabilityLines: readonly string[] = [];
+  private capabilityPipelining = false;
+  private capabilitySet: ReadonlySet<string> | null = null;
   readonly transaction = new TransactionState();
   commandCount = 0;
   badReplyCount = 0;
@@ -171,6 +188,24 @@ export class SmtpInspector implements SessionView {
     if (!this.greeted) return 'greeting';
     if (this.mode.kind === 'data' || this.mode.kind === 'chunk') return 'message';
     return this.messageEndsPending > 0 ? 'message-end' : 'command';
+  }
+
+  /** The keywords the upstream advertised in its last EHLO reply (upper-cased). */
+  get capabilities(): ReadonlySet<string> {
+    if (!this.capabilitySet) {
+      const caps = new Set<string>();
+      for (const line of this.capabilityLines) caps.add(ehloKeyword(line));
+      if (this.capabilityPipelining) caps.add('PIPELINING');
+      this.capabilitySet = caps;
+    }
+    return this.capabilitySet;
+  }
+
+  private setCapabilities(lines: readonly string[], pipelining: boolean): void {
+    this.capabilityLines = lines;
+    this.capabilityPipelining = pipelining;
+    this.capabilitySet = null;
+    this.pipelining = pipelining;
   }
 
   /** Replies owed for whole messages (DATA's end, BDAT LAST). */
@@ -938,7 +973,7 @@ export class SmtpInspector implements SessionView {
   }
 
   private maskEhloLine(reply: ReplyInProgress, line: Buffer, text: string, final: boolean): void {
-    const keyword = text.split(' ', 1)[0]!.toUpperCase();
+    const keyword = ehloKeyword(text);
     const masked = reply.lineCount > 1 && this.protections.ehloMaskers.some((p) => p.hooks.masksEhloKeyword!(keyword));
     if (masked) {
       if (final && reply.heldLine) {
@@ -997,18 +1032,15 @@ export class SmtpInspector implements SessionView {
         break;
       case 'EHLO':
         if (code === 250) {
-          const caps = new Set<string>();
-          for (const line of reply.lines.slice(1)) caps.add(line.split(' ', 1)[0]!.toUpperCase());
-          if (reply.pipeliningPastCap) caps.add('PIPELINING');
-          this.capabilities = caps;
-          this.pipelining = caps.has('PIPELINING');
+          // No protection reads the capabilities on the hot path: the Set is built on first read.
+          const lines = reply.lines;
+          let pipelining = reply.pipeliningPastCap;
+          for (let i = 1; i < lines.length && !pipelining; i++) pipelining = isPipeliningLine(lines[i]!);
+          this.setCapabilities(lines.slice(1), pipelining);
         }
         break;
       case 'HELO':
-        if (code === 250) {
-          this.capabilities = new Set();
-          this.pipelining = false;
-        }
+        if (code === 250) this.setCapabilities([], false);
         break;
       case 'DATA':
         if (code === 354) {
@@ -1193,7 +1225,7 @@ class ReplyInProgress implements ServerReply {
     const lines = this.lines;
     if (lines.length < EHLO_LINES_KEPT) lines.push(text);
     // The one capability the engine itself relies on is noted wherever it comes.
-    else if (text.length >= 10 && text.slice(0, 10).toUpperCase() === 'PIPELINING' && (text.length === 10 || text[10] === ' ')) this.pipeliningPastCap = true;
+    else if (isPipeliningLine(text)) this.pipeliningPastCap = true;
   }
 }
 

@@ -83,6 +83,23 @@ S: 250 2.0.0 queued
     ]);
   });
 
+  it('PIPELINING is the EHLO keyword in any case, never a longer word, and HELO forgets it', () => {
+    const pipelined = 'C: MAIL FROM:<a@b.example>\nC: RCPT TO:<c@d.example>\nS: 250 ok\nS: 250 ok\n';
+    const findings = (ehloReply: string, hello = 'EHLO') =>
+      modes('non-compliant', `S: 220 mx\nC: ${hello} c.example\n${ehloReply}${pipelined}`).detect.findings.map((f) => f.detail);
+    const violation = ['command pipelined although the server did not advertise PIPELINING'];
+    expect(findings('S: 250-mx\nS: 250-pipelining\nS: 250 SIZE 1000\n')).toEqual([]);
+    expect(findings('S: 250-mx\nS: 250 PipeLining extra words\n')).toEqual([]);
+    expect(findings('S: 250-mx\nS: 250 PIPELININGX\n')).toEqual(violation);
+    expect(findings('S: 250-mx\nS: 250 PIPELINING=yes\n')).toEqual(violation);
+    expect(findings('S: 250-mx\nS: 250 X-PIPELINING\n')).toEqual(violation);
+    // The keyword on the first line is the server's name, not a capability.
+    expect(findings('S: 250 PIPELINING\n')).toEqual(violation);
+    // HELO after an EHLO that advertised it: RFC 5321 4.1.4, the session starts over without extensions.
+    const ehloThenHelo = 'S: 250-mx\nS: 250 PIPELINING\nC: HELO c.example\nS: 250 mx\n';
+    expect(findings(ehloThenHelo)).toEqual(violation);
+  });
+
   it('a command sent behind EHLO, or data behind DATA before 354 (RFC 2920 3.1)', () => {
     const afterEhlo = `S: 220 mx\nC: EHLO c.example\nC: MAIL FROM:<a@b.example>\nS: 250-mx\nS: 250 PIPELINING\nS: 250 ok\n`;
     expect(modes('non-compliant', afterEhlo).detect.findings.map((f) => f.detail)).toEqual(['command sent before the reply to EHLO (RFC 2920 3.1)']);
