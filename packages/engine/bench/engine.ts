@@ -3,8 +3,8 @@
  * CRLF line splitter over the same bytes (the least any line-aware inspector must do).
  *   (a) a 100 MB DATA body in 76-character lines, delivered in 64 KiB chunks
  *   (b) a command-heavy stream: many short pipelined transactions, both directions
- *   (c) whole connections, one 10 KB message each, as smtp-source sends them to a Postfix
- *       whose EHLO reply has 11 lines: the per-connection work the gateway pays at 20 sessions
+ *   (c) whole connections, one 10 KB message each, EHLO answered with Postfix's 11 lines:
+ *       the per-connection work the gateway pays for every short connection
  * Every protection is in Detect (all active, nothing blocked), medians of several runs.
  */
 import { defaultPolicy } from '@smtpguard/contracts';
