@@ -3,13 +3,16 @@ import { existsSync } from 'node:fs';
  * Proxy benchmark, all on loopback: smtp-source into `smtp-sink -u nobody`
  *   (1) direct, (2) through HAProxy in TCP mode, (3) through a bare Node.js socket pipe,
  *   (4) through the gateway with every protection in Detect, on its default native
- *   transport, and (5) the same gateway on node:net (--transport node);
+ *   transport, (5) the same gateway on node:net (--transport node), and (6) the gateway's
+ *   native transport as a bare pipe (bench/native-pipe.ts: no session, no engine), the
+ *   floor of the gateway's design;
  * at 1, 20 and 100 concurrent sessions, 10 KB and 1 MB messages (one message per
  * session, as smtp-source does without -d): messages/s and MB/s, each as a ratio to
  * HAProxy, and the gateway's peak RSS; then 1,000 idle connections held through the
  * gateway (RSS). Medians of RUNS runs. Run: pnpm --filter @smtpguard/gateway bench
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { build } from 'esbuild';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -149,6 +152,13 @@ net.createServer({ noDelay: true }, (c) => {
   const pipe = start(process.execPath, ['-e', pipeScript]);
   await waitPort(pipePort);
 
+  // (6) the native transport as a bare pipe, bundled like the gateway (dist/ resolves the addon as dist/main.mjs does).
+  const nativePipeBundle = join(pkg, 'dist', 'bench', 'native-pipe.mjs');
+  await build({ entryPoints: [join(pkg, 'bench', 'native-pipe.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: nativePipeBundle, logLevel: 'warning' });
+  const nativePipePort = await freePort();
+  const nativePipe = start(process.execPath, [nativePipeBundle, String(nativePipePort), String(sinkPort)]);
+  await waitPort(nativePipePort);
+
   // (4) the gateway, every protection in Detect, events to a file; (5) the same on node:net.
   const eventsFile = join(work, 'events.jsonl');
   const startGatewayProcess = async (extra: string[]) => {
@@ -173,6 +183,7 @@ net.createServer({ noDelay: true }, (c) => {
     { name: 'haproxy', port: haPort, pid: haproxy.pid! },
     { name: 'gateway', port: gateway.port, pid: gwPid },
     { name: 'gateway-node', port: gatewayNode.port, pid: gatewayNode.pid },
+    { name: 'native-pipe', port: nativePipePort, pid: nativePipe.pid! },
   ] as const;
   const sizes = [
     { label: '10 KB', bytes: 10 * 1024, messages: { 1: 400, 20: 2000, 100: 2000 } as Record<number, number> },
@@ -241,6 +252,9 @@ net.createServer({ noDelay: true }, (c) => {
       summary[`${size.label} x${sessions} gateway/haproxy cpu-per-msg`] = median(cpu.gateway!) / median(cpu.haproxy!);
       // The floor for any Node proxy on this machine: how far the gateway is from a bare socket pipe.
       summary[`${size.label} x${sessions} gateway/node-pipe`] = stats.gateway!.mps / stats['node-pipe']!.mps;
+      // The floor of the gateway's own design, and what inspection costs above it.
+      summary[`${size.label} x${sessions} native-pipe/haproxy`] = stats['native-pipe']!.mps / ha.mps;
+      summary[`${size.label} x${sessions} gateway/native-pipe`] = stats.gateway!.mps / stats['native-pipe']!.mps;
     }
   }
 
