@@ -408,10 +408,11 @@ export class SmtpInspector implements SessionView {
   }
 
   // Verdict lists start as one shared empty array and are allocated on first use: most
-  // calls produce nothing for some of them.
+  // calls produce nothing for some of them. A list is born holding its first element (a
+  // literal of exact size): `[]` then push() would grow it on the first push.
   private pushServer(bytes: Uint8Array): void {
-    if (this.out.toServer === NOTHING) this.out.toServer = [];
-    this.out.toServer.push(bytes);
+    if (this.out.toServer === NOTHING) this.out.toServer = [bytes];
+    else this.out.toServer.push(bytes);
   }
 
   private sendClient(bytes: Uint8Array): void {
@@ -430,21 +431,21 @@ export class SmtpInspector implements SessionView {
   }
 
   private pushClient(bytes: Uint8Array): void {
-    if (this.out.toClient === NOTHING) this.out.toClient = [];
-    this.out.toClient.push(bytes);
+    if (this.out.toClient === NOTHING) this.out.toClient = [bytes];
+    else this.out.toClient.push(bytes);
   }
 
   private readonly toServerRun = new ByteRun();
   private readonly toClientRun = new ByteRun();
 
   private notice(notice: Notice): void {
-    if (this.out.notices === NOTHING) this.out.notices = [];
-    this.out.notices.push(notice);
+    if (this.out.notices === NOTHING) this.out.notices = [notice];
+    else this.out.notices.push(notice);
   }
 
   private finding(finding: Finding): void {
-    if (this.out.findings === NOTHING) this.out.findings = [];
-    this.out.findings.push(finding);
+    if (this.out.findings === NOTHING) this.out.findings = [finding];
+    else this.out.findings.push(finding);
   }
 
 
