@@ -8,7 +8,8 @@ export const TAB = 9;
 export const CRLF = Buffer.from('\r\n', 'latin1');
 
 export function asBuffer(chunk: Uint8Array): Buffer {
-  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  // instanceof, not Buffer.isBuffer(): the same test, but inlined where the call was not (every chunk passes here).
+  return chunk instanceof Buffer ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
 /**

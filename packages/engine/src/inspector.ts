@@ -43,6 +43,9 @@ export const HELD_HARD_CAP = 4 * 1024 * 1024;
 const MIN_LINE_THRESHOLD = 64;
 const VERB_WINDOW = 33;
 
+/** Every connection's protection counters start as a copy of this (a copy of a small array costs less than a typed array's allocation). */
+const ZERO_COUNTERS: readonly number[] = PROTECTION_IDS.map(() => 0);
+
 /** An EHLO line's keyword, upper-cased (indexOf, not split: this runs for every line of every EHLO reply). */
 function ehloKeyword(text: string): string {
   const space = text.indexOf(' ');
@@ -131,7 +134,7 @@ export class SmtpInspector implements SessionView {
   badReplyCount = 0;
   greeted = false;
   /** One counter per protection (catalog order) for the protections' own per-connection counts. */
-  readonly counters = new Int32Array(PROTECTION_IDS.length);
+  readonly counters: number[] = ZERO_COUNTERS.slice();
 
   readonly stats: InspectorStats = { commands: 0, replies: 0, messages: 0, unmatchedReplies: 0, pendingCommands: 0 };
 

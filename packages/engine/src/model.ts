@@ -95,7 +95,7 @@ export interface SessionView {
   readonly badReplyCount: number;
   readonly greeted: boolean;
   /** Per-connection counters the protections keep for themselves: slot = the protection's index in the catalog. */
-  readonly counters: Int32Array;
+  readonly counters: number[];
 }
 
 export type VerdictKind = 'close' | 'reject-command' | 'reject-recipient' | 'reject-message';
