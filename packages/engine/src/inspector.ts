@@ -52,13 +52,14 @@ function ehloKeyword(text: string): string {
   return (space < 0 ? text : text.slice(0, space)).toUpperCase();
 }
 
+const PIPELINING_LOWER = 'pipelining';
+
 /** Whether an EHLO line's keyword is PIPELINING, without making a string of it. */
 function isPipeliningLine(text: string): boolean {
   if (text.length < 10 || (text.length > 10 && text.charCodeAt(10) !== SP)) return false;
   for (let i = 0; i < 10; i++) if ((text.charCodeAt(i) | 0x20) !== PIPELINING_LOWER.charCodeAt(i)) return false;
   return true;
 }
-const PIPELINING_LOWER = 'pipelining';
 
 /** Commands after which a client may go on sending without waiting (RFC 2920 3.1, RFC 3030). */
 function isPipelinable(verb: string): boolean {
@@ -125,8 +126,8 @@ export function createInspector(policy: CompiledPolicy, meta: ConnectionMeta = {
 export class SmtpInspector implements SessionView {
   // Session state read by protections.
   helo: string | undefined;
-  /** The last EHLO reply's capability lines (its first line excluded); read as a Set only when asked for. */
-  private capabilityLines: readonly string[] = [];
+  /** The last EHLO reply's lines (the first names the server; capabilities follow), read as a Set only when asked for. */
+  private ehloLines: readonly string[] = [];
   private capabilityPipelining = false;
   private capabilitySet: ReadonlySet<string> | null = null;
   readonly transaction = new TransactionState();
@@ -197,15 +198,15 @@ export class SmtpInspector implements SessionView {
   get capabilities(): ReadonlySet<string> {
     if (!this.capabilitySet) {
       const caps = new Set<string>();
-      for (const line of this.capabilityLines) caps.add(ehloKeyword(line));
+      for (let i = 1; i < this.ehloLines.length; i++) caps.add(ehloKeyword(this.ehloLines[i]!));
       if (this.capabilityPipelining) caps.add('PIPELINING');
       this.capabilitySet = caps;
     }
     return this.capabilitySet;
   }
 
-  private setCapabilities(lines: readonly string[], pipelining: boolean): void {
-    this.capabilityLines = lines;
+  private setCapabilities(ehloLines: readonly string[], pipelining: boolean): void {
+    this.ehloLines = ehloLines;
     this.capabilityPipelining = pipelining;
     this.capabilitySet = null;
     this.pipelining = pipelining;
@@ -1040,7 +1041,7 @@ export class SmtpInspector implements SessionView {
           const lines = reply.lines;
           let pipelining = reply.pipeliningPastCap;
           for (let i = 1; i < lines.length && !pipelining; i++) pipelining = isPipeliningLine(lines[i]!);
-          this.setCapabilities(lines.slice(1), pipelining);
+          this.setCapabilities(lines, pipelining);
         }
         break;
       case 'HELO':
