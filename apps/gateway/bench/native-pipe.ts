@@ -22,15 +22,18 @@ class Pipe implements RelaySocketHandler {
     return socket === this.client ? this.upstream : this.client;
   }
 
+  // Backpressure as in the gateway: a full peer pauses reading until it drains.
   onSocketData(socket: RelaySocket, chunk: Buffer): void {
-    this.#other(socket).write(chunk);
+    if (!this.#other(socket).write(chunk)) socket.pause();
   }
 
   onSocketEnd(socket: RelaySocket): void {
     this.#other(socket).end();
   }
 
-  onSocketDrain(): void {}
+  onSocketDrain(socket: RelaySocket): void {
+    this.#other(socket).resume();
+  }
 
   onSocketError(): void {
     this.client.destroy();
