@@ -5,6 +5,7 @@ import pino from 'pino';
 import { Counters } from './counters.js';
 import { timedInspectorFactory } from './engine-timing.js';
 import { engineInspectorFactory } from './inspector.js';
+import { LiveSet } from './live-set.js';
 import { DEFAULT_TIMEOUTS, type GatewayOptions, type HostPort, type Timeouts } from './options.js';
 import type { InstalledPolicy, PolicySource } from './policy-source.js';
 import { Session, type SessionContext } from './session.js';
@@ -50,7 +51,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   if (transport.kind === 'node' && nativeError && options.transport === undefined) {
     logger.warn({ reason: nativeError }, 'native transport unavailable: using node:net (1.3 to 2 times the CPU per message)');
   }
-  const sessions = new Set<Session>();
+  const sessions = new LiveSet<Session>();
   const debug = logger.isLevelEnabled('debug');
   const ctx: SessionContext = {
     name,
@@ -116,21 +117,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       logger.info({ revision: installed.revision }, 'policy installed');
       return installed;
     },
-    sessions: () => [...sessions],
+    sessions: () => sessions.toArray(),
     close(deadlineMs = 30_000) {
       if (closing) return closing;
       shuttingDown = true;
       logger.info({ active: sessions.size, deadlineMs }, 'shutting down');
       closing = (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        const all = () => Promise.all([...sessions].map((s) => s.done));
+        const all = () => Promise.all(sessions.toArray().map((s) => s.done));
         let timer: NodeJS.Timeout | undefined;
         const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), deadlineMs)));
         const outcome = await Promise.race([all().then(() => 'drained' as const), deadline]);
         clearTimeout(timer);
         if (outcome === 'deadline') {
           logger.warn({ active: sessions.size }, 'shutdown deadline reached: closing sessions with 421');
-          for (const session of sessions) session.shutdownNow();
+          for (const session of sessions.toArray()) session.shutdownNow();
           await all();
         }
         await stopped;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Counters } from './counters.js';
 import { toEvent, type EventSink } from './events.js';
 import type { InspectorFactory, InspectorLike, Verdict } from './inspector.js';
+import type { LiveSetMember } from './live-set.js';
 import type { FailMode, HostPort, Timeouts } from './options.js';
 import type { InstalledPolicy } from './policy-source.js';
 import { parseProxyHeader } from './proxy-protocol.js';
@@ -54,8 +55,10 @@ function xtext(value: string): string {
  * client, record findings, then close what it asks). The session owns the timers and
  * the flow control; the inspector owns every SMTP decision.
  */
-export class Session implements RelaySocketHandler {
+export class Session implements RelaySocketHandler, LiveSetMember {
   readonly client: RelaySocket;
+  /** Its slot among the gateway's open sessions. */
+  liveSetIndex = -1;
   upstream: RelaySocket | null = null;
   readonly clientEndpoint: { address: string; port: number };
   serverEndpoint: { address: string; port: number };

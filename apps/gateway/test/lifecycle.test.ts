@@ -162,7 +162,7 @@ describe('graceful shutdown', () => {
     await client.waitClosed();
   });
 
-  it('at the deadline the remaining sessions get 421 and are closed; a message in flight is not delivered', async () => {
+  it('at the deadline every remaining session gets 421 and is closed; a message in flight is not delivered', async () => {
     const upstream = await upstreamWith();
     const gateway = await startTestGateway(upstream.port);
     const client = await RawClient.connect(gateway.port);
@@ -172,9 +172,18 @@ describe('graceful shutdown', () => {
     await client.command('RCPT TO:<b@example.net>');
     await client.command('DATA');
     client.send('Subject: in flight\r\n\r\npartial\r\n');
+    // Two more, idle at different points: every open session gets its 421, not only the first.
+    const greeted = await RawClient.connect(gateway.port);
+    await greeted.reply();
+    const helloed = await RawClient.connect(gateway.port);
+    await helloed.reply();
+    await helloed.command('EHLO idle.test');
     await gateway.gw.close(300);
-    expect(await client.reply()).toMatch(/^421 4\.3\.2 gw\.test .*shutting down/);
-    await client.waitClosed();
+    for (const c of [client, greeted, helloed]) {
+      expect(await c.reply()).toMatch(/^421 4\.3\.2 gw\.test .*shutting down/);
+      await c.waitClosed();
+    }
+    expect(gateway.gw.sessions()).toHaveLength(0);
     const conn = await upstream.connection(0);
     await conn.closed;
     expect(conn.messages).toHaveLength(0);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Counters } from '../src/counters.js';
+import { LiveSet } from '../src/live-set.js';
 import { parseProxyHeader, proxyV1, proxyV2 } from '../src/proxy-protocol.js';
 import { ReplyReader } from '../src/smtp-replies.js';
 import { parseHostPort } from '../src/options.js';
@@ -65,5 +66,52 @@ describe('HOST:PORT', () => {
     expect(parseHostPort(':2525', 'x')).toEqual({ host: '127.0.0.1', port: 2525 });
     expect(() => parseHostPort('host', 'x')).toThrow(/HOST:PORT/);
     expect(() => parseHostPort('h:70000', 'x')).toThrow(/range/);
+  });
+});
+
+describe('open sessions (LiveSet)', () => {
+  const member = (name: string) => ({ name, liveSetIndex: -1 });
+
+  it('adds, deletes and counts like a Set, in any order', () => {
+    const set = new LiveSet<ReturnType<typeof member>>();
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(member) as [ReturnType<typeof member>, ReturnType<typeof member>, ReturnType<typeof member>, ReturnType<typeof member>];
+    for (const m of [a, b, c, d]) set.add(m);
+    set.add(b); // twice: still one
+    expect(set.size).toBe(4);
+    expect(set.delete(a)).toBe(true); // the first: the last takes its slot
+    expect(set.delete(a)).toBe(false);
+    expect(set.has(a)).toBe(false);
+    expect(set.toArray().map((m) => m.name).sort()).toEqual(['b', 'c', 'd']);
+    expect(set.delete(c)).toBe(true);
+    expect(set.delete(d)).toBe(true); // now the last one
+    expect(set.toArray().map((m) => m.name)).toEqual(['b']);
+    expect(set.has(b)).toBe(true);
+    set.add(a);
+    expect(set.toArray().map((m) => m.name).sort()).toEqual(['a', 'b']);
+  });
+
+  it('does not take a member of another set for its own', () => {
+    const one = new LiveSet<ReturnType<typeof member>>();
+    const other = new LiveSet<ReturnType<typeof member>>();
+    const x = member('x');
+    const y = member('y');
+    one.add(x);
+    other.add(y);
+    expect(one.delete(y)).toBe(false);
+    expect(one.has(y)).toBe(false);
+    expect(other.size).toBe(1);
+  });
+
+  it('toArray is a copy: members deleted while going through it are all visited', () => {
+    const set = new LiveSet<ReturnType<typeof member>>();
+    const all = Array.from({ length: 6 }, (_, i) => member(String(i)));
+    for (const m of all) set.add(m);
+    const visited: string[] = [];
+    for (const m of set.toArray()) {
+      visited.push(m.name);
+      set.delete(m);
+    }
+    expect(visited.sort()).toEqual(['0', '1', '2', '3', '4', '5']);
+    expect(set.size).toBe(0);
   });
 });
