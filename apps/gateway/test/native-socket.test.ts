@@ -156,6 +156,25 @@ describe('NativeSocket under batched delivery', () => {
     expect(events.log).toEqual(['connect', 'data last words', 'error ECONNRESET', 'close']);
   });
 
+  it('the error it reports reads as node:net\'s: an Error with code, errno, syscall, message and a stack line', async () => {
+    const { addon, socket } = await connected();
+    let seen: unknown;
+    socket.setHandler({ ...recorder(), onSocketError: (_s: RelaySocket, err: Error) => void (seen = err) });
+    addon.record(NativeEvent.ERROR, 7, UV_ECONNRESET, 1);
+    addon.flush();
+    const err = seen as NodeJS.ErrnoException;
+    expect(err).toBeInstanceOf(Error);
+    expect({ name: err.name, message: err.message, code: err.code, errno: err.errno, syscall: err.syscall }).toEqual({
+      name: 'Error',
+      message: 'read ECONNRESET',
+      code: 'ECONNRESET',
+      errno: UV_ECONNRESET,
+      syscall: 'read',
+    });
+    expect(err.stack).toBe('Error: read ECONNRESET');
+    expect(String(err)).toBe('Error: read ECONNRESET');
+  });
+
   it("a write that fails inside the session's call: 'error' on the next tick, and a CLOSE in the meantime waits for it", async () => {
     const { addon, socket, events } = await connected();
     addon.state.writeResult = UV_ECONNRESET;
