@@ -69,6 +69,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         : timedInspectorFactory(options.inspectorFactory ?? engineInspectorFactory, counters.engineTime),
     transport,
     debug,
+    timerCap: Math.min(timeouts.greeting, timeouts.command, timeouts.dataBlock, timeouts.dataEnd),
     sessionEnded: (session) => {
       sessions.delete(session);
       counters.connectionsActive -= 1;

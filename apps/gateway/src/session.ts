@@ -26,6 +26,8 @@ export interface SessionContext {
   transport: Transport;
   /** logger.isLevelEnabled('debug'), computed once. */
   debug: boolean;
+  /** The shortest of the relay phases' timeouts: the furthest out a session's timer is armed. */
+  timerCap: number;
   /** Both sockets of a session are closed (a call, not a promise per connection). */
   sessionEnded(session: Session): void;
 }
@@ -581,8 +583,11 @@ export class Session implements RelaySocketHandler, LiveSetMember {
   }
 
   #startTimer(ms: number, now: number): void {
-    this.#timerDue = now + ms;
-    this.#timer = setTimeout(() => this.#onTimer(), ms);
+    // Never further out than the shortest relay timeout: a later phase with a shorter one (DATA's
+    // 3 minutes after the greeting's 5) then only moves #deadline, it never re-arms the timer.
+    const wait = Math.min(ms, this.#ctx.timerCap);
+    this.#timerDue = now + wait;
+    this.#timer = setTimeout(() => this.#onTimer(), wait);
     this.#timer.unref();
   }
 
