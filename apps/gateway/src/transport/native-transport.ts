@@ -322,6 +322,8 @@ export class NativeSocketTransport implements Transport {
 
   /** Where the addon reads to (and writes peer addresses); records give offset and length, copied out at once. */
   readonly #arena = Buffer.alloc(1 << 20);
+  readonly #arenaBuffer = this.#arena.buffer;
+  readonly #arenaOffset = this.#arena.byteOffset;
   /** The batch's records: [kind, id, a, b, c, d] each. */
   readonly #events = new Int32Array(NATIVE_RECORD_INTS * 1024);
 
@@ -375,9 +377,11 @@ export class NativeSocketTransport implements Transport {
     if (!socket) return;
     switch (kind) {
       case NativeEvent.DATA: {
-        // Small chunks come from Node's shared pool: no allocation of their own.
+        // Small chunks come from Node's shared pool: no allocation of their own. A view and
+        // set(), not arena.copy(): that makes the same view after reading .buffer through a
+        // getter, a runtime call per chunk (2% of the gateway's instructions per message).
         const chunk = Buffer.allocUnsafe(b);
-        this.#arena.copy(chunk, 0, a, a + b);
+        chunk.set(new Uint8Array(this.#arenaBuffer, this.#arenaOffset + a, b));
         socket.onData(chunk);
         break;
       }
