@@ -186,4 +186,21 @@ describe('NativeSocket under batched delivery', () => {
     await tick();
     expect(events.log).toEqual(['connect', 'error ECONNRESET', 'close']);
   });
+
+  it("a write that fails inside a record's handler: 'error' after the handler returns, then the batch's CLOSE; all before the batch ends", async () => {
+    const { addon, socket, events } = await connected();
+    addon.state.writeResult = UV_ECONNRESET;
+    socket.setHandler({ ...events, onSocketData: (s: RelaySocket, chunk: Buffer) => {
+      events.onSocketData(s, chunk);
+      expect(s.write('221 bye\r\n')).toBe(false);
+      events.log.push('handler returned');
+    } });
+    addon.data(7, 'QUIT');
+    addon.record(NativeEvent.CLOSE, 7);
+    addon.flush();
+    // No tick awaited: what the handler deferred ran at the end of the batch.
+    expect(events.log).toEqual(['connect', 'data QUIT', 'handler returned', 'error ECONNRESET', 'close']);
+    await tick();
+    expect(events.log).toHaveLength(5);
+  });
 });
