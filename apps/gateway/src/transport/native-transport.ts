@@ -66,7 +66,7 @@ class NativeSocket implements RelaySocket {
   /** Writes made before the connection exists (node:net buffers those too). */
   #early: Uint8Array[] = [];
   #closeEmitted = false;
-  /** An error from inside a call (write, shutdown): reported on the next tick, and 'close' waits for it. */
+  /** An error from inside a call (write, shutdown): reported later (see later()), and 'close' waits for it. */
   #pendingError: TransportError | null = null;
   #closeOwed = false;
   /** write() returned false: 'drain' is owed once the queue is empty. */
