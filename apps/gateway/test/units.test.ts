@@ -70,11 +70,12 @@ describe('HOST:PORT', () => {
 });
 
 describe('open sessions (LiveSet)', () => {
-  const member = (name: string) => ({ name, liveSetIndex: -1 });
+  type Member = { name: string; liveSetIndex: number };
+  const member = (name: string): Member => ({ name, liveSetIndex: -1 });
 
   it('adds, deletes and counts like a Set, in any order', () => {
-    const set = new LiveSet<ReturnType<typeof member>>();
-    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(member) as [ReturnType<typeof member>, ReturnType<typeof member>, ReturnType<typeof member>, ReturnType<typeof member>];
+    const set = new LiveSet<Member>();
+    const [a, b, c, d] = [member('a'), member('b'), member('c'), member('d')];
     for (const m of [a, b, c, d]) set.add(m);
     set.add(b); // twice: still one
     expect(set.size).toBe(4);
@@ -91,8 +92,8 @@ describe('open sessions (LiveSet)', () => {
   });
 
   it('does not take a member of another set for its own', () => {
-    const one = new LiveSet<ReturnType<typeof member>>();
-    const other = new LiveSet<ReturnType<typeof member>>();
+    const one = new LiveSet<Member>();
+    const other = new LiveSet<Member>();
     const x = member('x');
     const y = member('y');
     one.add(x);
@@ -103,7 +104,7 @@ describe('open sessions (LiveSet)', () => {
   });
 
   it('toArray is a copy: members deleted while going through it are all visited', () => {
-    const set = new LiveSet<ReturnType<typeof member>>();
+    const set = new LiveSet<Member>();
     const all = Array.from({ length: 6 }, (_, i) => member(String(i)));
     for (const m of all) set.add(m);
     const visited: string[] = [];
