@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs';
  * session, as smtp-source does without -d): messages/s and MB/s, each as a ratio to
  * HAProxy, and the gateway's peak RSS; then 1,000 idle connections held through the
  * gateway (RSS), and what a fresh gateway promotes out of V8's young generation at
- * 10 KB x 20 (a session kept alive past its end shows there). Medians of RUNS runs. Run: pnpm --filter @smtpguard/gateway bench
+ * 10 KB x 20 (a session kept alive past its end shows there). Medians of RUNS runs.
+ * Run: pnpm --filter @smtpguard/gateway bench
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { build } from 'esbuild';
@@ -112,6 +113,11 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)]!;
 };
 
+/** The gateway's command line: every protection in Detect, events to a file. */
+function gatewayArgs(port: number, sinkPort: number, eventsFile: string, transport: 'native' | 'node'): string[] {
+  return [...GATEWAY_ENTRY, '--listen', `${HOST}:${port}`, '--upstream', `${HOST}:${sinkPort}`, '--default-action', 'detect', '--events', eventsFile, '--log-level', 'warn', '--max-connections', '5000', '--transport', transport];
+}
+
 const GC_WARMUP = 2000;
 const GC_MESSAGES = 6000;
 
@@ -125,7 +131,7 @@ async function gcFigures(sinkPort: number, eventsFile: string): Promise<{ scaven
   // stdbuf: V8 prints the trace through C stdio, which would hold it back in blocks on a pipe.
   const child = spawn(
     'stdbuf',
-    ['-oL', process.execPath, '--trace-gc-nvp', ...GATEWAY_ENTRY, '--listen', `${HOST}:${port}`, '--upstream', `${HOST}:${sinkPort}`, '--default-action', 'detect', '--events', eventsFile, '--log-level', 'warn', '--max-connections', '5000', '--transport', 'native'],
+    ['-oL', process.execPath, '--trace-gc-nvp', ...gatewayArgs(port, sinkPort, eventsFile, 'native')],
     { cwd: pkg, stdio: ['ignore', 'pipe', 'ignore'] },
   );
   children.push(child);
@@ -199,18 +205,14 @@ net.createServer({ noDelay: true }, (c) => {
 
   // (4) the gateway, every protection in Detect, events to a file; (5) the same on node:net.
   const eventsFile = join(work, 'events.jsonl');
-  const startGatewayProcess = async (extra: string[]) => {
+  const startGatewayProcess = async (transport: 'native' | 'node') => {
     const port = await freePort();
-    const child = start(
-      process.execPath,
-      [...GATEWAY_ENTRY, '--listen', `${HOST}:${port}`, '--upstream', `${HOST}:${sinkPort}`, '--default-action', 'detect', '--events', eventsFile, '--log-level', 'warn', '--max-connections', '5000', ...extra],
-      { cwd: pkg },
-    );
+    const child = start(process.execPath, gatewayArgs(port, sinkPort, eventsFile, transport), { cwd: pkg });
     await waitPort(port);
     return { port, pid: child.pid! };
   };
-  const gateway = await startGatewayProcess(['--transport', 'native']);
-  const gatewayNode = await startGatewayProcess(['--transport', 'node']);
+  const gateway = await startGatewayProcess('native');
+  const gatewayNode = await startGatewayProcess('node');
   const gwPid = gateway.pid;
 
   // HAProxy and the gateway run back to back, the order reversed every other run: the VM's
@@ -298,7 +300,7 @@ net.createServer({ noDelay: true }, (c) => {
 
   // 1,000 idle connections through a fresh gateway process (the one above keeps the heap
   // high-water mark of the throughput runs), each greeted by the upstream.
-  const idleGateway = await startGatewayProcess(['--transport', 'native']);
+  const idleGateway = await startGatewayProcess('native');
   const idlePort = idleGateway.port;
   await sleep(500);
   const idleBefore = rssKb(idleGateway.pid);
